@@ -1,0 +1,84 @@
+"""One root exception for everything the control plane refuses or fails to do.
+
+Messages name the file, the field and the value, and say how to fix it, so that the CLI can
+print them as they are and the API can return them as a 4xx body.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ControlPlaneError",
+    "InvalidInput",
+    "InvalidTopology",
+    "MissingDependency",
+    "PlatformError",
+    "UnknownTarget",
+    "ClusterNotRunning",
+    "StoreError",
+    "PrometheusError",
+]
+
+
+class ControlPlaneError(Exception):
+    """Root of every error the control plane raises on purpose."""
+
+    exit_code = 1
+
+
+class InvalidInput(ControlPlaneError):
+    """Bad input: a file, a field, a value, and how to fix it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str = "", field: str = "", value: object = None,
+                 fix: str = "") -> None:
+        self.source = source
+        self.field = field
+        self.value = value
+        self.fix = fix
+        parts = [p for p in (source, field) if p]
+        where = ": ".join(parts)
+        text = f"{where}: {message}" if where else message
+        if value is not None:
+            text += f" (got {value!r})"
+        if fix:
+            text += f". {fix}"
+        super().__init__(text)
+
+
+class InvalidTopology(InvalidInput):
+    """The topology file is malformed or inconsistent."""
+
+
+class MissingDependency(ControlPlaneError):
+    """A system package or binary the control plane needs is not installed."""
+
+    exit_code = 3
+
+
+class PlatformError(ControlPlaneError):
+    """The platform could not carry out an action on the cluster."""
+
+
+class UnknownTarget(PlatformError):
+    """A component or instance name that the cluster does not have."""
+
+    exit_code = 2
+
+    def __init__(self, kind: str, name: str, valid: list[str]) -> None:
+        self.name = name
+        self.valid = valid
+        super().__init__(
+            f"unknown {kind} {name!r}; valid {kind}s: {', '.join(valid) or '(none)'}")
+
+
+class ClusterNotRunning(PlatformError):
+    """No supervisor answers for this state directory."""
+
+
+class StoreError(ControlPlaneError):
+    """The durable store cannot be opened or migrated."""
+
+
+class PrometheusError(ControlPlaneError):
+    """Prometheus rejected a query or could not be reached."""

@@ -1,0 +1,328 @@
+"""The cluster described in one YAML file: services, instances, ports, dependencies, tier and
+RTO/RPO targets.
+
+`load_topology(path)` validates the file and raises `InvalidTopology` naming the file, the field
+and the value. Ports may be numbers or `auto`; `resolve_ports` turns a topology into concrete
+ports for one run of the cluster.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from controlplane.errors import InvalidTopology
+
+__all__ = [
+    "KIND_PORTS",
+    "Targets",
+    "Service",
+    "Topology",
+    "LedgerSettings",
+    "PrometheusSettings",
+    "load_topology",
+    "parse_topology",
+    "resolve_ports",
+    "start_order",
+    "DEFAULT_TOPOLOGY",
+]
+
+DEFAULT_TOPOLOGY = Path(__file__).resolve().parent.parent / "testbed" / "topology.yaml"
+
+# The named ports each kind of component listens on.
+KIND_PORTS: dict[str, tuple[str, ...]] = {
+    "gateway": ("http",),
+    "matcher": ("http",),
+    "marketdata": ("http",),
+    "ledger": ("postgres", "api"),
+    "haproxy": ("primary", "stats"),
+    "etcd": ("client", "peer"),
+    "prometheus": ("http",),
+    "controlplane": ("http",),
+}
+# Kinds that exist once per cluster, however many instances they run.
+SINGLETON_KINDS = tuple(KIND_PORTS)
+
+Port = int | Literal["auto"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Targets(_Strict):
+    failover_seconds: float = Field(30, gt=0)
+    rto_seconds: float = Field(300, gt=0)
+    rpo_orders: int = Field(0, ge=0)
+    availability: float = Field(0.9999, gt=0, lt=1)
+
+
+class LedgerSettings(_Strict):
+    """Patroni's timing: failover takes about `ttl` after the primary dies."""
+
+    ttl: int = Field(10, ge=2)
+    loop_wait: int = Field(1, ge=1)
+    retry_timeout: int = Field(3, ge=1)
+    synchronous_mode: bool = True
+    synchronous_mode_strict: bool = False
+    maximum_lag_on_failover: int = Field(1048576, ge=0)
+
+    def check(self) -> None:
+        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+            raise ValueError(
+                f"loop_wait + 2*retry_timeout ({self.loop_wait} + 2*{self.retry_timeout}) must "
+                f"not exceed ttl ({self.ttl}), or Patroni may lose the leader lock while healthy")
+
+
+class PrometheusSettings(_Strict):
+    scrape_interval: str = Field("1s", pattern=r"^\d+(ms|s|m)$")
+    retention: str = Field("2d", pattern=r"^\d+(h|d|w)$")
+
+
+SETTINGS_MODELS: dict[str, type[_Strict]] = {
+    "ledger": LedgerSettings,
+    "prometheus": PrometheusSettings,
+}
+
+
+class Service(_Strict):
+    kind: str
+    tier: Literal["critical", "standard", "infrastructure", "observability"] = "standard"
+    instances: int = Field(1, ge=1, le=64)
+    ports: dict[str, Port] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    restart: Literal["always", "on-failure", "never"] = "on-failure"
+    targets: Targets | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        if v not in KIND_PORTS:
+            raise ValueError(f"unknown kind; available kinds: {', '.join(KIND_PORTS)}")
+        return v
+
+    def port_names(self) -> tuple[str, ...]:
+        return KIND_PORTS[self.kind]
+
+    def typed_settings(self) -> Any:
+        model = SETTINGS_MODELS.get(self.kind)
+        return model(**self.settings) if model else None
+
+
+class Topology(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    platform: str = "local"
+    targets: Targets = Targets()
+    services: dict[str, Service]
+
+    def by_kind(self, kind: str) -> tuple[str, Service]:
+        for name, svc in self.services.items():
+            if svc.kind == kind:
+                return name, svc
+        raise KeyError(kind)
+
+    def has_kind(self, kind: str) -> bool:
+        return any(s.kind == kind for s in self.services.values())
+
+    def targets_for(self, service: str) -> Targets:
+        return self.services[service].targets or self.targets
+
+    def instance_ids(self, service: str) -> list[str]:
+        return [f"{service}-{i}" for i in range(self.services[service].instances)]
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _lookup(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _invalid(source: str, field: str, message: str, value: Any = None,
+             fix: str = "") -> InvalidTopology:
+    return InvalidTopology(message, source=source, field=field, value=value, fix=fix)
+
+
+def _from_validation(err: ValidationError, data: Any, source: str) -> InvalidTopology:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        value = _lookup(data, loc)
+        shown = f" (got {value!r})" if value is not None and e["type"] != "missing" else ""
+        lines.append(f"{_fmt_loc(loc) or '(top level)'}: {e['msg']}{shown}")
+    first = err.errors()[0]
+    floc = _fmt_loc(first["loc"])
+    return InvalidTopology(
+        "; ".join(lines), source=source, field="",
+        fix=f"Fix {'these fields' if len(lines) > 1 else floc} in {source or 'the topology'}")
+
+
+def parse_topology(data: Any, source: str = "<topology>") -> Topology:
+    if not isinstance(data, dict):
+        raise _invalid(source, "(top level)", "a topology is a mapping with 'name' and "
+                       "'services'", value=type(data).__name__,
+                       fix="See testbed/topology.yaml for an example")
+    try:
+        topo = Topology.model_validate(data)
+    except ValidationError as err:
+        raise _from_validation(err, data, source) from None
+    _check_semantics(topo, source)
+    return topo
+
+
+def load_topology(path: str | Path | None = None) -> Topology:
+    path = Path(path) if path else DEFAULT_TOPOLOGY
+    source = str(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise _invalid(source, "", "file not found",
+                       fix="Pass an existing file with --topology, or omit it to use "
+                       f"{DEFAULT_TOPOLOGY}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise _invalid(source, where, f"not valid YAML: {getattr(err, 'problem', err)}",
+                       fix="Fix the YAML syntax at that position") from None
+    return parse_topology(data, source)
+
+
+def _check_semantics(topo: Topology, source: str) -> None:
+    kinds: dict[str, str] = {}
+    for name, svc in topo.services.items():
+        field = f"services.{name}"
+        if svc.kind in kinds:
+            raise _invalid(source, f"{field}.kind", f"kind {svc.kind!r} is already used by "
+                           f"service {kinds[svc.kind]!r}", value=svc.kind,
+                           fix="Use one service per kind and raise its 'instances' instead")
+        kinds[svc.kind] = name
+        _check_ports(svc, field, source)
+        for dep in svc.depends_on:
+            if dep not in topo.services:
+                raise _invalid(source, f"{field}.depends_on", "names no service in this topology",
+                               value=dep, fix=f"Use one of: {', '.join(topo.services)}")
+        _check_settings(svc, field, source)
+        if svc.kind == "ledger" and svc.instances < 2:
+            raise _invalid(source, f"{field}.instances", "the ledger needs a primary and at "
+                           "least one synchronous standby", value=svc.instances,
+                           fix="Set instances to 2 or more")
+        if svc.kind == "etcd" and svc.instances % 2 == 0:
+            raise _invalid(source, f"{field}.instances", "etcd needs an odd member count for a "
+                           "quorum", value=svc.instances, fix="Use 1, 3 or 5")
+    try:
+        start_order(topo)
+    except CycleError as err:
+        raise _invalid(source, "services.*.depends_on", "dependencies form a cycle",
+                       value=" -> ".join(err.args[1]),
+                       fix="Remove one of these depends_on entries") from None
+    _check_fixed_port_collisions(topo, source)
+
+
+def _check_ports(svc: Service, field: str, source: str) -> None:
+    names = svc.port_names()
+    for pname, value in svc.ports.items():
+        if pname not in names:
+            raise _invalid(source, f"{field}.ports.{pname}", f"kind {svc.kind!r} has no port "
+                           "of that name", value=pname, fix=f"Use: {', '.join(names)}")
+        if value != "auto" and not 1024 <= value <= 65535 - svc.instances:
+            raise _invalid(source, f"{field}.ports.{pname}", "port out of range", value=value,
+                           fix="Use a port between 1024 and 65535, or 'auto'")
+
+
+def _check_settings(svc: Service, field: str, source: str) -> None:
+    model = SETTINGS_MODELS.get(svc.kind)
+    if model is None:
+        if svc.settings:
+            raise _invalid(source, f"{field}.settings", f"kind {svc.kind!r} takes no settings",
+                           value=sorted(svc.settings), fix="Remove the settings block")
+        return
+    try:
+        typed = model(**svc.settings)
+        check = getattr(typed, "check", None)
+        if check:
+            check()
+    except ValidationError as err:
+        e = err.errors()[0]
+        key = _fmt_loc(e["loc"])
+        raise _invalid(source, f"{field}.settings.{key}", e["msg"],
+                       value=svc.settings.get(key) if e["type"] != "missing" else None,
+                       fix=f"Valid settings for {svc.kind}: {', '.join(model.model_fields)}"
+                       ) from None
+    except ValueError as err:
+        raise _invalid(source, f"{field}.settings", str(err),
+                       fix="Adjust ttl, loop_wait or retry_timeout") from None
+
+
+def _check_fixed_port_collisions(topo: Topology, source: str) -> None:
+    seen: dict[int, str] = {}
+    for name, svc in topo.services.items():
+        for pname, value in svc.ports.items():
+            if value == "auto":
+                continue
+            for i in range(svc.instances):
+                port = value + i
+                where = f"services.{name}.ports.{pname}"
+                if port in seen:
+                    raise _invalid(source, where, f"port {port} is also used by {seen[port]}",
+                                   value=value, fix="Give each port its own number, or 'auto'")
+                seen[port] = where
+
+
+def start_order(topo: Topology) -> list[str]:
+    """Services in an order that starts every dependency before its dependants."""
+    sorter = TopologicalSorter({n: s.depends_on for n, s in topo.services.items()})
+    return list(sorter.static_order())
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    """Concrete ports for one run: {instance id: {port name: number}}."""
+
+    ports: dict[str, dict[str, int]]
+
+    def of(self, instance: str, name: str) -> int:
+        return self.ports[instance][name]
+
+
+def free_port(taken: set[int]) -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in taken:
+            taken.add(port)
+            return port
+
+
+def resolve_ports(topo: Topology, *, all_auto: bool = False) -> PortPlan:
+    """Turn `auto` (or every port, with all_auto) into free loopback ports."""
+    taken: set[int] = set()
+    plan: dict[str, dict[str, int]] = {}
+    for name, svc in topo.services.items():
+        for i, inst in enumerate(topo.instance_ids(name)):
+            plan[inst] = {}
+            for pname in svc.port_names():
+                value = svc.ports.get(pname, "auto")
+                if all_auto or value == "auto":
+                    plan[inst][pname] = free_port(taken)
+                else:
+                    plan[inst][pname] = value + i
+                    taken.add(value + i)
+    return PortPlan(plan)
