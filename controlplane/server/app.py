@@ -1,0 +1,82 @@
+"""The control-plane service as an aiohttp application: OTLP receiver, read API, /metrics.
+
+`create_app` wires the pieces; the store is opened and the forwarder started when the
+application starts, and both are closed when it stops. Handlers run on the event loop and
+call the store synchronously (short indexed SQLite reads).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from controlplane.observe.forward import OtlpForwarder
+from controlplane.observe.spans import SpanStore
+from controlplane.server import api
+from controlplane.server.errors import error_middleware, error_reply, metrics_middleware
+from controlplane.server.receiver import receive_traces
+from controlplane.server.settings import ServerSettings
+from controlplane.server.state import STATE, ServerState
+from controlplane.store import Store, db_path
+
+__all__ = ["create_app"]
+
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+
+
+def create_app(settings: ServerSettings, registry: CollectorRegistry,
+               clock: Callable[[], float] = time.time, *,
+               timer: Callable[[], float] = time.perf_counter) -> web.Application:
+    """The service; `clock` dates spans and records, `timer` measures request latency."""
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[metrics_middleware(registry, timer), error_middleware])
+    forwarder = (OtlpForwarder(settings.forward_otlp_endpoint, registry)
+                 if settings.forward_otlp_endpoint else None)
+    app[STATE] = ServerState(settings=settings, forwarder=forwarder, clock=clock,
+                             spans=SpanStore(settings.max_spans, clock, registry))
+    app[REGISTRY] = registry
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_post("/v1/traces", receive_traces)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_routes(api.routes)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    if state.settings.state_dir is not None:
+        state.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        state.store = Store(db_path(state.settings.state_dir), clock=state.clock)
+    if state.forwarder is not None:
+        await state.forwarder.start()
+    try:
+        yield
+    finally:
+        if state.forwarder is not None:
+            await state.forwarder.close()
+        if state.store is not None:
+            state.store.close()
+            state.store = None
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    """Ready once started; with a state directory, only while the store answers."""
+    store = request.app[STATE].store
+    if request.app[STATE].settings.state_dir is not None and (
+            store is None or not store.healthy()):
+        return error_reply(503, "the store is not open or does not answer")
+    return web.json_response({"status": "ready"})

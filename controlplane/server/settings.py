@@ -1,0 +1,30 @@
+"""Settings of `controlplane serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["ServerSettings"]
+
+
+class ServerSettings(BaseModel):
+    """Where to listen, where the store lives, and how much telemetry to keep."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(4318, ge=0, le=65535)  # 4318 is OTLP/HTTP's port; 0 picks a free one
+    state_dir: Path | None = None  # holds controlplane.db; no drill API without it
+    max_spans: int = Field(50_000, ge=1)
+    forward_otlp_endpoint: str | None = None  # e.g. http://collector:4318/v1/traces
+    summary_window_s: float = Field(300, gt=0)
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # per request, before and after gzip
+
+    @field_validator("forward_otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL of an OTLP/HTTP traces endpoint")
+        return value

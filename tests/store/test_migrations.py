@@ -1,0 +1,138 @@
+"""Schema migrations: fresh create, upgrade, refusal of newer databases, rollback."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from controlplane.errors import StoreError
+from controlplane.store import Store
+from controlplane.store.migrate import MIGRATIONS_DIR, load_migrations, split_statements
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _versions(path: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(path) as conn:
+        return list(conn.execute("SELECT version, name FROM schema_migrations ORDER BY version"))
+
+
+@pytest.fixture
+def with_extra(tmp_path: Path):
+    """A migrations directory holding the shipped migrations plus one given file."""
+    def make(name: str, sql: str) -> Path:
+        directory = tmp_path / "migrations"
+        directory.mkdir(exist_ok=True)
+        for entry in MIGRATIONS_DIR.iterdir():
+            if entry.name.endswith(".sql"):
+                (directory / entry.name).write_text(entry.read_text(encoding="utf-8"))
+        (directory / name).write_text(sql)
+        return directory
+    return make
+
+
+def test_fresh_database_is_created_at_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "controlplane.db"
+    with Store(path, clock=lambda: 1000.0) as store:
+        assert store.version == len(load_migrations())
+        pragmas = {name: store._conn.execute(f"PRAGMA {name}").fetchone()[0]
+                   for name in ("journal_mode", "foreign_keys", "busy_timeout")}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+    assert {"drills", "drill_events", "faults", "schema_migrations"} <= _tables(path)
+    assert _versions(path) == [(1, "initial")]
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "controlplane.db"
+    Store(path).close()
+    with Store(path) as store:
+        assert store.version == 1
+    assert _versions(path) == [(1, "initial")]
+
+
+def test_upgrade_from_version_1_keeps_the_data(tmp_path: Path, with_extra) -> None:
+    path = tmp_path / "controlplane.db"
+    with Store(path) as store:
+        drill = store.create_drill("failover", "ledger", {})
+    extra = with_extra("0002_add_runs.sql",
+                       "CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+                       "INSERT INTO runs (name) VALUES ('first; with a semicolon');\n")
+    with Store(path, migrations_dir=extra) as store:
+        assert store.version == 2
+        assert store.get_drill(drill.id) == drill
+    assert "runs" in _tables(path)
+    assert _versions(path) == [(1, "initial"), (2, "add_runs")]
+
+
+def test_a_newer_database_is_refused(tmp_path: Path, with_extra) -> None:
+    path = tmp_path / "controlplane.db"
+    Store(path, migrations_dir=with_extra("0002_future.sql", "CREATE TABLE future (x);")).close()
+    with pytest.raises(StoreError, match=r"schema version 2, newer than this controlplane "
+                                         r"knows \(1\)") as caught:
+        Store(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path, with_extra) -> None:
+    path = tmp_path / "controlplane.db"
+    Store(path).close()
+    broken = with_extra("0002_broken.sql",
+                        "CREATE TABLE half_done (x INTEGER);\n"
+                        "INSERT INTO no_such_table VALUES (1);\n")
+    with pytest.raises(StoreError, match=r"0002_broken\.sql failed: no such table: "
+                                         r"no_such_table.*stays at version 1"):
+        Store(path, migrations_dir=broken)
+    assert "half_done" not in _tables(path)
+    assert _versions(path) == [(1, "initial")]
+    with Store(path) as store:  # still usable by the code that knows version 1
+        assert store.version == 1
+
+
+def test_a_failed_first_migration_leaves_an_empty_database(tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    (directory / "0001_bad.sql").write_text("CREATE TABLE a (x);\nCREATE TABLE a (x);\n")
+    with pytest.raises(StoreError, match="stays at version 0"):
+        Store(tmp_path / "db", migrations_dir=directory)
+    assert _tables(tmp_path / "db") == {"schema_migrations"}
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (["0001_a.sql", "0003_c.sql"], r"without gaps or repeats; found \[1, 3\]"),
+    (["0001_a.sql", "0001_b.sql"], r"without gaps or repeats; found \[1, 1\]"),
+    (["1_a.sql"], r"'1_a.sql' is not named NNNN_lowercase_name.sql"),
+])
+def test_badly_numbered_migrations_are_refused(tmp_path: Path, names: list[str],
+                                               message: str) -> None:
+    for name in names:
+        (tmp_path / name).write_text("SELECT 1;")
+    with pytest.raises(StoreError, match=message):
+        load_migrations(tmp_path)
+
+
+def test_split_statements_respects_strings_comments_and_triggers() -> None:
+    sql = """-- a comment; with a semicolon
+CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('a;b');
+CREATE TRIGGER tr AFTER INSERT ON t BEGIN
+    UPDATE t SET x = x || ';'; DELETE FROM t WHERE x = '';
+END;
+INSERT INTO t VALUES ('c');
+-- trailing comment"""
+    statements = split_statements(sql)
+    assert len(statements) == 5
+    assert statements[1] == "INSERT INTO t VALUES ('a;b');"
+    assert statements[2].startswith("CREATE TRIGGER") and statements[2].endswith("END;")
+    conn = sqlite3.connect(":memory:")
+    for statement in statements:
+        conn.execute(statement)
+    assert conn.execute("SELECT x FROM t ORDER BY x").fetchall() == [("a;b;",), ("c;",)]
+
+
+def test_the_shipped_migrations_load_in_order() -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
