@@ -7,15 +7,15 @@ print them as they are and the API can return them as a 4xx body.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterNotRunning",
     "ControlPlaneError",
     "InvalidInput",
     "InvalidTopology",
     "MissingDependency",
     "PlatformError",
-    "UnknownTarget",
-    "ClusterNotRunning",
-    "StoreError",
     "PrometheusError",
+    "StoreError",
+    "UnknownTarget",
 ]
 
 
@@ -66,6 +66,7 @@ class UnknownTarget(PlatformError):
     exit_code = 2
 
     def __init__(self, kind: str, name: str, valid: list[str]) -> None:
+        self.kind = kind
         self.name = name
         self.valid = valid
         super().__init__(

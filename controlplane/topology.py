@@ -20,17 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from controlplane.errors import InvalidTopology
 
 __all__ = [
+    "DEFAULT_TOPOLOGY",
     "KIND_PORTS",
-    "Targets",
-    "Service",
-    "Topology",
     "LedgerSettings",
     "PrometheusSettings",
+    "Service",
+    "Targets",
+    "Topology",
     "load_topology",
     "parse_topology",
     "resolve_ports",
     "start_order",
-    "DEFAULT_TOPOLOGY",
 ]
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parent.parent / "testbed" / "topology.yaml"

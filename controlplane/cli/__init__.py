@@ -1,0 +1,41 @@
+"""`controlplane`: the command line, a thin door onto the library."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from controlplane.cli.cluster import cluster
+from controlplane.cli.common import console_err
+from controlplane.cli.serve import serve
+from controlplane.errors import ControlPlaneError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="controlplane")
+def cli() -> None:
+    """Resilience control plane for securities trading clusters."""
+
+
+cli.add_command(cluster)
+cli.add_command(serve)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="controlplane", standalone_mode=False)
+    except click.exceptions.Abort:
+        console_err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except ControlPlaneError as err:
+        console_err.print(f"[bold red]error:[/] {err}", highlight=False)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        sys.exit(130)

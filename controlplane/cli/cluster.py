@@ -1,0 +1,118 @@
+"""`controlplane cluster ...`: start, stop, inspect and act on the local cluster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from controlplane.cli.common import (console, console_err, local_platform, resolve_state,
+                                     state_dir_option, topology_option)
+from controlplane.cli.render import progress_line, status_table
+from controlplane.platform.base import ClusterInfo, InstanceInfo
+from controlplane.platform.local import LocalPlatform
+from controlplane.topology import load_topology
+
+__all__ = ["cluster"]
+
+
+@click.group()
+def cluster() -> None:
+    """Run the reference trading cluster on this machine."""
+
+
+@cluster.command()
+@topology_option
+@state_dir_option
+@click.option("--ports", type=click.Choice(["topology", "auto"]), default="topology",
+              show_default=True, help="'auto' picks a free port for every component.")
+@click.option("--timeout", type=float, default=300, show_default=True,
+              help="Seconds to wait for every component to be ready.")
+def up(topology_path: Path | None, state_dir: Path | None, ports: str, timeout: float) -> None:
+    """Start every component, in dependency order, and wait until all are ready."""
+    topology = load_topology(topology_path)
+    platform = LocalPlatform(resolve_state(state_dir, topology))
+    with console_err.status("starting cluster...") as status:
+        def progress(info: ClusterInfo) -> None:
+            status.update(progress_line(info))
+        info = platform.up(topology, all_auto_ports=ports == "auto", timeout=timeout,
+                           progress=progress)
+    console.print(status_table(info))
+    console.print(f"state directory: {platform.state.root}")
+
+
+@cluster.command()
+@topology_option
+@state_dir_option
+@click.option("--purge", is_flag=True, help="Also delete the cluster's data and logs.")
+def down(topology_path: Path | None, state_dir: Path | None, purge: bool) -> None:
+    """Stop every component; nothing is left running."""
+    platform = local_platform(state_dir, topology_path)
+    with console_err.status("stopping cluster..."):
+        report = platform.down(purge=purge)
+    if report.swept:
+        console.print(f"swept {len(report.swept)} leftover processes:")
+        for proc in report.swept:
+            console.print(f"  {proc.pid} {proc.cmdline[:100]}")
+    console.print("cluster stopped" + (" and purged" if purge else ""))
+
+
+@cluster.command()
+@topology_option
+@state_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(topology_path: Path | None, state_dir: Path | None, as_json: bool) -> None:
+    """Health, role and address of every instance."""
+    info = local_platform(state_dir, topology_path).info()
+    if as_json:
+        click.echo(json.dumps({"name": info.name, "phase": info.phase,
+                               "instances": [i.to_dict() for i in info.instances]}, indent=2))
+        return
+    console.print(status_table(info))
+
+
+def _instance_command(action: str, help_text: str):
+    @cluster.command(name=action, help=help_text)
+    @click.argument("instance")
+    @topology_option
+    @state_dir_option
+    def command(instance: str, topology_path: Path | None, state_dir: Path | None,
+                **kwargs: str) -> None:
+        platform = local_platform(state_dir, topology_path)
+        result: InstanceInfo = getattr(platform, action)(instance, **kwargs)
+        console.print(f"{result.id}: {result.state} (pid {result.pid or '-'})")
+    return command
+
+
+_instance_command("stop", "Stop an instance gracefully; it stays down until `start`.")
+_instance_command("start", "Start a stopped, exited or crashed instance.")
+_instance_command("pause", "Freeze an instance (SIGSTOP): a hang, not a crash.")
+_instance_command("resume", "Unfreeze a paused instance.")
+click.option("--signal", default="KILL", show_default=True, help="Signal name.")(
+    _instance_command("kill", "Crash an instance with a signal; its restart policy applies."))
+
+
+@cluster.command()
+@click.argument("component")
+@topology_option
+@state_dir_option
+def scale(component: str, topology_path: Path | None, state_dir: Path | None) -> None:
+    """Start one more instance of a component."""
+    inst = local_platform(state_dir, topology_path).scale(component)
+    console.print(f"started {inst.id} at {', '.join(inst.endpoints.values())}")
+
+
+@cluster.command()
+@click.argument("instance")
+@click.option("-n", "lines", default=40, show_default=True)
+@topology_option
+@state_dir_option
+def logs(instance: str, lines: int, topology_path: Path | None, state_dir: Path | None) -> None:
+    """The last lines of an instance's log."""
+    platform = local_platform(state_dir, topology_path)
+    path = platform.state.log(instance)
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.log"))
+        raise click.BadParameter(f"no log for {instance!r}; known: {', '.join(known)}")
+    click.echo("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))

@@ -1,0 +1,38 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from controlplane.platform.local import LocalPlatform
+from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
+
+__all__ = ["console", "console_err", "state_dir_option", "topology_option", "resolve_state",
+           "local_platform"]
+
+console = Console()
+console_err = Console(stderr=True)
+
+state_dir_option = click.option(
+    "--state-dir", type=click.Path(path_type=Path), envvar="CONTROLPLANE_STATE_DIR",
+    help="Where the cluster keeps its data, logs and records "
+    "[default: ./.state/<topology name>; env CONTROLPLANE_STATE_DIR].")
+topology_option = click.option(
+    "--topology", "topology_path", type=click.Path(path_type=Path), default=None,
+    help=f"Cluster topology file [default: {os.path.relpath(DEFAULT_TOPOLOGY)}].")
+
+
+def resolve_state(state_dir: Path | None, topology: Topology | None = None) -> Path:
+    if state_dir is not None:
+        return state_dir
+    name = topology.name if topology else load_topology(DEFAULT_TOPOLOGY).name
+    return Path.cwd() / ".state" / name
+
+
+def local_platform(state_dir: Path | None, topology_path: Path | None = None) -> LocalPlatform:
+    topology = load_topology(topology_path) if topology_path else None
+    return LocalPlatform(resolve_state(state_dir, topology))

@@ -1,0 +1,36 @@
+"""`controlplane serve`: the control-plane service (OTLP receiver, API, own /metrics)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from controlplane.errors import InvalidInput
+
+__all__ = ["serve"]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=4318, show_default=True)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="State directory of the cluster (enables the drill records API).")
+@click.option("--forward-otlp", default=None, envvar="CONTROLPLANE_FORWARD_OTLP",
+              help="Also forward every received span batch to this OTLP/HTTP endpoint.")
+@click.option("--max-spans", type=int, default=50_000, show_default=True,
+              help="Spans kept in memory for trace queries and summaries.")
+def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
+          max_spans: int) -> None:
+    """Run the control-plane service in the foreground."""
+    from controlplane.server import ServerSettings, run_server
+
+    try:
+        settings = ServerSettings(host=host, port=port, state_dir=state_dir,
+                                  forward_otlp_endpoint=forward_otlp, max_spans=max_spans)
+    except ValidationError as err:
+        e = err.errors()[0]
+        raise InvalidInput(e["msg"], field="--" + str(e["loc"][0]).replace("_", "-"),
+                           value=e.get("input"), fix="See `controlplane serve --help`") from None
+    run_server(settings)

@@ -1,0 +1,139 @@
+"""The interface the rest of the product uses to act on a cluster.
+
+Chaos faults, runbooks, the meter and the CLI talk to a `Platform`, never to processes or pods
+directly. `local` supervises real processes on this machine; `kubernetes` comes later.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "Platform"]
+
+
+@dataclass(frozen=True)
+class Health:
+    """What a health probe saw: `alive` (answers at all), `ready` (serves), and a role."""
+
+    alive: bool
+    ready: bool
+    role: str = ""            # ledger: primary / sync_standby / standby; others: ""
+    detail: str = ""
+    checked_at: float = 0.0
+
+    @classmethod
+    def unknown(cls, detail: str = "not checked yet") -> Health:
+        return cls(alive=False, ready=False, detail=detail)
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    id: str                   # "ledger-0"
+    component: str            # "ledger"
+    kind: str                 # "ledger"
+    state: str                # starting / running / paused / stopped / exited / crashed / backoff
+    pid: int | None
+    endpoints: dict[str, str]
+    health: Health
+    restarts: int = 0
+    started_at: float | None = None
+    exit_code: int | None = None
+    log: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InstanceInfo:
+        return cls(**{**data, "health": Health(**data["health"])})
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    name: str
+    kind: str
+    tier: str
+    restart: str
+    depends_on: list[str]
+    instances: list[str] = field(default_factory=list)
+    ready: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    platform: str
+    phase: str                # starting / ready / failed / stopping
+    detail: str
+    components: list[ComponentInfo]
+    instances: list[InstanceInfo]
+
+    def instance(self, instance_id: str) -> InstanceInfo:
+        for inst in self.instances:
+            if inst.id == instance_id:
+                return inst
+        raise KeyError(instance_id)
+
+    def of_component(self, component: str) -> list[InstanceInfo]:
+        return [i for i in self.instances if i.component == component]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterInfo:
+        return cls(
+            name=data["name"], platform=data["platform"], phase=data["phase"],
+            detail=data.get("detail", ""),
+            components=[ComponentInfo(**c) for c in data["components"]],
+            instances=[InstanceInfo.from_dict(i) for i in data["instances"]])
+
+
+class Platform(ABC):
+    """What the product can do to a cluster, whatever runs it."""
+
+    name: str
+
+    @abstractmethod
+    def info(self) -> ClusterInfo:
+        """Components, instances, their state, health, role and endpoints."""
+
+    def components(self) -> list[ComponentInfo]:
+        return self.info().components
+
+    def instances(self, component: str | None = None) -> list[InstanceInfo]:
+        info = self.info()
+        return info.of_component(component) if component else info.instances
+
+    def health(self, instance_id: str) -> Health:
+        return self.info().instance(instance_id).health
+
+    def endpoints(self, component: str) -> dict[str, dict[str, str]]:
+        """{instance id: {port name: address}} for one component."""
+        return {i.id: i.endpoints for i in self.instances(component)}
+
+    @abstractmethod
+    def stop(self, instance_id: str) -> InstanceInfo:
+        """Stop gracefully (SIGTERM, then SIGKILL); it stays down until `start`."""
+
+    @abstractmethod
+    def start(self, instance_id: str) -> InstanceInfo:
+        """Start an instance that is stopped, exited or crashed."""
+
+    @abstractmethod
+    def kill(self, instance_id: str, signal: str = "KILL") -> InstanceInfo:
+        """Crash an instance; its restart policy decides whether it comes back."""
+
+    @abstractmethod
+    def pause(self, instance_id: str) -> InstanceInfo:
+        """Freeze every process of the instance (a hang, not a crash)."""
+
+    @abstractmethod
+    def resume(self, instance_id: str) -> InstanceInfo:
+        """Undo `pause`."""
+
+    @abstractmethod
+    def scale(self, component: str) -> InstanceInfo:
+        """Start one more instance of a component."""

@@ -1,0 +1,44 @@
+"""Prometheus, scraping every component of the cluster (1 s in local mode)."""
+
+from __future__ import annotations
+
+from controlplane.observe.scrape_config import render_prometheus_config
+from controlplane.platform.local.binaries import require
+from controlplane.platform.local.kinds.base import (
+    BuildContext,
+    Kind,
+    ProcessSpec,
+    http_probe,
+    write_file,
+)
+from controlplane.topology import PrometheusSettings, Service
+
+__all__ = ["KIND"]
+
+
+def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:
+    from controlplane.platform.local.kinds import KINDS
+
+    inst = f"{name}-{index}"
+    settings: PrometheusSettings = svc.typed_settings()
+    jobs = {sname: KINDS[s.kind].metrics_path for sname, s in ctx.topology.services.items()
+            if KINDS[s.kind].scrape_port}
+    cwd = ctx.state.instance_dir(inst)
+    rules = ctx.state.root / "prometheus" / "rules"
+    rules.mkdir(parents=True, exist_ok=True)
+    cfg = write_file(cwd / "prometheus.yml", render_prometheus_config(
+        jobs, ctx.state.targets_dir, cluster=ctx.topology.name,
+        scrape_interval=settings.scrape_interval, rule_files=[str(rules / "*.yml")]))
+    url = ctx.url(inst)
+    argv = [require("prometheus"), f"--config.file={cfg}",
+            f"--storage.tsdb.path={ctx.state.data(inst)}",
+            f"--storage.tsdb.retention.time={settings.retention}",
+            f"--web.listen-address={ctx.addr(inst, 'http')}", "--web.enable-lifecycle",
+            "--log.level=warn"]
+    return ProcessSpec(instance=inst, component=name, kind="prometheus", cwd=cwd, argv=argv,
+                       endpoints={"http": url},
+                       probe=lambda session: http_probe(session, url + "/-/ready"),
+                       stop_timeout=10)
+
+
+KIND = Kind(build=_build, scrape_port="http", start_timeout=30)

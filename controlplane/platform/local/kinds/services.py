@@ -1,0 +1,79 @@
+"""The reference cluster's application services and the control-plane service itself."""
+
+from __future__ import annotations
+
+from controlplane.platform.local.kinds.base import (
+    REPO_ROOT,
+    BuildContext,
+    Kind,
+    ProcessSpec,
+    http_probe,
+    write_file,
+)
+from controlplane.topology import Service
+
+__all__ = ["APP_USER", "KINDS", "ledger_dsn"]
+
+APP_USER = "trader"
+TRADING_FILE = REPO_ROOT / "testbed" / "trading.yaml"
+
+
+def ledger_dsn(ctx: BuildContext) -> str:
+    proxy = ctx.first("haproxy")
+    return (f"postgresql://{APP_USER}:{ctx.secrets['app']}@{ctx.addr(proxy, 'primary')}"
+            "/ledger")
+
+
+def _otlp(ctx: BuildContext) -> str | None:
+    if not ctx.topology.has_kind("controlplane"):
+        return None
+    return ctx.url(ctx.first("controlplane")) + "/v1/traces"
+
+
+def _testbed(kind: str):
+    def build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:
+        inst = f"{name}-{index}"
+        config: dict[str, object] = {
+            "service": kind, "instance": inst, "host": "127.0.0.1",
+            "port": ctx.ports[inst]["http"], "trading": str(TRADING_FILE),
+            "otlp_endpoint": _otlp(ctx),
+        }
+        if kind in ("gateway", "matcher"):
+            config["ledger_dsn"] = ledger_dsn(ctx)
+            config["marketdata"] = ctx.url(ctx.first("marketdata"))
+        if kind == "gateway":
+            config["matchers"] = [ctx.url(m) for m in ctx.instances_of("matcher")]
+        if kind == "matcher":
+            config["shard"] = index
+            config["shards"] = ctx.topology.services[name].instances
+        cwd = ctx.state.instance_dir(inst)
+        path = write_file(cwd / "config.json", config, mode=0o600)
+        url = ctx.url(inst)
+        return ProcessSpec(
+            instance=inst, component=name, kind=kind, cwd=cwd,
+            argv=[ctx.python, "-m", f"testbed.{kind}", "--config", str(path)],
+            endpoints={"http": url},
+            probe=lambda session: http_probe(session, url + "/readyz"),
+            env={"PYTHONPATH": str(REPO_ROOT)}, stop_timeout=5)
+    return build
+
+
+def _controlplane(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:
+    inst = f"{name}-{index}"
+    url = ctx.url(inst)
+    port = ctx.ports[inst]["http"]
+    return ProcessSpec(
+        instance=inst, component=name, kind="controlplane", cwd=ctx.state.instance_dir(inst),
+        argv=[ctx.python, "-m", "controlplane", "serve", "--host", "127.0.0.1",
+              "--port", str(port), "--state-dir", str(ctx.state.root)],
+        endpoints={"http": url, "otlp": url + "/v1/traces"},
+        probe=lambda session: http_probe(session, url + "/readyz"),
+        env={"PYTHONPATH": str(REPO_ROOT)}, stop_timeout=5)
+
+
+KINDS = {
+    "gateway": Kind(build=_testbed("gateway"), scrape_port="http", start_timeout=60),
+    "matcher": Kind(build=_testbed("matcher"), scrape_port="http", start_timeout=60),
+    "marketdata": Kind(build=_testbed("marketdata"), scrape_port="http", start_timeout=30),
+    "controlplane": Kind(build=_controlplane, scrape_port="http", start_timeout=30),
+}

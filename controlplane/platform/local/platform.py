@@ -1,0 +1,232 @@
+"""`LocalPlatform`: the cluster as real processes on this machine, run by a supervisor daemon.
+
+`up` writes the cluster record, starts the daemon and waits until every component is ready;
+`down` asks the daemon to stop everything, then sweeps any process still running in the state
+directory, so nothing is left behind even after a crash of the daemon.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controlplane.errors import ClusterNotRunning, InvalidInput, PlatformError, UnknownTarget
+from controlplane.platform.base import ClusterInfo, InstanceInfo, Platform
+from controlplane.platform.local.binaries import check_all
+from controlplane.platform.local.procs import ProcRef, alive, find_owned, kill_tree, run_as
+from controlplane.platform.local.state import ClusterRecord, StateDir
+from controlplane.topology import Topology, resolve_ports
+
+__all__ = ["DownReport", "LocalPlatform"]
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+@dataclass(frozen=True)
+class DownReport:
+    stopped: bool            # the supervisor answered and stopped the cluster
+    swept: list[ProcRef]     # processes that were still running and had to be killed
+
+
+class LocalPlatform(Platform):
+    name = "local"
+
+    def __init__(self, state_dir: Path | str, timeout: float = 30.0) -> None:
+        self.state = StateDir(Path(state_dir))
+        self.timeout = timeout
+
+    # transport --------------------------------------------------------------------------
+    def _call(self, method: str, path: str, timeout: float | None = None) -> Any:
+        conn = _UnixConnection(self.state.socket, timeout or self.timeout)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            body = json.loads(resp.read() or b"{}")
+        except (FileNotFoundError, ConnectionRefusedError) as err:
+            raise ClusterNotRunning(
+                f"no cluster is running in {self.state.root} ({type(err).__name__}); "
+                "start one with `controlplane cluster up`") from None
+        finally:
+            conn.close()
+        if resp.status >= 400:
+            error = body.get("error", {})
+            if error.get("type") == "UnknownTarget":
+                raise UnknownTarget(error["kind"], error["name"], error["valid"])
+            raise PlatformError(error.get("message", f"HTTP {resp.status}"))
+        return body
+
+    def is_up(self) -> bool:
+        try:
+            self._call("GET", "/v1/cluster", timeout=3)
+            return True
+        except ClusterNotRunning:
+            return False
+
+    # Platform ---------------------------------------------------------------------------
+    def info(self) -> ClusterInfo:
+        return ClusterInfo.from_dict(self._call("GET", "/v1/cluster"))
+
+    def _act(self, instance_id: str, action: str, query: str = "") -> InstanceInfo:
+        data = self._call("POST", f"/v1/instances/{instance_id}/{action}{query}")
+        return InstanceInfo.from_dict(data)
+
+    def stop(self, instance_id: str) -> InstanceInfo:
+        return self._act(instance_id, "stop")
+
+    def start(self, instance_id: str) -> InstanceInfo:
+        return self._act(instance_id, "start")
+
+    def kill(self, instance_id: str, signal: str = "KILL") -> InstanceInfo:
+        return self._act(instance_id, "kill", f"?signal={signal}")
+
+    def pause(self, instance_id: str) -> InstanceInfo:
+        return self._act(instance_id, "pause")
+
+    def resume(self, instance_id: str) -> InstanceInfo:
+        return self._act(instance_id, "resume")
+
+    def scale(self, component: str) -> InstanceInfo:
+        return InstanceInfo.from_dict(self._call("POST", f"/v1/components/{component}/scale"))
+
+    # lifecycle --------------------------------------------------------------------------
+    def up(self, topology: Topology, *, all_auto_ports: bool = False, timeout: float = 300.0,
+           progress: Callable[[ClusterInfo], None] | None = None) -> ClusterInfo:
+        check_all()
+        if self.is_up():
+            raise PlatformError(f"a cluster is already running in {self.state.root}; see "
+                                "`controlplane cluster status`, or stop it with `cluster down`")
+        swept = self._sweep()
+        if swept:
+            print(f"swept {len(swept)} processes left by an earlier crash", file=sys.stderr)
+        self._write_record(topology, all_auto_ports)
+        daemon = self._start_daemon()
+        try:
+            return self._wait_ready(daemon, timeout, progress)
+        except BaseException:
+            self.down()
+            raise
+
+    def _write_record(self, topology: Topology, all_auto_ports: bool) -> None:
+        data = topology.model_dump(mode="json")
+        if self.state.exists():
+            old = self.state.read_cluster()
+            if old.topology != data:
+                raise InvalidInput(
+                    "this state directory holds a cluster started from a different topology",
+                    source=str(self.state.cluster_file),
+                    fix="Run `controlplane cluster down --purge` to discard it, or pass another "
+                    "--state-dir")
+            _check_ports_free(old.ports)
+            return
+        self.state.make()
+        owner = run_as("postgres")
+        pg_root = self.state.postgres_data_root(owner)
+        extra = [] if pg_root == self.state.root / "data" else [str(pg_root)]
+        ports = resolve_ports(topology, all_auto=all_auto_ports).ports
+        _check_ports_free(ports)
+        self.state.write_cluster(ClusterRecord(topology.name, data, ports, extra))
+
+    def _start_daemon(self) -> subprocess.Popen:
+        with open(self.state.supervisor_log, "ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "controlplane.platform.local.daemon",
+                 "--state", str(self.state.root)],
+                cwd=self.state.root, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+    def _wait_ready(self, daemon: subprocess.Popen, timeout: float,
+                    progress: Callable[[ClusterInfo], None] | None) -> ClusterInfo:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if daemon.poll() is not None:
+                raise PlatformError(f"the supervisor exited with {daemon.returncode}; see "
+                                    f"{self.state.supervisor_log}")
+            try:
+                info = self.info()
+            except ClusterNotRunning:
+                time.sleep(0.1)
+                continue
+            if progress:
+                progress(info)
+            if info.phase == "ready":
+                return info
+            if info.phase == "failed":
+                raise PlatformError(f"cluster start failed: {info.detail}")
+            time.sleep(0.3)
+        raise PlatformError(f"cluster not ready after {timeout:.0f} s; see the logs in "
+                            f"{self.state.root / 'logs'}")
+
+    def down(self, *, purge: bool = False, timeout: float = 90.0) -> DownReport:
+        stopped = False
+        pid = self.state.supervisor_pid()
+        try:
+            self._call("POST", "/v1/shutdown", timeout=5)
+            stopped = _wait_exit(pid, timeout) if pid else True
+        except (ClusterNotRunning, PlatformError, OSError):
+            pass
+        if pid and alive(pid):
+            kill_tree([pid], timeout=10)
+        swept = self._sweep()
+        if purge:
+            self._purge()
+        return DownReport(stopped=stopped, swept=swept)
+
+    def _sweep(self) -> list[ProcRef]:
+        if not self.state.root.exists():
+            return []
+        found = find_owned(self.state.roots())
+        if found:
+            kill_tree([p.pid for p in found], timeout=10)
+        return found
+
+    def _purge(self) -> None:
+        roots = self.state.roots()
+        self.state.socket.unlink(missing_ok=True)
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _check_ports_free(ports: dict[str, dict[str, int]]) -> None:
+    for inst, named in ports.items():
+        for pname, port in named.items():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    raise InvalidInput(
+                        f"port {port} ({inst} {pname}) is already in use", field="ports",
+                        fix="Free the port, run `controlplane cluster up --ports auto`, or "
+                        "change it in the topology") from None
+
