@@ -8,6 +8,7 @@ import click
 
 from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err
+from controlplane.cli.drill import demo, drill, drills
 from controlplane.cli.serve import serve
 from controlplane.errors import ControlPlaneError
 
@@ -22,6 +23,9 @@ def cli() -> None:
 
 cli.add_command(cluster)
 cli.add_command(serve)
+cli.add_command(drill)
+cli.add_command(drills)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:

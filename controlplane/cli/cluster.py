@@ -7,8 +7,14 @@ from pathlib import Path
 
 import click
 
-from controlplane.cli.common import (console, console_err, local_platform, resolve_state,
-                                     state_dir_option, topology_option)
+from controlplane.cli.common import (
+    console,
+    console_err,
+    local_platform,
+    resolve_state,
+    state_dir_option,
+    topology_option,
+)
 from controlplane.cli.render import progress_line, status_table
 from controlplane.platform.base import ClusterInfo, InstanceInfo
 from controlplane.platform.local import LocalPlatform

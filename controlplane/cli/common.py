@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -11,11 +12,19 @@ from rich.console import Console
 from controlplane.platform.local import LocalPlatform
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
-__all__ = ["console", "console_err", "state_dir_option", "topology_option", "resolve_state",
-           "local_platform"]
+__all__ = [
+    "console",
+    "console_err",
+    "local_platform",
+    "resolve_state",
+    "state_dir_option",
+    "topology_option",
+]
 
-console = Console()
-console_err = Console(stderr=True)
+# Wide enough for the status table when output goes to a file or a CI log.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(width=_WIDTH)
+console_err = Console(stderr=True, width=_WIDTH)
 
 state_dir_option = click.option(
     "--state-dir", type=click.Path(path_type=Path), envvar="CONTROLPLANE_STATE_DIR",

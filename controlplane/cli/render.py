@@ -6,7 +6,7 @@ from rich.table import Table
 
 from controlplane.platform.base import ClusterInfo, InstanceInfo
 
-__all__ = ["status_table", "health_word", "progress_line"]
+__all__ = ["health_word", "progress_line", "status_table"]
 
 
 def health_word(inst: InstanceInfo) -> str:

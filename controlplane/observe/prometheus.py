@@ -48,6 +48,14 @@ class PrometheusClient:
         params = {"query": expr, "start": repr(start), "end": repr(end), "step": repr(step)}
         return parse_series(self._api("/api/v1/query_range", params, expr), expr)
 
+    def raw_samples(self, selector: str, start: float, end: float) -> list[Series]:
+        """The scraped samples of `selector` between start and end, at their own timestamps
+        (a range-vector query: no step, no lookback smoothing)."""
+        window_ms = max(1, int((end - start) * 1000))
+        expr = f"{selector}[{window_ms}ms]"
+        return parse_series(self._api("/api/v1/query", {"query": expr, "time": repr(end)},
+                                      expr), expr)
+
     def targets(self) -> list[Target]:
         """The active scrape targets and their health."""
         return parse_targets(self._api("/api/v1/targets", {"state": "active"}, None))

@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from controlplane.topology import Topology
+
 __all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "Platform"]
 
 
@@ -95,6 +97,14 @@ class Platform(ABC):
     """What the product can do to a cluster, whatever runs it."""
 
     name: str
+
+    @abstractmethod
+    def topology(self) -> Topology:
+        """The topology the running cluster was started from (targets included)."""
+
+    @abstractmethod
+    def ledger_dsn(self) -> str:
+        """A DSN for the ledger's write endpoint, for reconciling acknowledged orders."""
 
     @abstractmethod
     def info(self) -> ClusterInfo:

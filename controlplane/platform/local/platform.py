@@ -23,9 +23,10 @@ from typing import Any
 from controlplane.errors import ClusterNotRunning, InvalidInput, PlatformError, UnknownTarget
 from controlplane.platform.base import ClusterInfo, InstanceInfo, Platform
 from controlplane.platform.local.binaries import check_all
+from controlplane.platform.local.kinds.services import APP_USER
 from controlplane.platform.local.procs import ProcRef, alive, find_owned, kill_tree, run_as
 from controlplane.platform.local.state import ClusterRecord, StateDir
-from controlplane.topology import Topology, resolve_ports
+from controlplane.topology import Topology, parse_topology, resolve_ports
 
 __all__ = ["DownReport", "LocalPlatform"]
 
@@ -84,6 +85,18 @@ class LocalPlatform(Platform):
             return False
 
     # Platform ---------------------------------------------------------------------------
+    def topology(self) -> Topology:
+        if not self.state.exists():
+            raise ClusterNotRunning(f"no cluster record in {self.state.root}; start one with "
+                                    "`controlplane cluster up`")
+        return parse_topology(self.state.read_cluster().topology, str(self.state.cluster_file))
+
+    def ledger_dsn(self) -> str:
+        name, _ = self.topology().by_kind("haproxy")
+        port = self.state.read_cluster().ports[f"{name}-0"]["primary"]
+        return (f"postgresql://{APP_USER}:{self.state.secrets()['app']}@127.0.0.1:{port}"
+                "/ledger")
+
     def info(self) -> ClusterInfo:
         return ClusterInfo.from_dict(self._call("GET", "/v1/cluster"))
 

@@ -10,12 +10,13 @@ import time
 
 import aiohttp
 
+from controlplane.observe.ledger import routed_to
 from controlplane.platform.base import Health
 from controlplane.platform.local.binaries import require
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec, write_file
 from controlplane.topology import Service
 
-__all__ = ["KIND", "render_config", "routed_to"]
+__all__ = ["KIND", "render_config"]
 
 
 def render_config(ctx: BuildContext, inst: str) -> str:
@@ -52,17 +53,6 @@ listen primary
         on-marked-down shutdown-sessions
 {servers}
 """
-
-
-async def routed_to(session: aiohttp.ClientSession, stats_url: str) -> list[str]:
-    """Names of the ledger nodes HAProxy currently sends writes to."""
-    async with session.get(stats_url + "/stats;csv") as resp:
-        text = await resp.text()
-    header, *rows = [line.split(",") for line in text.splitlines() if line]
-    col = {name.lstrip("# "): i for i, name in enumerate(header)}
-    return [r[col["svname"]] for r in rows
-            if r[col["pxname"]] == "primary" and r[col["svname"]] not in ("FRONTEND", "BACKEND")
-            and r[col["status"]].startswith("UP")]
 
 
 def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:

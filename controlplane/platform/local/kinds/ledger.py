@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
+from controlplane.observe.ledger import normalize_role
 from controlplane.platform.base import Health
 from controlplane.platform.local.binaries import postgres_bindir, require
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec, write_file
@@ -26,15 +27,10 @@ from controlplane.topology import LedgerSettings, Service
 __all__ = [
     "KIND",
     "node_dir",
-    "normalize_role",
-    "postmaster_pid",
+        "postmaster_pid",
     "render_config",
     "superuser_dsn",
 ]
-
-ROLES = {"master": "primary", "primary": "primary", "replica": "standby",
-         "standby_leader": "standby_leader"}
-
 
 def node_dir(ctx: BuildContext, inst: str) -> Path:
     return ctx.pg_root / inst
@@ -102,13 +98,6 @@ def postmaster_pid(data_dir: Path) -> int | None:
     except OSError:
         return None
     return pid if alive(pid) and Path(cwd) == data_dir.resolve() else None
-
-
-def normalize_role(status: dict) -> str:
-    role = ROLES.get(str(status.get("role")), str(status.get("role", "")))
-    if role == "standby" and status.get("sync_standby"):
-        return "sync_standby"
-    return role
 
 
 def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:

@@ -1,0 +1,169 @@
+"""`controlplane drill`, `controlplane drills` and `controlplane demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+
+from controlplane.cli.common import (
+    console,
+    console_err,
+    local_platform,
+    resolve_state,
+    state_dir_option,
+    topology_option,
+)
+from controlplane.cli.render import progress_line, status_table
+from controlplane.drills import DrillOutcome, DrillSettings, run_ledger_failover
+from controlplane.drills.report import render_outcome, timeline_line
+from controlplane.errors import InvalidInput
+from controlplane.platform.base import ClusterInfo, Platform
+from controlplane.platform.local import LocalPlatform
+from controlplane.store import Store
+from controlplane.topology import load_topology
+
+__all__ = ["demo", "drill", "drills"]
+
+
+def _settings(rate: float, warmup: float, rejoin: bool, target: str | None) -> DrillSettings:
+    if rate <= 0 or rate > 2000:
+        raise InvalidInput("must be between 0 and 2000 orders per second", field="--rate",
+                           value=rate, fix="Pick a rate the machine can sustain, e.g. 50")
+    if warmup < 1:
+        raise InvalidInput("must be at least 1 second", field="--warmup", value=warmup,
+                           fix="Give the writer time to reach steady state")
+    return DrillSettings(rate=rate, warmup_s=warmup, rejoin=rejoin, target=target)
+
+
+def _run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
+    fault_at: list[float] = []
+
+    def progress(kind: str, at: float, message: str) -> None:
+        if kind == "fault_injected":
+            fault_at.append(at)
+        console.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
+                      highlight=False)
+
+    return asyncio.run(run_ledger_failover(platform, store, settings, progress))
+
+
+drill_options = [
+    click.option("--rate", type=float, default=50, show_default=True,
+                 help="Orders per second sent by the meter (open model)."),
+    click.option("--warmup", type=float, default=5, show_default=True,
+                 help="Seconds of steady traffic before the fault."),
+    click.option("--rejoin/--no-rejoin", default=True, show_default=True,
+                 help="Restart the old primary as a standby afterwards."),
+]
+
+
+def _with(options):
+    def apply(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return apply
+
+
+@click.group()
+def drill() -> None:
+    """Run a drill: a fault under steady load, with RTO and RPO measured."""
+
+
+@drill.command("ledger-failover")
+@_with(drill_options)
+@click.option("--target", default=None, help="The primary to kill [default: the current one].")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@topology_option
+@state_dir_option
+def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None, as_json: bool,
+                    topology_path: Path | None, state_dir: Path | None) -> None:
+    """Kill the ledger primary (SIGKILL of Patroni and PostgreSQL) under order traffic."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        outcome = _run_failover(platform, store, _settings(rate, warmup, rejoin, target))
+        drill_id = store.list_drills(limit=1)[0].id
+    if as_json:
+        click.echo(json.dumps(outcome.result(), indent=2))
+    else:
+        console.print(render_outcome(outcome, drill_id))
+    if not outcome.passed:
+        raise SystemExit(1)
+
+
+@click.group()
+def drills() -> None:
+    """Read recorded drills."""
+
+
+@drills.command("list")
+@click.option("--limit", default=20, show_default=True)
+@topology_option
+@state_dir_option
+def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
+    """Recent drills with their verdict, RTO and RPO."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        rows = store.list_drills(limit=limit)
+    for d in rows:
+        r = dict(d.result or {})
+        console.print(f"#{d.id:<4} {d.kind:<16} {d.target:<10} {d.state:<8} "
+                      f"RTO {r.get('rto_s', '-')} s  RPO {r.get('rpo_orders', '-')} orders  "
+                      f"failover {r.get('failover_s', '-')} s", highlight=False)
+
+
+@drills.command("show")
+@click.argument("drill_id", type=int)
+@topology_option
+@state_dir_option
+def show_drill(drill_id: int, topology_path: Path | None, state_dir: Path | None) -> None:
+    """One drill's timeline and result, as JSON."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        d = store.get_drill(drill_id)
+        if d is None:
+            raise InvalidInput("no such drill", field="DRILL_ID", value=drill_id,
+                               fix="See `controlplane drills list`")
+        events = store.drill_events(drill_id)
+    click.echo(json.dumps({"id": d.id, "kind": d.kind, "target": d.target, "state": d.state,
+                           "params": d.params, "result": d.result,
+                           "events": [{"at": e.at, "kind": e.kind, **e.detail}
+                                      for e in events]}, indent=2, default=str))
+
+
+@click.command()
+@_with(drill_options)
+@click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
+@topology_option
+@state_dir_option
+def demo(rate: float, warmup: float, rejoin: bool, keep: bool, topology_path: Path | None,
+         state_dir: Path | None) -> None:
+    """Start the cluster, kill the ledger primary under traffic, report, stop everything."""
+    topology = load_topology(topology_path)
+    settings = _settings(rate, warmup, rejoin, None)
+    platform = LocalPlatform(resolve_state(state_dir, topology) if state_dir else
+                             Path.cwd() / ".state" / "demo")
+    console.rule("1/3 start the reference trading cluster")
+    platform.down(purge=True)
+    with console_err.status("starting cluster...") as status:
+        def progress(info: ClusterInfo) -> None:
+            status.update(progress_line(info))
+        info = platform.up(topology, all_auto_ports=True, progress=progress)
+    try:
+        console.print(status_table(info))
+        console.rule("2/3 kill the ledger primary under steady order traffic")
+        with Store(platform.state.store_path) as store:
+            outcome = _run_failover(platform, store, settings)
+            drill_id = store.list_drills(limit=1)[0].id
+        console.rule("3/3 report")
+        console.print(render_outcome(outcome, drill_id))
+    finally:
+        if not keep:
+            with console_err.status("stopping cluster..."):
+                platform.down()
+            console.print("cluster stopped; nothing left running")
+    if not outcome.passed:
+        raise SystemExit(1)

@@ -1,0 +1,212 @@
+"""The ledger failover drill: kill the primary under steady order traffic, measure what clients
+saw, reconcile every acknowledged order, and bring the old primary back as a standby.
+
+Timeline of one drill (all recorded as drill events in the store):
+    load_started -> fault_injected -> detected (Prometheus scraped the node as down)
+    -> promoted (Patroni made another node primary) -> routed (HAProxy sends writes there)
+    -> first_write_ok -> recovered -> rpo_checked -> rejoined (old primary is a standby again)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from controlplane.drills.model import DrillOutcome, DrillSettings, Timeline
+from controlplane.drills.watch import FailoverWatcher, first_down_sample
+from controlplane.errors import PlatformError
+from controlplane.meter import (
+    OrderWriter,
+    latency_summary,
+    measure_rpo,
+    measure_rto,
+    outcome_counts,
+    present_orders,
+)
+from controlplane.platform.base import ClusterInfo, Platform
+from controlplane.store import Store
+
+__all__ = ["LedgerFailoverDrill", "run_ledger_failover"]
+
+Progress = Callable[[str, float, str], None]   # (event kind, at, message)
+
+
+@dataclass
+class _Cluster:
+    ledger: str
+    primary: str
+    standby: str
+    gateway: str
+    prometheus: str
+    haproxy_stats: str
+    patroni_apis: dict[str, str]
+
+
+def _describe(info: ClusterInfo, target: str | None) -> _Cluster:
+    def comp(kind: str) -> str:
+        for c in info.components:
+            if c.kind == kind:
+                return c.name
+        raise PlatformError(f"the cluster has no {kind} component")
+
+    ledger = comp("ledger")
+    nodes = info.of_component(ledger)
+    primary = [n.id for n in nodes if n.health.role == "primary"]
+    standbys = [n.id for n in nodes if n.health.role == "sync_standby" and n.health.ready]
+    if len(primary) != 1:
+        raise PlatformError(f"the ledger has {len(primary)} primaries; a drill needs exactly "
+                            "one. Check `controlplane cluster status`")
+    if not standbys:
+        raise PlatformError("the ledger has no ready synchronous standby, so a failover could "
+                            "lose acknowledged orders; wait for it (cluster status shows "
+                            "sync_standby) before the drill")
+    if target and target != primary[0]:
+        raise PlatformError(f"{target} is not the ledger primary ({primary[0]} is)")
+    gw = info.of_component(comp("gateway"))[0].endpoints["http"]
+    prom = info.of_component(comp("prometheus"))[0].endpoints["http"]
+    stats = info.of_component(comp("haproxy"))[0].endpoints["stats"]
+    return _Cluster(ledger, primary[0], standbys[0], gw, prom, stats,
+                    {n.id: n.endpoints["api"] for n in nodes})
+
+
+class LedgerFailoverDrill:
+    def __init__(self, platform: Platform, store: Store, settings: DrillSettings,
+                 progress: Progress | None = None) -> None:
+        self.platform = platform
+        self.store = store
+        self.settings = settings
+        self.progress = progress or (lambda kind, at, msg: None)
+        self.timeline = Timeline()
+
+    def _event(self, drill_id: int, kind: str, at: float, message: str, **detail: object) -> None:
+        self.timeline.add(kind, at, message)
+        self.store.add_drill_event(drill_id, at, kind, {"message": message, **detail})
+        self.progress(kind, at, message)
+
+    async def run(self) -> DrillOutcome:
+        info = await asyncio.to_thread(self.platform.info)
+        c = _describe(info, self.settings.target)
+        targets = self.platform.topology().targets_for(c.ledger)
+        drill = self.store.create_drill("ledger-failover", c.primary, {
+            **self.settings.as_params(), "standby": c.standby,
+            "targets": targets.model_dump()})
+        try:
+            outcome = await self._drill(drill.id, c, targets)
+        except BaseException as err:
+            self.store.finish_drill(drill.id, "aborted", {"error": repr(err)[:500]})
+            raise
+        self.store.finish_drill(drill.id, outcome.state, outcome.result())
+        return outcome
+
+    async def _drill(self, drill_id: int, c: _Cluster, targets) -> DrillOutcome:
+        s = self.settings
+        prices = await _prices(c.gateway, s.symbols)
+        writer = OrderWriter(c.gateway, s.rate, symbols=s.symbols, prices=prices)
+        load = asyncio.create_task(writer.run(s.warmup_s + s.max_wait_s + s.settle_s + 5))
+        self._event(drill_id, "load_started", time.time(),
+                    f"steady order traffic at {s.rate:g}/s (open model)")
+        fault = None
+        try:
+            await asyncio.sleep(s.warmup_s)
+            if not writer.acked():
+                raise PlatformError("no order was acknowledged during the warm-up; the cluster "
+                                    "is not serving writes, so the drill would measure nothing")
+            fault, fault_at = await self._inject(drill_id, c)
+            watch = await self._watch(drill_id, c, writer, fault_at)
+            await asyncio.sleep(s.settle_s)
+        finally:
+            writer.stop()
+            attempts = await load
+            if fault is not None:
+                await self._rejoin(drill_id, c, fault.id)
+        rpo = measure_rpo(writer.acked(), await present_orders(
+            self.platform.ledger_dsn(), [a.order_id for a in writer.acked()]))
+        self._event(drill_id, "rpo_checked", time.time(),
+                    f"{rpo.lost} of {rpo.acknowledged} acknowledged orders missing")
+        detected = await asyncio.to_thread(first_down_sample, c.prometheus, c.ledger,
+                                           c.primary, fault_at)
+        if detected is not None:
+            self._event(drill_id, "detected", detected,
+                        f"Prometheus scraped {c.primary} as down (up == 0)")
+        return DrillOutcome(
+            kind="ledger-failover", target=c.primary, new_primary=watch.new_primary,
+            fault_at=fault_at, detected_at=detected, promoted_at=watch.promoted_at,
+            routed_at=watch.routed_at, rto=measure_rto(attempts, fault_at, s.rate), rpo=rpo,
+            latency=latency_summary([a for a in attempts if a.intended < fault_at]),
+            outcomes=outcome_counts(attempts), targets=targets, settings=s,
+            timeline=self.timeline, rejoined_at=self.timeline.at("rejoined"))
+
+    async def _inject(self, drill_id: int, c: _Cluster):
+        fault = self.store.record_fault("process-kill", c.primary,
+                                        {"action": "start", "instance": c.primary},
+                                        run_id=f"drill-{drill_id}")
+        fault_at = time.time()
+        await asyncio.to_thread(self.platform.kill, c.primary, "KILL")
+        self.store.mark_fault_injected(fault.id, fault_at)
+        self._event(drill_id, "fault_injected", fault_at,
+                    f"SIGKILL to {c.primary}: Patroni and every PostgreSQL process", fault=fault.id)
+        return fault, fault_at
+
+    async def _watch(self, drill_id: int, c: _Cluster, writer: OrderWriter, fault_at: float):
+        watcher = FailoverWatcher(c.patroni_apis, c.haproxy_stats, c.primary)
+        deadline = fault_at + self.settings.max_wait_s
+        first_ok = None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as session:
+            while time.time() < deadline:
+                for kind, at, msg in await watcher.poll(session):
+                    self._event(drill_id, kind, at, msg)
+                acks = [a.done for a in writer.acked() if a.intended > fault_at]
+                if first_ok is None and acks:
+                    first_ok = min(acks)
+                    self._event(drill_id, "first_write_ok", first_ok,
+                                "first order acknowledged after the fault")
+                if first_ok and watcher.routed_at and _steady(writer, self.settings.rate):
+                    self._event(drill_id, "recovered", time.time(),
+                                "writes steady again (1 s of consecutive acknowledgements)")
+                    return watcher
+                await asyncio.sleep(0.1)
+        raise PlatformError(f"no recovery within {self.settings.max_wait_s:g} s of the fault; "
+                            "the old primary is restarted, see `controlplane cluster status`")
+
+    async def _rejoin(self, drill_id: int, c: _Cluster, fault_id: int) -> None:
+        if not self.settings.rejoin:
+            return
+        await asyncio.to_thread(self.platform.start, c.primary)
+        deadline = time.time() + self.settings.rejoin_wait_s
+        while time.time() < deadline:
+            health = await asyncio.to_thread(self.platform.health, c.primary)
+            if health.ready and health.role in ("sync_standby", "standby"):
+                now = time.time()
+                self.store.mark_fault_reverted(fault_id, now, {"role": health.role})
+                self._event(drill_id, "rejoined", now,
+                            f"{c.primary} is back as {health.role.replace('_', ' ')}")
+                return
+            await asyncio.sleep(0.5)
+        self.store.mark_fault_failed(fault_id, f"{c.primary} did not rejoin within "
+                                     f"{self.settings.rejoin_wait_s:g} s")
+
+
+def _steady(writer: OrderWriter, rate: float) -> bool:
+    """The last second of answers were all acknowledgements (and there were some)."""
+    recent = sorted(writer.attempts, key=lambda a: a.intended)[-max(2, int(rate)):]
+    return bool(recent) and all(a.ok for a in recent)
+
+
+async def _prices(gateway: str, symbols: tuple[str, ...]) -> dict[str, str]:
+    prices = {}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        for sym in symbols:
+            async with session.get(f"{gateway}/v1/quotes/{sym}") as resp:
+                if resp.status != 200:
+                    raise PlatformError(f"gateway has no quote for {sym} (HTTP {resp.status})")
+                prices[sym] = str((await resp.json())["last_price"])
+    return prices
+
+
+async def run_ledger_failover(platform: Platform, store: Store, settings: DrillSettings,
+                              progress: Progress | None = None) -> DrillOutcome:
+    return await LedgerFailoverDrill(platform, store, settings, progress).run()
