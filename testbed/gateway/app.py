@@ -1,0 +1,86 @@
+"""Wiring of the gateway: ledger pool, peers, order routes, quotes and positions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from testbed.common.app import ServiceContext, new_app
+from testbed.common.client import Reply, TracedClient
+from testbed.common.db import Database
+from testbed.common.jsonio import json_response
+from testbed.errors import ApiError
+from testbed.gateway.ledger import LedgerReader
+from testbed.gateway.metrics import GatewayMetrics
+from testbed.gateway.orders import OrderRoutes
+from testbed.gateway.prices import LastPrices
+from testbed.gateway.replies import or_unavailable, unavailable
+from testbed.gateway.upstream import Marketdata, Matchers
+from testbed.gateway.views import positions_view
+
+__all__ = ["GatewayService", "build"]
+
+
+def build(ctx: ServiceContext) -> web.Application:
+    app = new_app(ctx)
+    GatewayService(ctx).install(app)
+    return app
+
+
+class GatewayService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        config = ctx.config
+        assert config.ledger_dsn is not None and config.marketdata is not None
+        self._trading = ctx.trading
+        self.metrics = GatewayMetrics(ctx.registry)
+        self.db = Database(config.ledger_dsn, ctx.registry, ctx.tracer,
+                           application_name=config.instance)
+        self.ledger = LedgerReader(self.db)
+        self._clients = [TracedClient("matcher", ctx.tracer),
+                         TracedClient("marketdata", ctx.tracer)]
+        matchers = Matchers(self._clients[0], config.matchers,
+                            timeout=config.ledger_deadline_seconds + 2.0)
+        self.marketdata = Marketdata(self._clients[1], config.marketdata)
+        prices = LastPrices(ctx.trading, self.marketdata.quote_body, self.metrics.price_fallbacks)
+        self.orders = OrderRoutes(ctx.trading, matchers, prices, self.ledger, self.metrics)
+        ctx.readiness.add(self.db.ready_reason)
+
+    def install(self, app: web.Application) -> None:
+        app.on_startup.append(self._startup)
+        app.on_cleanup.append(self._cleanup)
+        self.orders.install(app)
+        app.router.add_get("/v1/quotes/{symbol}", self.get_quote)
+        app.router.add_get("/v1/quotes", self.get_quotes)
+        app.router.add_get("/v1/positions/{account}", self.get_positions)
+
+    async def _startup(self, _: web.Application) -> None:
+        await self.db.start()
+
+    async def _cleanup(self, _: web.Application) -> None:
+        for client in self._clients:
+            await client.close()
+        await self.db.close()
+
+    async def get_quote(self, request: web.Request) -> web.Response:
+        symbol = request.match_info["symbol"]
+        if symbol not in self._trading.symbols:
+            raise ApiError(404, f"unknown symbol; valid symbols: "
+                                f"{', '.join(sorted(self._trading.symbols))}",
+                           field="symbol", value=symbol)
+        return _proxied(await or_unavailable(self.marketdata.quote(symbol)))
+
+    async def get_quotes(self, _: web.Request) -> web.Response:
+        return _proxied(await or_unavailable(self.marketdata.quotes()))
+
+    async def get_positions(self, request: web.Request) -> web.Response:
+        account = request.match_info["account"]
+        if not self._trading.risk.account_ok(account):
+            raise ApiError(400, f"account must match {self._trading.risk.account_pattern}",
+                           field="account", value=account)
+        positions = await or_unavailable(self.ledger.positions(account))
+        return json_response(positions_view(account, positions))
+
+
+def _proxied(reply: Reply) -> web.Response:
+    if reply.status >= 500 or not isinstance(reply.body, dict):
+        raise unavailable(f"marketdata answered HTTP {reply.status}")
+    return json_response(reply.body, status=reply.status)

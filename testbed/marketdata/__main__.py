@@ -1,0 +1,11 @@
+"""`python -m testbed.marketdata --config <path.json>`"""
+
+from __future__ import annotations
+
+import sys
+
+from testbed.common.main import run_service
+from testbed.marketdata.app import build
+
+if __name__ == "__main__":
+    sys.exit(run_service("marketdata", build))

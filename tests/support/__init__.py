@@ -1,0 +1,1 @@
+"""Test helpers others may reuse: throwaway PostgreSQL, process groups, ports, OTLP receiver."""

@@ -1,0 +1,33 @@
+"""A tiny synchronous JSON HTTP client for tests (stdlib only)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+__all__ = ["NO_BODY", "call"]
+
+NO_BODY = object()
+
+
+def call(method: str, url: str, body: Any = NO_BODY, *, raw: bytes | None = None,
+         timeout: float = 15.0) -> tuple[int, Any]:
+    """(status, parsed JSON or text). `raw` sends bytes as they are."""
+    data = raw if raw is not None else None if body is NO_BODY else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, _parse(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, _parse(exc.read())
+
+
+def _parse(payload: bytes) -> Any:
+    text = payload.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
