@@ -1,0 +1,215 @@
+"""The reference trading cluster, started for real: every component, Prometheus, traces, the
+platform's actions, the failover drill through the meter, and a crashed supervisor.
+
+Tests run in file order on one cluster; the last ones are destructive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from controlplane.drills import DrillSettings, run_ledger_failover
+from controlplane.errors import UnknownTarget
+from controlplane.observe.prometheus import PrometheusClient
+from controlplane.platform.local import LocalPlatform
+from controlplane.platform.local.procs import alive, find_owned
+from controlplane.store import Store
+from tests.support.net import wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+def _url(platform: LocalPlatform, component: str, port: str = "http") -> str:
+    return platform.instances(component)[0].endpoints[port]
+
+
+def _http(method: str, url: str, body: object | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def _order(**overrides: object) -> dict:
+    return {"account": "acct-1", "symbol": "AAPL", "side": "buy", "type": "limit",
+            "quantity": 5, "price": "190.00", **overrides}
+
+
+def test_every_component_is_ready_with_a_primary_and_a_sync_standby(cluster) -> None:
+    info = cluster.info()
+    assert info.phase == "ready"
+    assert all(i.health.ready and i.state == "running" for i in info.instances), info.instances
+    roles = sorted(i.health.role for i in cluster.instances("ledger"))
+    assert roles == ["primary", "sync_standby"]
+    assert {c.name for c in info.components} == set(cluster.topology().services)
+
+
+def test_prometheus_scrapes_every_instance_and_all_are_up(cluster) -> None:
+    prom = PrometheusClient(_url(cluster, "prometheus"))
+    expected = {i.id for i in cluster.info().instances}
+
+    def all_up() -> bool:
+        samples = prom.query("up")
+        return {s.labels["instance_id"] for s in samples if s.value == 1} == expected
+    wait_for("every Prometheus target up == 1", all_up, timeout=30, interval=0.5)
+    assert all(t.health == "up" for t in prom.targets())
+
+
+def test_one_order_is_one_trace_across_gateway_matcher_and_ledger(cluster) -> None:
+    status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())
+    assert status == 201 and ack["seq"] > 0
+    trace_url = _url(cluster, "controlplane") + f"/api/v1/traces/{ack['trace_id']}"
+
+    def spans() -> list[dict] | None:
+        code, body = _http("GET", trace_url)
+        got = body.get("spans", []) if code == 200 else []
+        services = {s["service"] for s in got}
+        ledger = [s for s in got if s.get("attributes", {}).get("peer.service") == "ledger"]
+        return got if {"gateway", "matcher"} <= services and ledger else None
+    got = wait_for("the order's spans at the control plane", spans, timeout=20, interval=0.3)
+    by_id = {s["span_id"]: s for s in got}
+    assert {s["trace_id"] for s in got} == {ack["trace_id"]}
+    # the ledger write hangs under the matcher, which hangs under the gateway
+    ledger = next(s for s in got if s["service"] == "matcher"
+                  and s.get("attributes", {}).get("peer.service") == "ledger")
+    chain = []
+    span = ledger
+    while span is not None:
+        chain.append(span["service"])
+        span = by_id.get(span["parent_span_id"])
+    assert chain[0] == "matcher" and chain[-1] == "gateway"
+
+
+BAD = [
+    ({"quantity": 0}, "quantity"),
+    ({"quantity": -3}, "quantity"),
+    ({"symbol": "NOPE"}, "symbol"),
+    ({"price": "500.00"}, "price"),          # outside the price band
+    ({"side": "hold"}, "side"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), BAD)
+def test_bad_orders_get_a_4xx_naming_the_field(cluster, change, field) -> None:
+    code, body = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order(**change))
+    assert 400 <= code < 500
+    assert body["error"]["field"] == field
+
+
+def test_malformed_json_is_a_400_not_a_500(cluster) -> None:
+    req = urllib.request.Request(_url(cluster, "gateway") + "/v1/orders", data=b"{not json",
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 400
+
+
+def test_status_command_shows_roles_and_addresses(cluster) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "controlplane", "cluster", "status", "--state-dir",
+         str(cluster.state.root)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "primary" in result.stdout and "sync_standby" in result.stdout
+    gw = _url(cluster, "gateway").removeprefix("http://")
+    assert gw in result.stdout
+
+
+def _wait_health(cluster, inst: str, ready: bool, timeout: float = 30):
+    return wait_for(f"{inst} ready={ready}",
+                    lambda: cluster.health(inst).ready == ready or None, timeout=timeout)
+
+
+def test_pause_and_resume_freeze_and_unfreeze_an_instance(cluster) -> None:
+    url = _url(cluster, "marketdata") + "/healthz"
+    assert cluster.pause("marketdata-0").state == "paused"
+    with pytest.raises(OSError):                       # frozen: no answer at all
+        urllib.request.urlopen(url, timeout=1)
+    _wait_health(cluster, "marketdata-0", ready=False)
+    cluster.resume("marketdata-0")
+    _wait_health(cluster, "marketdata-0", ready=True)
+    assert urllib.request.urlopen(url, timeout=5).status == 200
+
+
+def test_a_killed_gateway_is_restarted_by_its_policy(cluster) -> None:
+    before = cluster.info().instance("gateway-0")
+    cluster.kill("gateway-0")
+    wait_for("gateway-0 restarted", lambda: (i := cluster.info().instance("gateway-0")).pid
+             and i.pid != before.pid and i.restarts == before.restarts + 1, timeout=30)
+    _wait_health(cluster, "gateway-0", ready=True)
+    assert not alive(before.pid)
+
+
+def test_stop_keeps_an_instance_down_until_start(cluster) -> None:
+    stopped = cluster.stop("matcher-1")
+    assert stopped.state == "stopped" and stopped.pid is None
+    time.sleep(2)                                      # longer than any restart backoff
+    assert cluster.info().instance("matcher-1").state == "stopped"
+    cluster.start("matcher-1")
+    _wait_health(cluster, "matcher-1", ready=True)
+
+
+def test_scale_starts_one_more_serving_instance_that_prometheus_scrapes(cluster) -> None:
+    new = cluster.scale("gateway")
+    assert new.id == "gateway-1"
+    _wait_health(cluster, "gateway-1", ready=True)
+    status, ack = _http("POST", new.endpoints["http"] + "/v1/orders", _order(symbol="MSFT",
+                                                                            price="410.00"))
+    assert status == 201
+    prom = PrometheusClient(_url(cluster, "prometheus"))
+    wait_for("gateway-1 scraped", lambda: prom.query('up{instance_id="gateway-1"} == 1'),
+             timeout=30, interval=0.5)
+
+
+def test_unknown_instance_lists_the_valid_ones(cluster) -> None:
+    with pytest.raises(UnknownTarget) as err:
+        cluster.kill("gatewy-0")
+    assert "gateway-0" in str(err.value) and "ledger-1" in str(err.value)
+
+
+@pytest.mark.e2e
+def test_ledger_failover_drill_loses_no_acknowledged_order(cluster) -> None:
+    """Kill the primary (Patroni and PostgreSQL, SIGKILL) under 50 orders/s and reconcile."""
+    events: list[str] = []
+    with Store(cluster.state.store_path) as store:
+        outcome = asyncio.run(run_ledger_failover(
+            cluster, store, DrillSettings(rate=50, warmup_s=3, settle_s=2),
+            progress=lambda kind, at, msg: events.append(kind)))
+        drill = store.list_drills(limit=1)[0]
+        recorded = [e.kind for e in store.drill_events(drill.id)]
+        faults = store.open_faults()
+    assert outcome.rpo.acknowledged > 100
+    assert outcome.rpo.lost == 0, outcome.rpo.lost_order_ids
+    assert outcome.rto.recovered
+    assert outcome.failover_s is not None
+    assert outcome.failover_s <= outcome.targets.failover_seconds
+    assert outcome.new_primary not in (None, outcome.target)
+    assert drill.state == "passed" and drill.result["rpo_orders"] == 0
+    for kind in ("fault_injected", "detected", "promoted", "routed", "recovered", "rejoined"):
+        assert kind in recorded
+    assert faults == []                                # the kill was reverted (node rejoined)
+    roles = sorted(i.health.role for i in cluster.instances("ledger"))
+    assert roles == ["primary", "sync_standby"]
+
+
+@pytest.mark.e2e
+def test_a_crashed_supervisor_takes_every_process_with_it(cluster) -> None:
+    roots = cluster.state.roots()
+    assert find_owned(roots)
+    pid = cluster.state.supervisor_pid()
+    os.kill(pid, signal.SIGKILL)
+    wait_for("every cluster process to exit", lambda: find_owned(roots) == [], timeout=60,
+             interval=0.5)
