@@ -173,13 +173,17 @@ class LedgerFailoverDrill:
                             "the old primary is restarted, see `controlplane cluster status`")
 
     async def _rejoin(self, drill_id: int, c: _Cluster, fault_id: int) -> None:
+        """Restart the old primary and wait until redundancy is back: a synchronous standby
+        when the ledger runs in synchronous mode, any streaming standby otherwise."""
         if not self.settings.rejoin:
             return
+        sync = self.platform.topology().services[c.ledger].typed_settings().synchronous_mode
+        wanted = ("sync_standby",) if sync else ("sync_standby", "standby")
         await asyncio.to_thread(self.platform.start, c.primary)
         deadline = time.time() + self.settings.rejoin_wait_s
         while time.time() < deadline:
             health = await asyncio.to_thread(self.platform.health, c.primary)
-            if health.ready and health.role in ("sync_standby", "standby"):
+            if health.ready and health.role in wanted:
                 now = time.time()
                 self.store.mark_fault_reverted(fault_id, now, {"role": health.role})
                 self._event(drill_id, "rejoined", now,

@@ -43,6 +43,9 @@ def superuser_dsn(ctx: BuildContext, inst: str, db: str = "postgres") -> str:
 def render_config(ctx: BuildContext, name: str, inst: str) -> dict:
     settings: LedgerSettings = ctx.topology.services[name].typed_settings()
     home = node_dir(ctx, inst)
+    hba = ["local all all trust",
+           "host replication replicator 127.0.0.1/32 scram-sha-256",
+           "host all all 127.0.0.1/32 scram-sha-256"]
     return {
         "scope": ctx.topology.name,
         "namespace": "/controlplane/",
@@ -64,6 +67,7 @@ def render_config(ctx: BuildContext, name: str, inst: str) -> dict:
                 }},
             },
             "initdb": [{"encoding": "UTF8"}, {"locale": "C"}, "data-checksums"],
+            "pg_hba": hba,
         },
         "postgresql": {
             "listen": ctx.addr(inst, "postgres"),
@@ -77,11 +81,7 @@ def render_config(ctx: BuildContext, name: str, inst: str) -> dict:
                                 "password": ctx.secrets["replication"]},
                 "rewind": {"username": "rewinder", "password": ctx.secrets["rewind"]},
             },
-            "pg_hba": [
-                "local all all trust",
-                "host replication replicator 127.0.0.1/32 scram-sha-256",
-                "host all all 127.0.0.1/32 scram-sha-256",
-            ],
+            "pg_hba": hba,
             "parameters": {"unix_socket_directories": str(home)},
         },
     }
