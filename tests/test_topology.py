@@ -8,8 +8,7 @@ import pytest
 import yaml
 
 from controlplane.errors import InvalidTopology
-from controlplane.topology import (DEFAULT_TOPOLOGY, load_topology, resolve_ports,
-                                   start_order)
+from controlplane.topology import DEFAULT_TOPOLOGY, load_topology, resolve_ports, start_order
 
 
 def test_default_topology_loads_with_dependency_order() -> None:
