@@ -24,6 +24,7 @@ __all__ = [
     "KIND_PORTS",
     "LedgerSettings",
     "PrometheusSettings",
+    "ControlplaneSettings",
     "Service",
     "Targets",
     "Topology",
@@ -85,9 +86,17 @@ class PrometheusSettings(_Strict):
     retention: str = Field("2d", pattern=r"^\d+(h|d|w)$")
 
 
+class ControlplaneSettings(_Strict):
+    """The control-plane service: forward every span batch to another OTLP/HTTP collector."""
+
+    forward_otlp_endpoint: str | None = Field(None, pattern=r"^https?://")
+    max_spans: int = Field(50_000, ge=1000)
+
+
 SETTINGS_MODELS: dict[str, type[_Strict]] = {
     "ledger": LedgerSettings,
     "prometheus": PrometheusSettings,
+    "controlplane": ControlplaneSettings,
 }
 
 

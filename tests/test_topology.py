@@ -60,6 +60,9 @@ CASES = [
      ["cycle", "etcd"]),
     ("duplicate kind", lambda d: d["services"].update(gw2={"kind": "gateway"}),
      ["services.gw2.kind", "already used by service 'gateway'"]),
+    ("forward URL", lambda d: d["services"]["controlplane"]["settings"].update(
+        forward_otlp_endpoint="ftp://collector"),
+     ["services.controlplane.settings.forward_otlp_endpoint", "ftp://collector"]),
     ("port collision", lambda d: d["services"]["matcher"].update(ports={"http": 18080}),
      ["port 18080 is also used"]),
 ]

@@ -82,9 +82,11 @@ def drill() -> None:
 def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None, as_json: bool,
                     topology_path: Path | None, state_dir: Path | None) -> None:
     """Kill the ledger primary (SIGKILL of Patroni and PostgreSQL) under order traffic."""
+    settings = _settings(rate, warmup, rejoin, target)
     platform = local_platform(state_dir, topology_path)
+    platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
-        outcome = _run_failover(platform, store, _settings(rate, warmup, rejoin, target))
+        outcome = _run_failover(platform, store, settings)
         drill_id = store.list_drills(limit=1)[0].id
     if as_json:
         click.echo(json.dumps(outcome.result(), indent=2))

@@ -11,6 +11,8 @@ from controlplane.errors import InvalidInput
 
 __all__ = ["serve"]
 
+OPTIONS = {"forward_otlp_endpoint": "--forward-otlp"}   # settings field -> option
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -31,6 +33,8 @@ def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None
                                   forward_otlp_endpoint=forward_otlp, max_spans=max_spans)
     except ValidationError as err:
         e = err.errors()[0]
-        raise InvalidInput(e["msg"], field="--" + str(e["loc"][0]).replace("_", "-"),
+        name = str(e["loc"][0])
+        option = OPTIONS.get(name, "--" + name.replace("_", "-"))
+        raise InvalidInput(e["msg"].removeprefix("Value error, "), field=option,
                            value=e.get("input"), fix="See `controlplane serve --help`") from None
     run_server(settings)

@@ -82,3 +82,13 @@ def test_patroni_config_validates(ctx) -> None:
     data = yaml.safe_load(cfg.read_text())
     assert data["bootstrap"]["dcs"]["synchronous_mode"] is True
     assert data["bootstrap"]["dcs"]["ttl"] == 10
+
+
+def test_controlplane_forwards_spans_when_the_topology_says_so(ctx) -> None:
+    svc = ctx.topology.services["controlplane"]
+    spec = KINDS["controlplane"].build(ctx, "controlplane", svc, 0)
+    assert "--forward-otlp" not in spec.argv
+    forwarding = svc.model_copy(update={"settings": {
+        "forward_otlp_endpoint": "http://127.0.0.1:4318/v1/traces"}})
+    spec = KINDS["controlplane"].build(ctx, "controlplane", forwarding, 0)
+    assert spec.argv[spec.argv.index("--forward-otlp") + 1] == "http://127.0.0.1:4318/v1/traces"

@@ -10,7 +10,7 @@ from controlplane.platform.local.kinds.base import (
     http_probe,
     write_file,
 )
-from controlplane.topology import Service
+from controlplane.topology import ControlplaneSettings, Service
 
 __all__ = ["APP_USER", "KINDS", "ledger_dsn"]
 
@@ -61,11 +61,15 @@ def _testbed(kind: str):
 def _controlplane(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:
     inst = f"{name}-{index}"
     url = ctx.url(inst)
-    port = ctx.ports[inst]["http"]
+    settings: ControlplaneSettings = svc.typed_settings()
+    argv = [ctx.python, "-m", "controlplane", "serve", "--host", "127.0.0.1",
+            "--port", str(ctx.ports[inst]["http"]), "--state-dir", str(ctx.state.root),
+            "--max-spans", str(settings.max_spans)]
+    if settings.forward_otlp_endpoint:
+        argv += ["--forward-otlp", settings.forward_otlp_endpoint]
     return ProcessSpec(
         instance=inst, component=name, kind="controlplane", cwd=ctx.state.instance_dir(inst),
-        argv=[ctx.python, "-m", "controlplane", "serve", "--host", "127.0.0.1",
-              "--port", str(port), "--state-dir", str(ctx.state.root)],
+        argv=argv,
         endpoints={"http": url, "otlp": url + "/v1/traces"},
         probe=lambda session: http_probe(session, url + "/readyz"),
         env={"PYTHONPATH": str(REPO_ROOT)}, stop_timeout=5)

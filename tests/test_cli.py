@@ -1,0 +1,75 @@
+"""The command line on bad input: a clear message naming what is wrong, and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from controlplane.errors import MissingDependency
+from controlplane.platform.local import binaries
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "controlplane", *args], capture_output=True,
+                          text=True, timeout=60, cwd=cwd or REPO)
+
+
+def test_invalid_topology_exits_2_naming_file_field_and_value(tmp_path: Path) -> None:
+    bad = tmp_path / "topo.yaml"
+    bad.write_text("name: t1\nservices:\n  gateway:\n    kind: gateway\n    instances: 0\n")
+    result = _cli("cluster", "up", "--topology", str(bad), "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 2
+    assert str(bad) in result.stderr
+    assert "services.gateway.instances" in result.stderr and "(got 0)" in result.stderr
+    assert not (tmp_path / "s").exists()       # nothing was started or written
+
+
+def test_status_without_a_cluster_says_how_to_start_one(tmp_path: Path) -> None:
+    result = _cli("cluster", "status", "--state-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert "no cluster is running" in result.stderr and "cluster up" in result.stderr
+
+
+def test_drill_with_a_nonsense_rate_names_the_option(tmp_path: Path) -> None:
+    result = _cli("drill", "ledger-failover", "--rate", "-5", "--state-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "--rate" in result.stderr and "-5" in result.stderr
+
+
+def test_serve_with_a_bad_forward_url_names_the_option() -> None:
+    result = _cli("serve", "--forward-otlp", "ftp://nowhere", "--port", "0")
+    assert result.returncode == 2
+    assert "--forward-otlp:" in result.stderr and "ftp://nowhere" in result.stderr
+
+
+def test_missing_program_names_the_debian_package_and_the_fix(monkeypatch) -> None:
+    monkeypatch.setattr(binaries.shutil, "which", lambda *a, **k: None)
+    with pytest.raises(MissingDependency) as err:
+        binaries.require("etcd")
+    assert "'etcd-server'" in str(err.value)
+    assert "apt-get install -y etcd-server" in str(err.value) and "make setup" in str(err.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the script as another user")
+def test_setup_as_non_root_prints_the_exact_install_command() -> None:
+    work = Path(tempfile.mkdtemp(prefix="setup-test-", dir="/tmp"))
+    try:
+        os.chmod(work, 0o755)
+        (work / "scripts").mkdir()
+        shutil.copy(REPO / "scripts" / "setup.sh", work / "scripts" / "setup.sh")
+        result = subprocess.run(
+            ["runuser", "-u", "nobody", "--", "bash", "scripts/setup.sh", "no-such-pkg-xyz"],
+            cwd=work, capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(work)
+    assert result.returncode == 1
+    assert ("sudo apt-get install -y --no-install-recommends no-such-pkg-xyz"
+            in result.stderr)
