@@ -22,9 +22,9 @@ from controlplane.errors import InvalidTopology
 __all__ = [
     "DEFAULT_TOPOLOGY",
     "KIND_PORTS",
+    "ControlplaneSettings",
     "LedgerSettings",
     "PrometheusSettings",
-    "ControlplaneSettings",
     "Service",
     "Targets",
     "Topology",

@@ -18,6 +18,7 @@ from controlplane.cli.common import (
 )
 from controlplane.cli.render import progress_line, status_table
 from controlplane.drills import DrillOutcome, DrillSettings, run_ledger_failover
+from controlplane.drills.plot import plot_drill
 from controlplane.drills.report import render_outcome, timeline_line
 from controlplane.errors import InvalidInput
 from controlplane.platform.base import ClusterInfo, Platform
@@ -36,6 +37,12 @@ def _settings(rate: float, warmup: float, rejoin: bool, target: str | None) -> D
         raise InvalidInput("must be at least 1 second", field="--warmup", value=warmup,
                            fix="Give the writer time to reach steady state")
     return DrillSettings(rate=rate, warmup_s=warmup, rejoin=rejoin, target=target)
+
+
+def _plot(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) -> None:
+    path = platform.state.root / "reports" / f"drill-{drill_id}.png"
+    plot_drill(outcome, outcome.attempts, path)
+    console.print(f"timeline plot: {path}")
 
 
 def _run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
@@ -92,6 +99,7 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
         click.echo(json.dumps(outcome.result(), indent=2))
     else:
         console.print(render_outcome(outcome, drill_id))
+        _plot(platform, outcome, drill_id)
     if not outcome.passed:
         raise SystemExit(1)
 
@@ -162,6 +170,7 @@ def demo(rate: float, warmup: float, rejoin: bool, keep: bool, topology_path: Pa
             drill_id = store.list_drills(limit=1)[0].id
         console.rule("3/3 report")
         console.print(render_outcome(outcome, drill_id))
+        _plot(platform, outcome, drill_id)
     finally:
         if not keep:
             with console_err.status("stopping cluster..."):

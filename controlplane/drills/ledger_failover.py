@@ -138,7 +138,7 @@ class LedgerFailoverDrill:
             routed_at=watch.routed_at, rto=measure_rto(attempts, fault_at, s.rate), rpo=rpo,
             latency=latency_summary([a for a in attempts if a.intended < fault_at]),
             outcomes=outcome_counts(attempts), targets=targets, settings=s,
-            timeline=self.timeline, rejoined_at=self.timeline.at("rejoined"))
+            timeline=self.timeline, rejoined_at=self.timeline.at("rejoined"), attempts=attempts)
 
     async def _inject(self, drill_id: int, c: _Cluster):
         fault = self.store.record_fault("process-kill", c.primary,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from controlplane.meter import LatencySummary, RpoResult, RtoResult
+from controlplane.meter import Attempt, LatencySummary, RpoResult, RtoResult
 from controlplane.topology import Targets
 
 __all__ = ["Check", "DrillOutcome", "DrillSettings", "Timeline"]
@@ -77,6 +77,7 @@ class DrillOutcome:
     settings: DrillSettings
     timeline: Timeline
     rejoined_at: float | None = None
+    attempts: list[Attempt] = field(default_factory=list, repr=False)   # not stored
 
     @property
     def detection_s(self) -> float | None:

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from controlplane.drills import DrillSettings, run_ledger_failover
-from controlplane.errors import UnknownTarget
+from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.local import LocalPlatform
 from controlplane.platform.local.procs import alive, find_owned
@@ -174,10 +174,33 @@ def test_scale_starts_one_more_serving_instance_that_prometheus_scrapes(cluster)
              timeout=30, interval=0.5)
 
 
+def test_scaling_a_sharded_or_stateful_component_is_refused_with_the_reason(cluster) -> None:
+    with pytest.raises(PlatformError, match="shard map is fixed"):
+        cluster.scale("matcher")
+    with pytest.raises(PlatformError, match="not supported"):
+        cluster.scale("ledger")
+    assert [i.id for i in cluster.instances("matcher")] == ["matcher-0", "matcher-1"]
+
+
 def test_unknown_instance_lists_the_valid_ones(cluster) -> None:
     with pytest.raises(UnknownTarget) as err:
         cluster.kill("gatewy-0")
     assert "gateway-0" in str(err.value) and "ledger-1" in str(err.value)
+
+
+def test_down_then_up_keeps_the_ledger_and_the_addresses(cluster) -> None:
+    status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders",
+                        _order(account="persist", symbol="JPM", price="200.00"))
+    assert status == 201
+    gateway = _url(cluster, "gateway")
+    roots = cluster.state.roots()
+    report = cluster.down()
+    assert report.stopped and report.swept == []       # the supervisor stopped everything
+    assert find_owned(roots) == []
+    cluster.up(cluster.topology(), timeout=240)
+    assert _url(cluster, "gateway") == gateway          # same ports as before
+    code, order = _http("GET", f"{gateway}/v1/orders/{ack['order_id']}")
+    assert code == 200 and order["seq"] == ack["seq"] and order["status"] == "new"
 
 
 @pytest.mark.e2e

@@ -262,9 +262,13 @@ class Supervisor:
         if component not in self.topology.services:
             raise UnknownTarget("component", component, sorted(self.topology.services))
         svc = self.topology.services[component]
-        if svc.kind in ("ledger", "etcd", "haproxy", "prometheus", "controlplane"):
+        if svc.kind == "matcher":
+            raise PlatformError("the matcher is sharded by symbol and the gateway's shard map is "
+                                "fixed at start, so one more matcher would own no symbols; "
+                                "change matcher instances in the topology and restart instead")
+        if svc.kind not in ("gateway", "marketdata"):
             raise PlatformError(f"scaling {svc.kind} is not supported by the local platform; "
-                                "scale gateway, matcher or marketdata")
+                                "scale gateway or marketdata")
         taken = {p for ports in self.ctx.ports.values() for p in ports.values()}
         index = 1 + max(int(m.id.rsplit("-", 1)[1]) for m in self.instances.values()
                         if m.spec.component == component)
