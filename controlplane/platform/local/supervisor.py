@@ -50,6 +50,9 @@ class Supervisor:
             except PlatformError as err:
                 self.phase, self.detail = "failed", str(err)
                 log.error("start failed: %s", err)
+            except Exception as err:     # e.g. the ledger bootstrap hook; report, don't die
+                self.phase, self.detail = "failed", f"{self.detail}: {err!r}"
+                log.exception("start failed")
             await self.stopped.wait()
 
     async def _start_all(self) -> None:
