@@ -9,8 +9,7 @@ from rich.console import Console
 from controlplane.drills import DrillOutcome, DrillSettings, Timeline
 from controlplane.drills.plot import plot_drill
 from controlplane.drills.report import render_outcome
-from controlplane.meter import (Attempt, latency_summary, measure_rpo, measure_rto,
-                                outcome_counts)
+from controlplane.meter import Attempt, latency_summary, measure_rpo, measure_rto, outcome_counts
 from controlplane.topology import Targets
 
 
