@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from controlplane.topology import Topology
 
-__all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "Platform"]
+__all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "NetworkControl", "Platform",
+           "ResourceControl"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,57 @@ class ClusterInfo:
             instances=[InstanceInfo.from_dict(i) for i in data["instances"]])
 
 
+class NetworkControl(ABC):
+    """Packet-level faults between instances (local: nftables by cgroup; Kubernetes: policies).
+
+    Every change carries a `tag` (the fault's id) so it can be found and removed again.
+    """
+
+    @abstractmethod
+    def block(self, tag: str, sources: list[str], destinations: list[str],
+              percent: float = 100.0) -> list[str]:
+        """Drop `percent` % of the packets `sources` send to `destinations` (100: a partition
+        in that direction). Returns a description of each rule."""
+
+    @abstractmethod
+    def unblock(self, tag: str) -> int:
+        """Remove what `block` added under `tag`; idempotent. Returns how many rules went."""
+
+    @abstractmethod
+    def active(self, tag: str) -> list[dict[str, Any]]:
+        """The rules in force under `tag`, with packet counters."""
+
+
+class ResourceControl(ABC):
+    """CPU, memory and disk faults on one instance."""
+
+    @abstractmethod
+    def set_cpu_limit(self, instance_id: str, cores: float | None) -> None:
+        """Cap an instance's CPU (None lifts the cap)."""
+
+    @abstractmethod
+    def cpu_limit(self, instance_id: str) -> float | None:
+        """The instance's current CPU cap, None when uncapped."""
+
+    @abstractmethod
+    def spawn_helper(self, tag: str, instance_id: str | None, argv: list[str],
+                     env: dict[str, str] | None = None) -> int:
+        """Start a helper process (a CPU burner, a memory hog, a connection holder) next to
+        an instance, accounted to it where the platform can; it must stop by itself."""
+
+    @abstractmethod
+    def helpers(self, tag: str) -> list[int]:
+        """Live helper processes started under `tag`."""
+
+    @abstractmethod
+    def stop_helpers(self, tag: str) -> int:
+        """Stop the helpers of `tag`; idempotent. Returns how many were running."""
+
+    @abstractmethod
+    def data_dir(self, instance_id: str) -> Path:
+        """Where the instance keeps its data (disk faults stay inside it)."""
+
+
 class Platform(ABC):
     """What the product can do to a cluster, whatever runs it."""
 
@@ -105,6 +158,10 @@ class Platform(ABC):
     @abstractmethod
     def ledger_dsn(self) -> str:
         """A DSN for the ledger's write endpoint, for reconciling acknowledged orders."""
+
+    @abstractmethod
+    def ledger_admin_dsn(self, instance_id: str) -> str:
+        """A superuser DSN straight to one ledger node (replication and load faults)."""
 
     @abstractmethod
     def info(self) -> ClusterInfo:
@@ -147,3 +204,11 @@ class Platform(ABC):
     @abstractmethod
     def scale(self, component: str) -> InstanceInfo:
         """Start one more instance of a component."""
+
+    @abstractmethod
+    def network(self) -> NetworkControl:
+        """Packet-level faults between instances."""
+
+    @abstractmethod
+    def resources(self) -> ResourceControl:
+        """CPU, memory and disk faults."""

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from controlplane.platform.base import Health, InstanceInfo
+from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.kinds.base import ProcessSpec
 from controlplane.platform.local.procs import find_owned, pdeathsig_preexec, signal_group
 from controlplane.platform.local.state import StateDir
@@ -34,6 +35,7 @@ class Managed:
     paused: bool = False
     health: Health = field(default_factory=Health.unknown)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    cgroups: Cgroups | None = None
 
     @property
     def id(self) -> str:
@@ -69,6 +71,8 @@ class Managed:
                 *self.spec.argv, cwd=self.spec.cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=pdeathsig_preexec(), **kwargs)
+        if self.cgroups is not None:
+            self.cgroups.place(self.id, self.proc.pid)
         self.started_at = time.time()
         self.exit_code = None
         self.paused = False
@@ -78,6 +82,8 @@ class Managed:
     def all_pids(self) -> list[int]:
         """The process, its group, and anything else running in its directory."""
         pids = {p.pid for p in find_owned([self.spec.cwd])}
+        if self.cgroups is not None:
+            pids.update(self.cgroups.pids(self.id))
         if self.pid:
             pids.add(self.pid)
         pids.update(self.spec.extra_pids())

@@ -23,7 +23,10 @@ from typing import Any
 from controlplane.errors import ClusterNotRunning, InvalidInput, PlatformError, UnknownTarget
 from controlplane.platform.base import ClusterInfo, InstanceInfo, Platform
 from controlplane.platform.local.binaries import check_all
+from controlplane.platform.local.cgroups import Cgroups
+from controlplane.platform.local.control import LocalNetwork, LocalResources
 from controlplane.platform.local.kinds.services import APP_USER
+from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.procs import ProcRef, alive, find_owned, kill_tree, run_as
 from controlplane.platform.local.state import ClusterRecord, StateDir
 from controlplane.topology import Topology, parse_topology, resolve_ports
@@ -97,8 +100,36 @@ class LocalPlatform(Platform):
         return (f"postgresql://{APP_USER}:{self.state.secrets()['app']}@127.0.0.1:{port}"
                 "/ledger")
 
+    def ledger_admin_dsn(self, instance_id: str) -> str:
+        ports = self.state.read_cluster().ports
+        if instance_id not in ports or "postgres" not in ports[instance_id]:
+            raise UnknownTarget("ledger node", instance_id,
+                                sorted(i for i, p in ports.items() if "postgres" in p))
+        return (f"postgresql://postgres:{self.state.secrets()['superuser']}@127.0.0.1:"
+                f"{ports[instance_id]['postgres']}/ledger")
+
     def info(self) -> ClusterInfo:
         return ClusterInfo.from_dict(self._call("GET", "/v1/cluster"))
+
+    def network(self) -> LocalNetwork:
+        return LocalNetwork(self.state)
+
+    def resources(self) -> LocalResources:
+        return LocalResources(self.state, self._data_dirs())
+
+    def _data_dirs(self) -> dict[str, Path]:
+        topo = self.topology()
+        pg_root = self.state.postgres_data_root(run_as("postgres"))
+        dirs = {}
+        for name, svc in topo.services.items():
+            for inst in self.state.read_cluster().ports:
+                if inst.rsplit("-", 1)[0] != name:
+                    continue
+                if svc.kind == "ledger":
+                    dirs[inst] = pg_root / inst / "data"
+                elif svc.kind in ("etcd", "prometheus"):
+                    dirs[inst] = self.state.data(inst)
+        return dirs
 
     def _act(self, instance_id: str, action: str, query: str = "") -> InstanceInfo:
         data = self._call("POST", f"/v1/instances/{instance_id}/{action}{query}")
@@ -202,6 +233,8 @@ class LocalPlatform(Platform):
         if pid and alive(pid):
             kill_tree([pid], timeout=10)
         swept = self._sweep()
+        Nft(self.state.nft_table).drop()          # network faults die with the cluster
+        Cgroups(self.state.cgroup_name).remove()
         if purge:
             self._purge()
         return DownReport(stopped=stopped, swept=swept)

@@ -39,6 +39,23 @@ class StateDir:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
+    @property
+    def cluster_id(self) -> str:
+        """Short, stable id of this state directory (names cgroups and nftables tables)."""
+        return hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+
+    @property
+    def cgroup_name(self) -> str:
+        return f"controlplane-{self.cluster_id}"
+
+    @property
+    def nft_table(self) -> str:
+        return f"controlplane_{self.cluster_id}"
+
+    def fault_dir(self, tag: str) -> Path:
+        """Working directory of a fault's helper processes (so the sweep finds them)."""
+        return self.root / "chaos" / tag
+
     # layout -----------------------------------------------------------------------------
     def instance_dir(self, instance: str) -> Path:
         return self.root / "instances" / instance

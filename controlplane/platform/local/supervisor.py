@@ -16,6 +16,7 @@ import aiohttp
 from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.observe.scrape_config import ScrapeTarget, write_targets
 from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo
+from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.kinds import KINDS, BuildContext
 from controlplane.platform.local.managed import Managed
 from controlplane.platform.local.procs import find_owned, kill_tree
@@ -39,6 +40,7 @@ class Supervisor:
         self.closing = False
         self.stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
+        self.cgroups = Cgroups(ctx.state.cgroup_name)
 
     # lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -96,7 +98,8 @@ class Supervisor:
     def _launch(self, name: str, index: int) -> Managed:
         svc = self.topology.services[name]
         spec = KINDS[svc.kind].build(self.ctx, name, svc, index)
-        m = Managed(spec=spec, restart=svc.restart, state_dir=self.ctx.state)
+        m = Managed(spec=spec, restart=svc.restart, state_dir=self.ctx.state,
+                    cgroups=self.cgroups)
         self.instances[spec.instance] = m
         self._spawn_task(self._runner(m))
         return m

@@ -1,0 +1,130 @@
+"""Ledger faults below the process level: WAL replay paused on a standby, connection
+exhaustion and lock contention on the primary. (Killing the primary or the standby is
+process-kill with target ledger:primary or ledger:standby.)"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from pydantic import Field
+
+from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Timed, register
+
+__all__ = ["sql"]
+
+
+def sql(dsn: str, query: str) -> Any:
+    async def run() -> Any:
+        conn = await asyncpg.connect(dsn, timeout=5)
+        try:
+            return await conn.fetchval(query, timeout=5)
+        finally:
+            await conn.close()
+    return asyncio.run(run())
+
+
+def _replay_state(ctx, inst: str) -> str:
+    return str(sql(ctx.platform.ledger_admin_dsn(inst), "select pg_get_wal_replay_pause_state()"))
+
+
+def _pause_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> dict[str, Any]:
+    for inst in target.instances:
+        sql(ctx.platform.ledger_admin_dsn(inst), "select pg_wal_replay_pause()")
+    return {}
+
+
+def _replay_paused(ctx, target, params, tag: str, notes: dict) -> Evidence:
+    states = {i: _replay_state(ctx, i) for i in target.instances}
+    return Evidence(all(s == "paused" for s in states.values()), f"replay: {states}")
+
+
+def _resume_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> None:
+    for inst in target.instances:
+        try:
+            sql(ctx.platform.ledger_admin_dsn(inst), "select pg_wal_replay_resume()")
+        except asyncpg.PostgresError:
+            pass        # no longer in recovery (promoted meanwhile): nothing to resume
+
+
+def _replay_running(ctx, target, params, tag: str) -> Evidence:
+    states = {}
+    for inst in target.instances:
+        try:
+            states[inst] = _replay_state(ctx, inst)
+        except asyncpg.PostgresError:
+            states[inst] = "not in recovery"
+    ok = all(s in ("not paused", "not in recovery") for s in states.values())
+    return Evidence(ok, f"replay: {states}")
+
+
+register(FaultKind("ledger-replication-pause", "pause WAL replay on a standby (it falls "
+                   "behind; reads there go stale)", Timed, ("ledger",), _pause_replay,
+                   _replay_paused, _resume_replay, _replay_running, category="ledger"))
+
+
+class Connections(Timed):
+    connections: int = Field(180, ge=1, le=1000)
+
+
+class Locks(Timed):
+    table: str = Field("orders", pattern=r"^(orders|trades)$")
+    hold_ms: int = Field(500, ge=10, le=10_000)
+    every_ms: int = Field(1000, ge=20, le=60_000)
+
+
+def _pgload(args_of):
+    def inject(ctx, target: FaultTarget, params, tag: str) -> dict[str, Any]:
+        for inst in target.instances:
+            ctx.platform.resources().spawn_helper(
+                tag, None, [sys.executable, "-m", "controlplane.chaos.helpers.pgload",
+                            "--duration", str(params.duration_s), *args_of(params)],
+                env={"PGLOAD_DSN": ctx.platform.ledger_admin_dsn(inst)})
+        return {}
+    return inject
+
+
+def _progress(ctx, tag: str) -> int:
+    path = Path(ctx.platform.state.fault_dir(tag)) / "progress"
+    try:
+        return int(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _holding(ctx, target, params: Connections, tag: str, notes: dict) -> Evidence:
+    held = _progress(ctx, tag)
+    busy = sql(ctx.platform.ledger_admin_dsn(target.instances[0]),
+               "select count(*) from pg_stat_activity where backend_type = 'client backend'")
+    return Evidence(held >= min(params.connections, 150) or held >= busy - 5 and held > 0,
+                    f"helper holds {held} connections; server has {busy} client backends",
+                    {"held": held, "client_backends": busy})
+
+
+def _locking(ctx, target, params: Locks, tag: str, notes: dict) -> Evidence:
+    cycles = _progress(ctx, tag)
+    return Evidence(cycles > 0, f"{cycles} exclusive-lock cycles on {params.table}",
+                    {"cycles": cycles})
+
+
+def _stop(ctx, target, params, tag: str) -> None:
+    ctx.platform.resources().stop_helpers(tag)
+
+
+def _stopped(ctx, target, params, tag: str) -> Evidence:
+    left = ctx.platform.resources().helpers(tag)
+    return Evidence(not left, "load stopped" if not left else f"still running: {left}")
+
+
+register(FaultKind("ledger-connection-exhaustion", "hold `connections` open on the node until "
+                   "it refuses more", Connections, ("ledger",),
+                   _pgload(lambda p: ["--connections", str(p.connections)]), _holding, _stop,
+                   _stopped, category="ledger"))
+register(FaultKind("ledger-lock-contention", "take an exclusive lock on a table for hold_ms "
+                   "every every_ms (writes queue behind it: slow queries)", Locks, ("ledger",),
+                   _pgload(lambda p: ["--lock-table", p.table, "--hold-ms", str(p.hold_ms),
+                                      "--every-ms", str(p.every_ms)]), _locking, _stop,
+                   _stopped, category="ledger"))
