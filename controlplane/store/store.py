@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Self
 
 from controlplane.errors import StoreError
+from controlplane.store.chaos import ChaosRecords
 from controlplane.store.drills import DrillRecords
 from controlplane.store.faults import FaultRecords
 from controlplane.store.migrate import MIGRATIONS_DIR, load_migrations, migrate
@@ -32,7 +33,7 @@ def db_path(state_dir: Path) -> Path:
     return state_dir / DB_FILENAME
 
 
-class Store(DrillRecords, FaultRecords):
+class Store(DrillRecords, FaultRecords, ChaosRecords):
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
                  migrations_dir: Traversable | Path = MIGRATIONS_DIR) -> None:
         self.path = Path(path)
