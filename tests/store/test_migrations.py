@@ -22,6 +22,11 @@ def _versions(path: Path) -> list[tuple[int, str]]:
         return list(conn.execute("SELECT version, name FROM schema_migrations ORDER BY version"))
 
 
+LATEST = len(load_migrations())
+SHIPPED = [(m.version, m.name) for m in load_migrations()]
+NEXT = f"{LATEST + 1:04d}"
+
+
 @pytest.fixture
 def with_extra(tmp_path: Path):
     """A migrations directory holding the shipped migrations plus one given file."""
@@ -44,36 +49,38 @@ def test_fresh_database_is_created_at_the_latest_version(tmp_path: Path) -> None
                    for name in ("journal_mode", "foreign_keys", "busy_timeout")}
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
     assert {"drills", "drill_events", "faults", "schema_migrations"} <= _tables(path)
-    assert _versions(path) == [(1, "initial")]
+    assert _versions(path) == SHIPPED
+    assert SHIPPED[0] == (1, "initial")
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "controlplane.db"
     Store(path).close()
     with Store(path) as store:
-        assert store.version == 1
-    assert _versions(path) == [(1, "initial")]
+        assert store.version == LATEST
+    assert _versions(path) == SHIPPED
 
 
 def test_upgrade_from_version_1_keeps_the_data(tmp_path: Path, with_extra) -> None:
     path = tmp_path / "controlplane.db"
     with Store(path) as store:
         drill = store.create_drill("failover", "ledger", {})
-    extra = with_extra("0002_add_runs.sql",
+    extra = with_extra(f"{NEXT}_add_runs.sql",
                        "CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
                        "INSERT INTO runs (name) VALUES ('first; with a semicolon');\n")
     with Store(path, migrations_dir=extra) as store:
-        assert store.version == 2
+        assert store.version == LATEST + 1
         assert store.get_drill(drill.id) == drill
     assert "runs" in _tables(path)
-    assert _versions(path) == [(1, "initial"), (2, "add_runs")]
+    assert _versions(path) == [*SHIPPED, (LATEST + 1, "add_runs")]
 
 
 def test_a_newer_database_is_refused(tmp_path: Path, with_extra) -> None:
     path = tmp_path / "controlplane.db"
-    Store(path, migrations_dir=with_extra("0002_future.sql", "CREATE TABLE future (x);")).close()
-    with pytest.raises(StoreError, match=r"schema version 2, newer than this controlplane "
-                                         r"knows \(1\)") as caught:
+    Store(path, migrations_dir=with_extra(f"{NEXT}_future.sql",
+                                          "CREATE TABLE future (x);")).close()
+    with pytest.raises(StoreError, match=rf"schema version {LATEST + 1}, newer than this "
+                                         rf"controlplane knows \({LATEST}\)") as caught:
         Store(path)
     assert str(path) in str(caught.value)
 
@@ -81,16 +88,16 @@ def test_a_newer_database_is_refused(tmp_path: Path, with_extra) -> None:
 def test_a_failed_migration_leaves_the_previous_version(tmp_path: Path, with_extra) -> None:
     path = tmp_path / "controlplane.db"
     Store(path).close()
-    broken = with_extra("0002_broken.sql",
+    broken = with_extra(f"{NEXT}_broken.sql",
                         "CREATE TABLE half_done (x INTEGER);\n"
                         "INSERT INTO no_such_table VALUES (1);\n")
-    with pytest.raises(StoreError, match=r"0002_broken\.sql failed: no such table: "
-                                         r"no_such_table.*stays at version 1"):
+    with pytest.raises(StoreError, match=rf"{NEXT}_broken\.sql failed: no such table: "
+                                         rf"no_such_table.*stays at version {LATEST}"):
         Store(path, migrations_dir=broken)
     assert "half_done" not in _tables(path)
-    assert _versions(path) == [(1, "initial")]
-    with Store(path) as store:  # still usable by the code that knows version 1
-        assert store.version == 1
+    assert _versions(path) == SHIPPED
+    with Store(path) as store:  # still usable by the code that knows the shipped versions
+        assert store.version == LATEST
 
 
 def test_a_failed_first_migration_leaves_an_empty_database(tmp_path: Path) -> None:
