@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClusterNotRunning",
     "ControlPlaneError",
+    "GuardrailRefused",
     "InvalidInput",
     "InvalidTopology",
     "MissingDependency",
@@ -75,6 +76,18 @@ class UnknownTarget(PlatformError):
 
 class ClusterNotRunning(PlatformError):
     """No supervisor answers for this state directory."""
+
+
+class GuardrailRefused(ControlPlaneError):
+    """A guardrail refused to start an experiment: which rule, why, and how to proceed."""
+
+    exit_code = 4
+
+    def __init__(self, rule: str, reason: str, how: str) -> None:
+        self.rule = rule
+        self.reason = reason
+        self.how = how
+        super().__init__(f"refused by guardrail '{rule}': {reason}. {how}")
 
 
 class StoreError(ControlPlaneError):

@@ -27,6 +27,7 @@ from controlplane.meter import (
     outcome_counts,
     present_orders,
 )
+from controlplane.meter.prices import current_prices
 from controlplane.platform.base import ClusterInfo, Platform
 from controlplane.store import Store
 
@@ -104,7 +105,7 @@ class LedgerFailoverDrill:
 
     async def _drill(self, drill_id: int, c: _Cluster, targets) -> DrillOutcome:
         s = self.settings
-        prices = await _prices(c.gateway, s.symbols)
+        prices = await current_prices(c.gateway, s.symbols)
         writer = OrderWriter(c.gateway, s.rate, symbols=s.symbols, prices=prices)
         load = asyncio.create_task(writer.run(s.warmup_s + s.max_wait_s + s.settle_s + 5))
         self._event(drill_id, "load_started", time.time(),
@@ -198,17 +199,6 @@ def _steady(writer: OrderWriter, rate: float) -> bool:
     """The last second of answers were all acknowledgements (and there were some)."""
     recent = sorted(writer.attempts, key=lambda a: a.intended)[-max(2, int(rate)):]
     return bool(recent) and all(a.ok for a in recent)
-
-
-async def _prices(gateway: str, symbols: tuple[str, ...]) -> dict[str, str]:
-    prices = {}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        for sym in symbols:
-            async with session.get(f"{gateway}/v1/quotes/{sym}") as resp:
-                if resp.status != 200:
-                    raise PlatformError(f"gateway has no quote for {sym} (HTTP {resp.status})")
-                prices[sym] = str((await resp.json())["last_price"])
-    return prices
 
 
 async def run_ledger_failover(platform: Platform, store: Store, settings: DrillSettings,

@@ -16,8 +16,9 @@ from controlplane.meter.analysis import (
 )
 from controlplane.meter.attempts import Attempt
 from controlplane.meter.ledger import present_orders
+from controlplane.meter.prices import current_prices
 from controlplane.meter.writer import OrderWriter
 
 __all__ = ["Attempt", "LatencySummary", "OrderWriter", "RpoResult", "RtoResult",
-           "latency_summary", "measure_rpo", "measure_rto", "outcome_counts", "percentile",
-           "present_orders"]
+           "current_prices", "latency_summary", "measure_rpo", "measure_rto", "outcome_counts",
+           "percentile", "present_orders"]

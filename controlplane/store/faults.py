@@ -56,6 +56,11 @@ class FaultRecords(Records):
             "AND (? IS NULL OR run_id = ?) ORDER BY id", (run_id, run_id))
         return [_fault(row) for row in rows]
 
+    def faults_of_run(self, run_id: str) -> list[Fault]:
+        """Every fault of one run, whatever its state, oldest first."""
+        rows = self._conn.execute("SELECT * FROM faults WHERE run_id = ? ORDER BY id", (run_id,))
+        return [_fault(row) for row in rows]
+
     def _transition(self, fault_id: int, assignments: str, values: tuple[object, ...],
                     from_states: str, wanted: str) -> Fault:
         row = self._one(

@@ -1,0 +1,270 @@
+"""The guarded runner: Chaos Toolkit in-process, inside our guardrails.
+
+For each experiment: refuse if halted or a guardrail says no; lock the targets; start the
+RTO/RPO meter; let chaoslib check the steady state, run the method and (always) the rollbacks,
+while our guard re-checks the steady state every `check_interval_s` and, on a breach, reverts
+the faults at once and interrupts the method. Then verify every fault reverted, wait for the
+steady state to come back, reconcile the meter's acknowledged orders, and record the verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaoslib.hypothesis import run_steady_state_hypothesis
+from chaoslib.run import EventHandlerRegistry, Runner
+from chaoslib.types import Schedule, Strategy
+
+from controlplane.chaos.config import RUN_KEY, STATE_KEY
+from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.chaos.experiments import Experiment, load_experiment, planned_faults
+from controlplane.chaos.guard import Guard, TimelineEvents, failing_probe
+from controlplane.chaos.guardrails import (
+    Planned,
+    Policy,
+    TargetLocks,
+    check_blast_radius,
+    check_error_budget,
+    check_freeze,
+)
+from controlplane.chaos.outcome import FaultEvidence, RunOutcome, verdict
+from controlplane.chaos.probes import has_slo_data, slo_availability
+from controlplane.errors import ControlPlaneError, GuardrailRefused
+from controlplane.meter import measure_rpo, measure_rto, present_orders
+from controlplane.meter.background import BackgroundMeter
+from controlplane.platform.local import LocalPlatform
+from controlplane.platform.local.procs import alive
+
+__all__ = ["ChaosRunner", "Progress"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, RunOutcome, str], None]    # (event kind, run, message)
+
+
+class ChaosRunner:
+    def __init__(self, platform: LocalPlatform, policy: Policy, *,
+                 progress: Progress | None = None, suite_id: str | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.platform = platform
+        self.policy = policy
+        self.progress = progress or (lambda kind, run, msg: None)
+        self.suite_id = suite_id
+        self.now = now
+        self.ctx = FaultContext(platform, platform.state.store_path)
+        self.engine = FaultEngine(self.ctx)
+        self.locks = TargetLocks(platform.state.root / "chaos" / "locks")
+
+    @property
+    def store(self):
+        return self.ctx.store
+
+    # start-up ----------------------------------------------------------------------------
+    def recover_orphans(self) -> dict[int, Any]:
+        """Revert faults left by runs whose runner died; mark those runs aborted."""
+        live = set()
+        for run in self.store.chaos_runs(state="running"):
+            if run.pid and alive(run.pid) and run.pid != os.getpid():
+                live.add(run.run_id)
+            else:
+                self.store.finish_chaos_run(run.run_id, "aborted", "the runner died mid-run",
+                                            {})
+        orphans = [f for f in self.store.open_faults() if f.run_id not in live]
+        return {f.id: self.engine.revert(f.id) for f in reversed(orphans)}
+
+    # one experiment ----------------------------------------------------------------------
+    def run(self, path: Path) -> RunOutcome:
+        exp = load_experiment(path)
+        run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        out = RunOutcome(run_id, str(path), exp.title, exp.tags, started_at=time.time())
+        self.store.start_chaos_run(run_id, str(path), exp.title, exp.tags, self.suite_id,
+                                   os.getpid())
+        self._event(out, "run_started", time.time(), {"experiment": str(path)})
+        locks: list[Path] = []
+        try:
+            locks = self._guardrails(exp, out)
+            self._execute(exp, out)
+        except GuardrailRefused as err:
+            out.state, out.reason = "refused", str(err)
+        finally:
+            TargetLocks.release(locks)
+        out.ended_at = time.time()
+        self.store.finish_chaos_run(run_id, out.state, out.reason, out.summary())
+        self._event(out, "run_finished", out.ended_at, {"state": out.state})
+        return out
+
+    def _event(self, out: RunOutcome, kind: str, at: float, detail: dict[str, Any]) -> None:
+        out.events.append((kind, at, detail))
+        self.store.add_chaos_event(out.run_id, at, kind, detail)
+        self.progress(kind, out, detail.get("probe") or detail.get("message") or "")
+
+    def _guardrails(self, exp: Experiment, out: RunOutcome) -> list[Path]:
+        halt = self.store.halt_state()
+        if halt.halted:
+            raise GuardrailRefused("halt", f"chaos is halted ({halt.reason or 'no reason given'})",
+                                   "Run `controlplane chaos resume` when it is safe")
+        check_freeze(self.policy.freeze, self.now())
+        planned = [self._plan(p, exp) for p in planned_faults(exp)]
+        info = self.platform.info()
+        sizes = {c.name: len(c.instances) for c in info.components}
+        busy: dict[str, set[str]] = {}
+        for fault in self.store.open_faults():
+            target = fault.revert.get("target", {})
+            for inst in list(target.get("instances", [])) + list(target.get("peer", [])):
+                busy.setdefault(inst.rsplit("-", 1)[0], set()).add(inst)
+        check_blast_radius(self.policy.blast_radius, planned, sizes, busy)
+        budget = self.policy.error_budget
+        if budget.min_remaining > 0:
+            remaining = self._budget_gate(out)
+            self._event(out, "error_budget", time.time(), {"remaining": round(remaining, 4)})
+        return self.locks.acquire(out.run_id, [i for p in planned for i in p.instances])
+
+    def _budget_gate(self, out: RunOutcome) -> float:
+        """The remaining error budget, waiting up to the policy's wait_s for it to recover."""
+        budget = self.policy.error_budget
+        self._wait_for_slo_data(budget.service)
+        deadline = time.time() + budget.wait_s
+        while True:
+            avail = slo_availability(budget.service, budget.window_s, self._config(out))
+            try:
+                return check_error_budget(budget, avail)
+            except GuardrailRefused:
+                if time.time() >= deadline:
+                    raise
+                self.progress("waiting_for_budget", out, f"availability {avail:.2%}")
+                time.sleep(2)
+
+    def _wait_for_slo_data(self, service: str, timeout: float = 15.0) -> None:
+        config = {STATE_KEY: str(self.platform.state.root)}
+        deadline = time.time() + timeout
+        while not has_slo_data(service, 30, config):
+            if time.time() > deadline:
+                raise GuardrailRefused("error-budget", f"Prometheus has no data on {service} "
+                                       "to compute its error budget from",
+                                       "Check that Prometheus scrapes it (cluster status)")
+            time.sleep(0.5)
+
+    def _plan(self, fault: dict[str, Any], exp: Experiment) -> Planned:
+        _, target, _ = self.engine.plan(fault["kind"], fault["target"], fault["parameters"],
+                                        fault["pick"], source=str(exp.path))
+        peer = target.peer[0].rsplit("-", 1)[0] if target.peer else None
+        return Planned(target.component, target.instances, peer, tuple(target.peer))
+
+    def _config(self, out: RunOutcome) -> dict[str, Any]:
+        return {STATE_KEY: str(self.platform.state.root), RUN_KEY: out.run_id}
+
+    # the run itself ----------------------------------------------------------------------
+    def _execute(self, exp: Experiment, out: RunOutcome) -> None:
+        meter = self._start_meter(out)
+        record = lambda kind, at, detail: self._event(out, kind, at, detail)   # noqa: E731
+        experiment = copy.deepcopy(exp.data)
+        config = self._config(out)
+        guard = Guard(experiment, config, {}, self.policy.steady_state.check_interval_s, record,
+                      lambda: self._revert_now(out), lambda: self.store.halt_state().halted)
+        events = TimelineEvents(guard, record)
+        journal = self._chaoslib(experiment, config, guard, events)
+        guard.stop()
+        self._finish(exp, out, journal, events, guard, meter)
+
+    def _chaoslib(self, experiment: dict[str, Any], config: dict[str, Any], guard: Guard,
+                  events: TimelineEvents) -> dict[str, Any]:
+        settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
+        quiet = logging.getLogger("chaostoolkit")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        guard.start()
+        try:
+            with Runner(Strategy.DEFAULT, Schedule()) as runner:
+                runner.register_event_handler(events)
+                return runner.run(experiment, settings, experiment_vars=(dict(config), {}))
+        finally:
+            quiet.setLevel(level)
+
+    def _revert_now(self, out: RunOutcome) -> dict[str, Any]:
+        results = self.engine.revert_run(out.run_id)
+        return {"reverted": sorted(results), "verified": all(e.ok for e in results.values())}
+
+    def _start_meter(self, out: RunOutcome) -> BackgroundMeter | None:
+        rate = self.policy.load.rate
+        if rate <= 0:
+            return None
+        gateway = self.platform.instances("gateway")[0].endpoints["http"]
+        meter = BackgroundMeter(gateway, rate).start()
+        if meter.error is not None:
+            self._event(out, "meter_unavailable", time.time(), {"message": repr(meter.error)})
+            return None
+        self._event(out, "load_started", time.time(), {"message": f"meter at {rate:g}/s"})
+        return meter
+
+    def _finish(self, exp: Experiment, out: RunOutcome, journal: dict[str, Any],
+                events: TimelineEvents, guard: Guard, meter: BackgroundMeter | None) -> None:
+        leftover = self.engine.revert_run(out.run_id)       # rollbacks should have done it
+        if leftover:
+            self._event(out, "reverted_after_run", time.time(),
+                        {"faults": sorted(leftover)})
+        out.faults = self._fault_evidence(out.run_id)
+        before = events.before.get("steady_state_met") if events.before else None
+        if before is False:
+            out.reason = json.dumps(failing_probe(events.before))
+        elif journal.get("status") != "interrupted" or guard.tripped:
+            self._wait_recovery(exp, out)
+        if meter is not None:
+            self._reconcile(out, meter.stop())
+        error = _activity_error(journal)
+        out.state, out.reason = verdict(
+            out, halted=guard.tripped.get("why") == "halted",
+            chaos_status=str(journal.get("status")), deviated=bool(journal.get("deviated"))
+            and not guard.tripped, steady_before=before, activity_error=error)
+
+    def _fault_evidence(self, run_id: str) -> list[FaultEvidence]:
+        return [FaultEvidence(f.id, f.kind, f.target,
+                              list(f.revert.get("target", {}).get("instances", [])),
+                              f.injected_at, f.reverted_at, f.state,
+                              dict(f.revert_detail) if f.revert_detail else None, f.error)
+                for f in self.store.faults_of_run(run_id)]
+
+    def _wait_recovery(self, exp: Experiment, out: RunOutcome) -> None:
+        deadline = time.time() + self.policy.steady_state.recovery_timeout_s
+        config = self._config(out)
+        while time.time() < deadline:
+            state = run_steady_state_hypothesis(exp.data, config, {}, dry=None,
+                                                event_registry=EventHandlerRegistry())
+            if state is None or state["steady_state_met"]:
+                out.recovered_at = time.time()
+                self._event(out, "recovered", out.recovered_at,
+                            {"message": "steady state holds again"})
+                return
+            time.sleep(0.5)
+
+    def _reconcile(self, out: RunOutcome, attempts: list[Any]) -> None:
+        out.meter_attempts = attempts
+        acked = [a for a in attempts if a.ok]
+        out.acked = len(acked)
+        start = out.first_injection
+        if start is not None and attempts:
+            rto = measure_rto(attempts, start, self.policy.load.rate)
+            out.rto_s = rto.rto_s
+        try:
+            present = asyncio.run(present_orders(self.platform.ledger_dsn(),
+                                                 [a.order_id for a in acked]))
+        except (OSError, ControlPlaneError) as err:
+            self._event(out, "rpo_unchecked", time.time(), {"message": repr(err)})
+            return
+        out.rpo_orders = measure_rpo(acked, present).lost
+
+
+def _activity_error(journal: dict[str, Any]) -> str | None:
+    for run in journal.get("run", []):
+        if run.get("status") == "failed":
+            name = run.get("activity", {}).get("name")
+            return f"{name}: {str(run.get('exception', ['?'])[-1]).strip()[:300]}"
+    return None
