@@ -100,9 +100,27 @@ def _check_ours(exp: Experiment) -> None:
         raise InvalidExperiment("a steady-state hypothesis made of SLO probes is required",
                                 source=src, field="steady-state-hypothesis",
                                 fix="Add probes from controlplane.chaos.probes")
+    for i, fault in enumerate(planned_faults(exp)):
+        _check_fault(src, i, fault)
     if not exp.data.get("rollbacks"):
         raise InvalidExperiment("rollbacks are required (revert_run_faults)", source=src,
                                 field="rollbacks", fix="Add the revert_run_faults action")
+
+
+def _check_fault(src: str, index: int, fault: dict[str, Any]) -> None:
+    from controlplane.chaos.faults import FAULTS
+
+    field = f"method[{index}].provider.arguments"
+    if fault["kind"] not in FAULTS:
+        raise InvalidExperiment("unknown fault kind", source=src, field=f"{field}.kind",
+                                value=fault["kind"], fix=f"Use one of: {', '.join(sorted(FAULTS))}")
+    if not isinstance(fault["target"], str) or not fault["target"]:
+        raise InvalidExperiment("a target is required", source=src, field=f"{field}.target",
+                                fix="Name a component, an instance or ledger:primary")
+    if fault["pick"] not in ("one", "all"):
+        raise InvalidExperiment("pick is one or all", source=src, field=f"{field}.pick",
+                                value=fault["pick"])
+    FAULTS[fault["kind"]].parse(fault["parameters"], source=src)
 
 
 def planned_faults(exp: Experiment) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from controlplane.cli.chaos import chaos
 from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err
 from controlplane.cli.drill import demo, drill, drills
@@ -22,6 +23,7 @@ def cli() -> None:
 
 
 cli.add_command(cluster)
+cli.add_command(chaos)
 cli.add_command(serve)
 cli.add_command(drill)
 cli.add_command(drills)

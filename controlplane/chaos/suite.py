@@ -1,0 +1,53 @@
+"""Run many experiments in a row: recover leftovers first, run each under the guardrails,
+then write the reports."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from controlplane.chaos.experiments import InvalidExperiment
+from controlplane.chaos.guardrails import Policy
+from controlplane.chaos.outcome import RunOutcome
+from controlplane.chaos.report import write_reports
+from controlplane.chaos.runner import ChaosRunner, Progress
+from controlplane.platform.local import LocalPlatform
+
+__all__ = ["SuiteResult", "run_suite"]
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    suite_id: str
+    outcomes: list[RunOutcome]
+    reports: dict[str, Path]
+    recovered: int
+
+    @property
+    def ok(self) -> bool:
+        return all(o.state == "passed" for o in self.outcomes)
+
+
+def run_suite(platform: LocalPlatform, policy: Policy, paths: list[Path], *,
+              report_dir: Path | None = None, progress: Progress | None = None,
+              on_start: Callable[[int, Path], None] | None = None) -> SuiteResult:
+    suite_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+    runner = ChaosRunner(platform, policy, progress=progress, suite_id=suite_id)
+    recovered = runner.recover_orphans()
+    outcomes = []
+    for i, path in enumerate(paths):
+        if on_start:
+            on_start(i, path)
+        try:
+            outcomes.append(runner.run(path))
+        except InvalidExperiment as err:
+            now = time.time()
+            outcomes.append(RunOutcome("-", str(path), path.stem, [], "failed",
+                                       f"invalid experiment: {err}", now, now))
+    directory = report_dir or platform.state.root / "reports" / f"chaos-{suite_id}"
+    return SuiteResult(suite_id, outcomes, write_reports(outcomes, directory, suite_id),
+                       len(recovered))

@@ -1,0 +1,214 @@
+"""`controlplane chaos ...`: run experiments under guardrails, halt, resume, recover."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.chaos.experiments import EXPERIMENTS_DIR, load_experiment, select
+from controlplane.chaos.faults import FAULTS
+from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
+from controlplane.chaos.suite import run_suite
+from controlplane.cli.common import console, local_platform, state_dir_option, topology_option
+from controlplane.platform.local.procs import alive
+from controlplane.store import Store
+
+__all__ = ["chaos"]
+
+STATE_STYLE = {"passed": "green", "failed": "red", "aborted": "red", "skipped": "yellow",
+               "refused": "yellow"}
+
+
+@click.group()
+def chaos() -> None:
+    """Chaos experiments under guardrails, with every fault recorded and reverted."""
+
+
+@chaos.command()
+@click.argument("target")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
+              help=f"Guardrails policy [default: {os.path.relpath(DEFAULT_POLICY)}].")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Where to write report.json, junit.xml and report.html.")
+@click.option("--rate", type=float, default=None, help="Override the meter's orders/s.")
+@topology_option
+@state_dir_option
+def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: float | None,
+        topology_path: Path | None, state_dir: Path | None) -> None:
+    """Run TARGET: an experiment file, a directory, a tag selector (fault=process-kill) or a
+    suite. Exits 0 only if every experiment passed."""
+    policy = load_policy(policy_path)
+    if rate is not None:
+        policy = policy.model_copy(update={"load": policy.load.model_copy(update={"rate": rate})})
+    paths = select(target)
+    for path in paths:                                  # refuse bad files before acting
+        load_experiment(path)
+    platform = local_platform(state_dir, topology_path)
+    platform.info()
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("chaos", total=len(paths))
+
+        def progress(kind: str, out, message: str) -> None:
+            if kind == "run_finished":
+                bar.advance(task)
+                style = STATE_STYLE.get(out.state, "white")
+                bar.console.print(f"[{style}]{out.state:<8}[/] {out.title}  "
+                                  f"[dim]{out.reason}[/]", highlight=False)
+            else:
+                bar.update(task, description=f"{out.title[:50]}: {kind} {message}"[:90])
+        result = run_suite(platform, policy, paths, report_dir=report_dir, progress=progress)
+    _summary(result)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _summary(result) -> None:
+    counts: dict[str, int] = {}
+    for o in result.outcomes:
+        counts[o.state] = counts.get(o.state, 0) + 1
+    console.print(f"suite {result.suite_id}: " + ", ".join(
+        f"[{STATE_STYLE.get(k, 'white')}]{v} {k}[/]" for k, v in sorted(counts.items())))
+    if result.recovered:
+        console.print(f"reverted {result.recovered} faults left by an earlier crashed run")
+    for kind, path in result.reports.items():
+        console.print(f"{kind}: {path}")
+
+
+@chaos.command()
+@click.argument("targets", nargs=-1)
+def validate(targets: tuple[str, ...]) -> None:
+    """Validate experiment files (Chaos Toolkit's rules, then ours)."""
+    paths = [p for t in (targets or (str(EXPERIMENTS_DIR),)) for p in select(t)]
+    for path in paths:
+        load_experiment(path)
+    console.print(f"{len(paths)} experiments valid")
+
+
+@chaos.command("list")
+@click.argument("selector", required=False)
+def list_experiments(selector: str | None) -> None:
+    """The catalogue, optionally filtered by tags (fault=network-partition)."""
+    paths = select(selector) if selector else select(str(EXPERIMENTS_DIR))
+    table = Table("experiment", "fault", "component", "severity", "runbook")
+    for path in paths:
+        exp = load_experiment(path)
+        table.add_row(str(path.relative_to(EXPERIMENTS_DIR)) if path.is_relative_to(
+            EXPERIMENTS_DIR) else str(path), exp.tag("fault"), exp.tag("component"),
+            exp.tag("severity"), exp.tag("runbook"))
+    console.print(table)
+    console.print(f"{len(paths)} experiments")
+
+
+@chaos.command()
+def faults() -> None:
+    """The fault kinds, their parameters and what they apply to."""
+    table = Table("kind", "category", "applies to", "parameters", "what it does")
+    for k in sorted(FAULTS.values(), key=lambda k: (k.category, k.name)):
+        table.add_row(k.name, k.category, ", ".join(k.components) or "any",
+                      ", ".join(k.params.model_fields), k.summary)
+    console.print(table)
+
+
+@chaos.command()
+@click.option("--reason", default="manual halt", show_default=True)
+@click.option("--wait", type=float, default=20, show_default=True,
+              help="Seconds to let running experiments roll back before reverting for them.")
+@topology_option
+@state_dir_option
+def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path | None) -> None:
+    """Stop every running experiment, revert its faults, and block new ones until resume."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        store.set_halt(True, reason)
+        running = [r for r in store.chaos_runs(state="running") if r.pid and alive(r.pid)]
+    for run in running:
+        os.kill(run.pid, signal.SIGUSR1)
+    deadline = time.time() + wait
+    while time.time() < deadline and any(alive(r.pid) for r in running if r.pid):
+        time.sleep(0.2)
+    reverted = FaultEngine(FaultContext(platform, platform.state.store_path)).recover()
+    console.print(f"halted: {len(running)} running experiments stopped, {len(reverted)} faults "
+                  "reverted here; new experiments are refused until `controlplane chaos resume`")
+    bad = {i: e.observed for i, e in reverted.items() if not e.ok}
+    if bad:
+        console.print(f"[red]not verified reverted:[/] {bad}")
+        raise SystemExit(1)
+
+
+@chaos.command()
+@topology_option
+@state_dir_option
+def resume(topology_path: Path | None, state_dir: Path | None) -> None:
+    """Allow experiments again after a halt."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        store.set_halt(False, None)
+    console.print("chaos resumed: experiments may run")
+
+
+@chaos.command()
+@topology_option
+@state_dir_option
+def recover(topology_path: Path | None, state_dir: Path | None) -> None:
+    """Revert every fault left open by a crashed run (also done when a run starts)."""
+    from controlplane.chaos.guardrails import Policy
+    from controlplane.chaos.runner import ChaosRunner
+
+    platform = local_platform(state_dir, topology_path)
+    results = ChaosRunner(platform, Policy()).recover_orphans()
+    for fault_id, evidence in results.items():
+        style = "green" if evidence.ok else "red"
+        console.print(f"fault #{fault_id}: [{style}]{evidence.observed}[/]", highlight=False)
+    console.print(f"{len(results)} faults reverted")
+    if any(not e.ok for e in results.values()):
+        raise SystemExit(1)
+
+
+@chaos.command()
+@click.option("--json", "as_json", is_flag=True)
+@topology_option
+@state_dir_option
+def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
+    """Halt state, running experiments and open faults."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        halt_state = store.halt_state()
+        running = store.chaos_runs(state="running")
+        open_faults = store.open_faults()
+    data = {"halted": halt_state.halted, "halt_reason": halt_state.reason,
+            "running": [{"run_id": r.run_id, "title": r.title, "pid": r.pid} for r in running],
+            "open_faults": [{"id": f.id, "kind": f.kind, "target": f.target, "state": f.state,
+                             "run_id": f.run_id} for f in open_faults]}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    console.print(f"halted: {data['halted']} {halt_state.reason or ''}")
+    console.print(f"running experiments: {len(running)}; open faults: {len(open_faults)}")
+    for f in data["open_faults"]:
+        console.print(f"  fault #{f['id']} {f['kind']} on {f['target']} ({f['state']}, "
+                      f"run {f['run_id']})")
+
+
+@chaos.command()
+@click.option("--check", is_flag=True, help="Fail if the committed files differ.")
+def generate(check: bool) -> None:
+    """Write the experiment catalogue from experiments/_catalogue.yaml."""
+    from controlplane.chaos.catalogue import generate_catalogue
+
+    changed = generate_catalogue(EXPERIMENTS_DIR, write=not check)
+    if check and changed:
+        console.print(f"[red]{len(changed)} experiment files differ from the matrix[/]: "
+                      + ", ".join(str(p) for p in changed[:10]))
+        raise SystemExit(1)
+    console.print(f"catalogue {'checked' if check else 'written'}; "
+                  f"{len(changed)} files {'differ' if check else 'changed'}")
