@@ -33,6 +33,7 @@ class InvalidInput(ControlPlaneError):
 
     def __init__(self, message: str, *, source: str = "", field: str = "", value: object = None,
                  fix: str = "") -> None:
+        self.message = message
         self.source = source
         self.field = field
         self.value = value

@@ -120,7 +120,11 @@ def _check_fault(src: str, index: int, fault: dict[str, Any]) -> None:
     if fault["pick"] not in ("one", "all"):
         raise InvalidExperiment("pick is one or all", source=src, field=f"{field}.pick",
                                 value=fault["pick"])
-    FAULTS[fault["kind"]].parse(fault["parameters"], source=src)
+    try:
+        FAULTS[fault["kind"]].parse(fault["parameters"], source=src)
+    except InvalidInput as err:
+        raise InvalidExperiment(err.message, source=src, field=f"{field}.{err.field}",
+                                value=err.value, fix=err.fix) from None
 
 
 def planned_faults(exp: Experiment) -> list[dict[str, Any]]:

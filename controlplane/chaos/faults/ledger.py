@@ -13,6 +13,7 @@ import asyncpg
 from pydantic import Field
 
 from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Timed, register
+from controlplane.errors import InvalidInput
 
 __all__ = ["sql"]
 
@@ -77,35 +78,44 @@ class Locks(Timed):
 
 
 def _pgload(args_of):
+    """Load as the application user (through the write endpoint, i.e. on the primary), so the
+    superuser's reserved connections stay free for operators and for our own checks."""
     def inject(ctx, target: FaultTarget, params, tag: str) -> dict[str, Any]:
-        for inst in target.instances:
-            ctx.platform.resources().spawn_helper(
-                tag, None, [sys.executable, "-m", "controlplane.chaos.helpers.pgload",
-                            "--duration", str(params.duration_s), *args_of(params)],
-                env={"PGLOAD_DSN": ctx.platform.ledger_admin_dsn(inst)})
+        role = ctx.platform.health(target.instances[0]).role
+        if role != "primary":
+            raise InvalidInput("this fault loads the primary through the write endpoint",
+                               field="target", value=f"{target.instances[0]} ({role})",
+                               fix="Target ledger:primary")
+        ctx.platform.resources().spawn_helper(
+            tag, None, [sys.executable, "-m", "controlplane.chaos.helpers.pgload",
+                        "--duration", str(params.duration_s), *args_of(params)],
+            env={"PGLOAD_DSN": ctx.platform.ledger_dsn()})
         return {}
     return inject
 
 
-def _progress(ctx, tag: str) -> int:
+def _progress(ctx, tag: str) -> tuple[int, str]:
+    """The helper's progress file: a count, and `all` or `refused` once it is done."""
     path = Path(ctx.platform.state.fault_dir(tag)) / "progress"
     try:
-        return int(path.read_text() or 0)
+        count, _, state = path.read_text().partition(" ")
+        return int(count or 0), state.strip()
     except (OSError, ValueError):
-        return 0
+        return 0, ""
 
 
 def _holding(ctx, target, params: Connections, tag: str, notes: dict) -> Evidence:
-    held = _progress(ctx, tag)
+    held, state = _progress(ctx, tag)
     busy = sql(ctx.platform.ledger_admin_dsn(target.instances[0]),
                "select count(*) from pg_stat_activity where backend_type = 'client backend'")
-    return Evidence(held >= min(params.connections, 150) or held >= busy - 5 and held > 0,
-                    f"helper holds {held} connections; server has {busy} client backends",
-                    {"held": held, "client_backends": busy})
+    return Evidence(state in ("all", "refused") and held > 0,
+                    f"helper holds {held} connections ({state or 'still connecting'}); "
+                    f"server has {busy} client backends",
+                    {"held": held, "saturated": state == "refused", "client_backends": busy})
 
 
 def _locking(ctx, target, params: Locks, tag: str, notes: dict) -> Evidence:
-    cycles = _progress(ctx, tag)
+    cycles, _ = _progress(ctx, tag)
     return Evidence(cycles > 0, f"{cycles} exclusive-lock cycles on {params.table}",
                     {"cycles": cycles})
 
@@ -119,12 +129,14 @@ def _stopped(ctx, target, params, tag: str) -> Evidence:
     return Evidence(not left, "load stopped" if not left else f"still running: {left}")
 
 
-register(FaultKind("ledger-connection-exhaustion", "hold `connections` open on the node until "
-                   "it refuses more", Connections, ("ledger",),
+register(FaultKind("ledger-connection-exhaustion", "hold `connections` open on the primary "
+                   "until it refuses more (the superuser's reserved slots stay free)", Connections,
+                   ("ledger",),
                    _pgload(lambda p: ["--connections", str(p.connections)]), _holding, _stop,
                    _stopped, category="ledger"))
-register(FaultKind("ledger-lock-contention", "take an exclusive lock on a table for hold_ms "
-                   "every every_ms (writes queue behind it: slow queries)", Locks, ("ledger",),
+register(FaultKind("ledger-lock-contention", "take an exclusive lock on a table of the primary "
+                   "for hold_ms every every_ms (writes queue behind it: slow queries)", Locks,
+                   ("ledger",),
                    _pgload(lambda p: ["--lock-table", p.table, "--hold-ms", str(p.hold_ms),
                                       "--every-ms", str(p.every_ms)]), _locking, _stop,
                    _stopped, category="ledger"))

@@ -14,13 +14,15 @@ import asyncpg
 
 
 async def hold(dsn: str, count: int, duration: float, beat: Path) -> None:
-    conns = []
+    conns, why = [], "all"
     for _ in range(count):
         try:
             conns.append(await asyncpg.connect(dsn, timeout=5))
         except (asyncpg.PostgresError, OSError):
-            break                       # the server refuses more: that is the point
+            why = "refused"             # the server refuses more: that is the point
+            break
         beat.write_text(str(len(conns)))  # noqa: ASYNC240 (a tiny local file)
+    beat.write_text(f"{len(conns)} {why}")  # noqa: ASYNC240
     await asyncio.sleep(duration)
     for conn in conns:
         with contextlib.suppress(Exception):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from controlplane.platform.base import Health, InstanceInfo
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.kinds.base import ProcessSpec
-from controlplane.platform.local.procs import find_owned, pdeathsig_preexec, signal_group
+from controlplane.platform.local.procs import alive, find_owned, pdeathsig_preexec, signal_group
 from controlplane.platform.local.state import StateDir
 
 __all__ = ["BACKOFF_MAX", "Managed"]
@@ -43,13 +43,22 @@ class Managed:
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc and self.proc.returncode is None else None
+        """The live process; None as soon as it died, before it is even reaped."""
+        if self.proc is None or self.proc.returncode is not None or not alive(self.proc.pid):
+            return None
+        return self.proc.pid
 
     def info(self) -> InstanceInfo:
+        pid = self.pid
+        health, state = self.health, self.state
+        if pid is None:          # dead: whatever the last probe said no longer holds
+            health = Health(False, False, "", health.detail or "not running", health.checked_at)
+            if state in ("running", "starting"):
+                state = "exited"
         return InstanceInfo(
             id=self.id, component=self.spec.component, kind=self.spec.kind,
-            state="paused" if self.paused and self.pid else self.state, pid=self.pid,
-            endpoints=self.spec.endpoints, health=self.health, restarts=self.restarts,
+            state="paused" if self.paused and pid else state, pid=pid,
+            endpoints=self.spec.endpoints, health=health, restarts=self.restarts,
             started_at=self.started_at, exit_code=self.exit_code,
             log=str(self.state_dir.log(self.id)))
 

@@ -146,10 +146,10 @@ class Supervisor:
     # health -----------------------------------------------------------------------------
     async def _health_loop(self, session: aiohttp.ClientSession) -> None:
         while not self.stopped.is_set():
-            live = [m for m in self.instances.values() if m.pid]
-            results = await asyncio.gather(*(self._probe(session, m) for m in live))
-            for m, health in zip(live, results, strict=True):
-                if m.pid:       # it may have exited while we probed
+            live = [(m, m.pid) for m in self.instances.values() if m.pid]
+            results = await asyncio.gather(*(self._probe(session, m) for m, _ in live))
+            for (m, pid), health in zip(live, results, strict=True):
+                if m.pid == pid:     # not if it died, or was replaced, while we probed
                     m.health = health
                     if m.state == "starting" and health.ready:
                         m.state = "running"

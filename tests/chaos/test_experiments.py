@@ -1,0 +1,97 @@
+"""Experiment files: the catalogue is complete, current and valid; bad files name the file and
+the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from chaostoolkit.cli import cli as chaos_cli
+from click.testing import CliRunner
+
+from controlplane.chaos.catalogue import build_experiments, generate_catalogue, load_matrix
+from controlplane.chaos.experiments import (EXPERIMENTS_DIR, InvalidExperiment,
+                                            load_experiment, planned_faults, select)
+from controlplane.chaos.faults import FAULTS
+
+FILES = select(str(EXPERIMENTS_DIR))
+
+
+def test_the_catalogue_has_at_least_200_experiments() -> None:
+    assert len(FILES) >= 200
+
+
+def test_the_committed_catalogue_is_what_the_matrix_generates() -> None:
+    assert generate_catalogue(EXPERIMENTS_DIR, write=False) == []
+
+
+def test_every_fault_kind_is_in_the_catalogue() -> None:
+    used = {f["kind"] for p in FILES for f in planned_faults(load_experiment(p))}
+    assert used == set(FAULTS)
+
+
+def test_no_two_experiments_differ_only_by_name() -> None:
+    seen: dict[str, Path] = {}
+    for path in FILES:
+        data = json.loads(path.read_text())
+        key = json.dumps({k: v for k, v in data.items() if k not in ("title", "description")},
+                         sort_keys=True)
+        assert key not in seen, f"{path} duplicates {seen[key]}"
+        seen[key] = path
+
+
+def test_chaos_validate_passes_on_every_file() -> None:
+    """The `chaos validate` command itself (Chaos Toolkit's CLI, in-process), file by file."""
+    runner = CliRunner()
+    for path in FILES:
+        result = runner.invoke(chaos_cli, ["--no-log-file", "validate", str(path)])
+        assert result.exit_code == 0, f"{path}: {result.output}"
+
+
+def test_our_rules_pass_on_every_file() -> None:
+    for path in FILES:
+        exp = load_experiment(path)
+        assert exp.data["runtime"]["rollbacks"]["strategy"] == "always"
+        assert all(exp.tag(k) for k in ("fault", "component", "severity", "runbook"))
+
+
+def _broken(tmp_path: Path, change) -> Path:
+    pause = next(p for p in FILES if p.name.startswith("process-pause"))
+    data = json.loads(pause.read_text())
+    change(data)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+BROKEN = [
+    ("rollbacks not always", lambda d: d["runtime"]["rollbacks"].update(strategy="default"),
+     "runtime.rollbacks.strategy"),
+    ("unknown fault kind", lambda d: d["method"][0]["provider"]["arguments"].update(
+        kind="process-explode"), "method[0].provider.arguments.kind"),
+    ("bad parameter", lambda d: d["method"][0]["provider"]["arguments"].update(
+        parameters={"duration_s": -1}), "arguments.parameters.duration_s"),
+    ("missing tag", lambda d: d.update(tags=["fault:process-kill"]), "tags"),
+    ("no hypothesis", lambda d: d.pop("steady-state-hypothesis"), "steady-state-hypothesis"),
+    ("no title", lambda d: d.pop("title"), "experiment requires a title"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_invalid_experiments_name_the_file_and_field(tmp_path: Path, case, change,
+                                                     field: str) -> None:
+    path = _broken(tmp_path, change)
+    with pytest.raises(InvalidExperiment) as err:
+        load_experiment(path)
+    assert str(path) in str(err.value) and field in str(err.value)
+
+
+def test_unknown_selector_lists_what_is_accepted() -> None:
+    with pytest.raises(Exception, match="no such experiment file, directory, selector or suite"):
+        select("nothing-like-this")
+
+
+def test_matrix_builds_one_file_per_cell() -> None:
+    built = build_experiments(load_matrix(EXPERIMENTS_DIR / "_catalogue.yaml"))
+    assert len(built) == len(FILES)

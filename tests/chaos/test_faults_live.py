@@ -1,0 +1,275 @@
+"""Every fault kind, injected for real into the running reference cluster and reverted.
+
+Each test observes the effect itself (a request that hangs, a port that refuses, kernel
+counters, the database's own state) rather than trusting the fault's return value or its own
+verify functions; then it reverts and observes the cluster back to normal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.platform.local.cgroups import Cgroups
+from controlplane.platform.local.procs import alive, find_owned
+from tests.support.net import wait_for
+
+pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def engine(cluster) -> FaultEngine:
+    return FaultEngine(FaultContext(cluster, cluster.state.store_path))
+
+
+def _url(cluster, component: str, port: str = "http") -> str:
+    return cluster.instances(component)[0].endpoints[port]
+
+
+def _get(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def _ready(cluster, inst: str) -> None:
+    wait_for(f"{inst} ready", lambda: cluster.health(inst).ready or None, timeout=60)
+
+
+def _inject(engine, kind: str, target: str, params: dict | None = None):
+    fault = engine.inject(kind, target, params, run_id="test-live")
+    assert fault.evidence.ok, fault.evidence.observed
+    return fault
+
+
+def _revert(engine, fault) -> None:
+    evidence = engine.revert(fault.id)
+    assert evidence.ok, evidence.observed
+    assert engine.ctx.store.get_fault(fault.id).state == "reverted"
+
+
+def test_process_kill_crashes_and_the_policy_restarts(cluster, engine) -> None:
+    old = cluster.info().instance("gateway-0").pid
+    fault = _inject(engine, "process-kill", "gateway")
+    assert not alive(old)
+    _revert(engine, fault)
+    assert cluster.info().instance("gateway-0").pid not in (None, old)
+    assert _get(_url(cluster, "gateway") + "/healthz") == 200
+
+
+def test_process_terminate(cluster, engine) -> None:
+    old = cluster.info().instance("marketdata-0").pid
+    fault = _inject(engine, "process-terminate", "marketdata")
+    wait_for("marketdata's old process to exit", lambda: not alive(old), timeout=15)
+    _revert(engine, fault)
+    assert _get(_url(cluster, "marketdata") + "/healthz") == 200
+
+
+def test_process_pause_hangs_then_answers_again(cluster, engine) -> None:
+    url = cluster.info().instance("matcher-0").endpoints["http"] + "/healthz"
+    fault = _inject(engine, "process-pause", "matcher-0", {"duration_s": 30})
+    with pytest.raises((TimeoutError, urllib.error.URLError, OSError)):
+        urllib.request.urlopen(url, timeout=1)
+    _revert(engine, fault)
+    assert _get(url) == 200
+
+
+def test_process_stop_takes_prometheus_away_then_back(cluster, engine) -> None:
+    port = int(_url(cluster, "prometheus").rsplit(":", 1)[1])
+    fault = _inject(engine, "process-stop", "prometheus", {"duration_s": 30})
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+    _revert(engine, fault)
+    assert _get(_url(cluster, "prometheus") + "/-/ready") == 200
+
+
+def test_crash_loop_restarts_repeatedly_then_settles(cluster, engine) -> None:
+    before = cluster.info().instance("gateway-0").restarts
+    fault = _inject(engine, "process-crash-loop", "gateway",
+                    {"duration_s": 30, "interval_s": 1.5})
+    wait_for("two more restarts", lambda: cluster.info().instance("gateway-0").restarts
+             >= before + 2, timeout=30)
+    _revert(engine, fault)
+    settled = cluster.info().instance("gateway-0").restarts
+    time.sleep(3)
+    assert cluster.info().instance("gateway-0").restarts == settled      # the loop stopped
+
+
+def _cpu_usec(inst: str, cluster) -> int:
+    cg = Cgroups(cluster.state.cgroup_name)
+    stat = (cg.v2 / inst / "cpu.stat").read_text()
+    return int(next(line.split()[1] for line in stat.splitlines()
+                    if line.startswith("usage_usec")))
+
+
+def test_cpu_burn_is_accounted_to_the_target(cluster, engine) -> None:
+    before = _cpu_usec("matcher-1", cluster)
+    fault = _inject(engine, "cpu-burn", "matcher-1", {"duration_s": 30, "cores": 1})
+    time.sleep(1.5)
+    burned = (_cpu_usec("matcher-1", cluster) - before) / 1e6
+    _revert(engine, fault)
+    assert burned > 0.5                # CPU seconds charged to matcher-1's cgroup
+    assert engine.ctx.platform.resources().helpers(fault.tag) == []
+
+
+def test_cpu_throttle_makes_the_kernel_throttle_the_target(cluster, engine) -> None:
+    cg = Cgroups(cluster.state.cgroup_name)
+    stat = cg.v1["cpu"] / "gateway-0" / "cpu.stat"
+
+    def throttled() -> int:
+        return int(dict(line.split() for line in stat.read_text().splitlines())["nr_throttled"])
+    before = throttled()
+    fault = _inject(engine, "cpu-throttle", "gateway-0", {"duration_s": 30, "cores": 0.02})
+    for _ in range(30):
+        _get(_url(cluster, "gateway") + "/v1/quotes/AAPL", timeout=5)
+    assert throttled() > before
+    _revert(engine, fault)
+    assert (cg.v1["cpu"] / "gateway-0" / "cpu.cfs_quota_us").read_text().strip() == "-1"
+
+
+def test_memory_pressure_lands_in_the_targets_memory_cgroup(cluster, engine) -> None:
+    usage = Cgroups(cluster.state.cgroup_name).v1["memory"] / "marketdata-0" / \
+        "memory.usage_in_bytes"
+    before = int(usage.read_text())
+    fault = _inject(engine, "memory-pressure", "marketdata", {"duration_s": 30,
+                                                              "megabytes": 128})
+    grew = (int(usage.read_text()) - before) / 2**20
+    _revert(engine, fault)
+    assert grew > 100
+    wait_for("memory released", lambda: int(usage.read_text()) < before + 64 * 2**20,
+             timeout=10)
+
+
+def _du_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def test_disk_fill_writes_inside_the_data_directory_only(cluster, engine) -> None:
+    data = cluster.resources().data_dir("etcd-0")
+    before = _du_mb(data)
+    fault = _inject(engine, "disk-fill", "etcd", {"duration_s": 30, "megabytes": 50})
+    assert _du_mb(data) - before >= 50
+    _revert(engine, fault)
+    assert _du_mb(data) - before < 5
+
+
+def test_partition_cuts_gateway_from_marketdata_only(cluster, engine) -> None:
+    quotes = _url(cluster, "gateway") + "/v1/quotes/AAPL"
+    assert _get(quotes) == 200
+    fault = _inject(engine, "network-partition", "gateway",
+                    {"duration_s": 30, "peer": "marketdata"})
+    assert _get(quotes, timeout=5) >= 500                       # the gateway cannot reach it
+    assert _get(_url(cluster, "marketdata") + "/v1/quotes/AAPL") == 200   # others can
+    _revert(engine, fault)
+    wait_for("quotes through the gateway", lambda: _get(quotes) == 200 or None, timeout=10)
+
+
+def test_packet_loss_drops_packets_in_the_kernel(cluster, engine) -> None:
+    fault = _inject(engine, "network-loss", "gateway",
+                    {"duration_s": 30, "peer": "marketdata", "percent": 50})
+    for _ in range(20):
+        _get(_url(cluster, "gateway") + "/v1/quotes/MSFT", timeout=3)
+    dropped = sum(r["packets"] for r in cluster.network().active(fault.tag))
+    _revert(engine, fault)
+    assert dropped > 0
+    assert cluster.network().active(fault.tag) == []
+
+
+def _sql(dsn: str, query: str):
+    async def run():
+        conn = await asyncpg.connect(dsn, timeout=5)
+        try:
+            return await conn.fetchval(query)
+        finally:
+            await conn.close()
+    return asyncio.run(run())
+
+
+def _node(cluster, role: str) -> str:
+    return next(i.id for i in cluster.instances("ledger") if i.health.role == role)
+
+
+def _order(cluster) -> None:
+    body = json.dumps({"account": "live", "symbol": "XOM", "side": "buy", "type": "limit",
+                       "quantity": 1, "price": "115.00"}).encode()
+    req = urllib.request.Request(_url(cluster, "gateway") + "/v1/orders", data=body,
+                                 method="POST", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+def test_replication_pause_stops_replay_on_the_standby(cluster, engine) -> None:
+    standby = cluster.ledger_admin_dsn(_node(cluster, "sync_standby"))
+    fault = _inject(engine, "ledger-replication-pause", "ledger:standby", {"duration_s": 30})
+    replayed = _sql(standby, "select pg_last_wal_replay_lsn()::text")
+    _order(cluster)                               # new WAL arrives (synchronously) ...
+    time.sleep(0.5)
+    assert _sql(standby, "select pg_last_wal_replay_lsn()::text") == replayed   # ... unreplayed
+    assert _sql(standby, "select pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")
+    _revert(engine, fault)
+    wait_for("replay to catch up", lambda: _sql(
+        standby, "select pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"), timeout=10)
+
+
+def test_connection_exhaustion_refuses_new_clients(cluster, engine) -> None:
+    dsn = cluster.ledger_dsn()
+    fault = _inject(engine, "ledger-connection-exhaustion", "ledger:primary",
+                    {"duration_s": 30, "connections": 250})
+    with pytest.raises(asyncpg.TooManyConnectionsError):
+        _sql(dsn, "select 1")
+    _revert(engine, fault)
+    wait_for("connections accepted again", lambda: _sql(dsn, "select 1") == 1, timeout=15)
+
+
+def test_lock_contention_blocks_writers_part_of_the_time(cluster, engine) -> None:
+    dsn = cluster.ledger_dsn()
+
+    async def busy() -> int:
+        conn = await asyncpg.connect(dsn)
+        refused = 0
+        try:
+            for _ in range(30):
+                try:
+                    async with conn.transaction():
+                        await conn.execute("lock table orders in row exclusive mode nowait")
+                except asyncpg.LockNotAvailableError:
+                    refused += 1
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+        return refused
+    fault = _inject(engine, "ledger-lock-contention", "ledger:primary",
+                    {"duration_s": 30, "hold_ms": 300, "every_ms": 600})
+    assert asyncio.run(busy()) > 0
+    _revert(engine, fault)
+    assert asyncio.run(busy()) == 0
+
+
+def test_killing_the_standby_and_reverting_brings_it_back_as_sync(cluster, engine) -> None:
+    standby = _node(cluster, "sync_standby")
+    old = cluster.info().instance(standby).pid
+    fault = _inject(engine, "process-kill", "ledger:standby")
+    assert fault.target.instances == [standby] and not alive(old)
+    wait_for("the supervisor to see it crashed",
+             lambda: cluster.info().instance(standby).state == "crashed" or None, timeout=10)
+    _revert(engine, fault)
+    wait_for("sync standby again", lambda: cluster.health(standby).role == "sync_standby"
+             or None, timeout=60)
+
+
+def test_nothing_is_left_behind(cluster, engine) -> None:
+    assert engine.ctx.store.open_faults() == []
+    assert cluster.network().nft.rules() == []                     # no rule of any fault
+    assert find_owned([cluster.state.root / "chaos"]) == []         # no helper process
+    for inst in cluster.info().instances:
+        assert inst.health.ready, inst
