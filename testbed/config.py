@@ -3,6 +3,7 @@
 Fields every service reads: service, instance, host, port, trading, otlp_endpoint.
 gateway also needs ledger_dsn, matchers (index = shard number) and marketdata;
 matcher needs ledger_dsn, marketdata, shard and shards; marketdata needs nothing more.
+`admin_token` (optional, any service) enables /admin/faults behind `Authorization: Bearer`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from testbed.errors import InvalidConfig
 from testbed.files import load_json_model
@@ -42,6 +43,15 @@ class ServiceConfig(BaseModel):
     marketdata: str | None = None
     # How long the matcher retries a ledger transaction through a failover before a 503.
     ledger_deadline_seconds: float = Field(3.0, gt=0, le=60)
+    # The bearer token of /admin (fault injection); without one /admin answers 404.
+    admin_token: str | None = Field(None, min_length=16, max_length=256, repr=False)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _printable(cls, token: str | None) -> str | None:
+        if token is not None and not all("!" <= char <= "~" for char in token):
+            raise ValueError("must be printable ASCII without spaces (it goes in an HTTP header)")
+        return token
 
     def problem(self) -> tuple[str, str, object] | None:
         """The first (field, message, value) that makes this config unusable, or None."""

@@ -2,8 +2,9 @@
 
 `observability_middleware` goes first (outermost) so that it sees the status the client
 gets; `errors_middleware` turns every exception into a JSON error response. The ops routes
-(/metrics, /healthz, /readyz) are neither traced nor counted, so that scrapes and probes do
-not drown the business traffic in the RED metrics and traces.
+(/metrics, /healthz, /readyz) and the admin routes (/admin/...) are neither traced nor
+counted, so that scrapes, probes and operators do not drown the business traffic in the RED
+metrics and traces.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from testbed.common.httpmetrics import HttpMetrics
 from testbed.common.jsonio import error_response
 from testbed.errors import ApiError
 
-__all__ = ["OPS_ROUTES", "current_trace_id", "errors_middleware", "observability_middleware",
-           "route_of"]
+__all__ = ["ADMIN_PREFIX", "OPS_ROUTES", "current_trace_id", "errors_middleware",
+           "observability_middleware", "route_of"]
 
 log = logging.getLogger(__name__)
 
 OPS_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+ADMIN_PREFIX = "/admin/"
 
 
 def current_trace_id() -> str | None:
@@ -64,7 +66,7 @@ def observability_middleware(metrics: HttpMetrics, tracer: Tracer) -> Middleware
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = route_of(request)
-        if route in OPS_ROUTES:
+        if route in OPS_ROUTES or route.startswith(ADMIN_PREFIX):
             return await handler(request)
         with tracer.start_as_current_span(
                 f"{request.method} {route}", context=extract(request.headers),

@@ -1,10 +1,15 @@
-"""marketdata's HTTP API: POST /v1/updates (from matchers), GET /v1/quotes[/{symbol}]."""
+"""marketdata's HTTP API: POST /v1/updates (from matchers), GET /v1/quotes[/{symbol}].
+
+Under an injected `freeze_updates` fault, updates are validated and accepted (202) but not
+applied, so quotes go stale as in a market-data stall.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from testbed.common.app import ServiceContext, new_app
+from testbed.common.faults import FREEZE_UPDATES
 from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
 from testbed.marketdata.metrics import MarketdataMetrics
@@ -16,6 +21,7 @@ __all__ = ["build"]
 def build(ctx: ServiceContext) -> web.Application:
     store = QuoteStore(ctx.trading)
     metrics = MarketdataMetrics(ctx.registry, store)
+    ctx.faults.support(FREEZE_UPDATES)
     app = new_app(ctx)
 
     def known(symbol: str) -> str:
@@ -29,6 +35,8 @@ def build(ctx: ServiceContext) -> web.Application:
         if update.symbol not in ctx.trading.symbols:
             raise ApiError(422, f"unknown symbol; valid symbols: {', '.join(store.symbols())}",
                            field="symbol", value=update.symbol)
+        if ctx.faults.holds_updates():
+            return json_response({"applied": False, "frozen": True}, status=202)
         applied = store.apply(update)
         if applied:
             metrics.updates.labels(symbol=update.symbol).inc()

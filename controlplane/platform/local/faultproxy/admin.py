@@ -1,0 +1,106 @@
+"""The proxy's admin HTTP API.
+
+    GET    /v1/links                  every link: addresses, fault, ttl left, connections, bytes
+    GET    /v1/links/{name}           one link
+    PUT    /v1/links/{name}/fault     set (replace) the link's fault: a JSON fault spec
+    DELETE /v1/links/{name}/fault     clear it (idempotent)
+    DELETE /v1/faults                 clear every fault
+    GET    /metrics, GET /healthz
+
+Errors are JSON: `{"error": {"message", "field", "value"}}` (400 for a bad spec), and
+`{"error": {"message", "name", "valid"}}` (404 for an unknown link, listing the valid ones).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from controlplane.errors import InvalidInput, UnknownTarget
+from controlplane.platform.local.faultproxy.proxy import FaultProxy
+from controlplane.platform.local.faultproxy.spec import parse_spec
+
+__all__ = ["admin_app"]
+
+log = logging.getLogger(__name__)
+
+_MAX_BODY = 64 * 1024
+
+
+def admin_app(proxy: FaultProxy) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        return _json({"status": "ok"})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(proxy.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def links(_: web.Request) -> web.Response:
+        return _json({"links": [link.view() for link in proxy.links.values()]})
+
+    async def link(request: web.Request) -> web.Response:
+        return _json(proxy.link(_name(request)).view())
+
+    async def set_fault(request: web.Request) -> web.Response:
+        target = proxy.link(_name(request))
+        target.set_fault(parse_spec(await _body(request)))
+        return _json(target.view())
+
+    async def clear(request: web.Request) -> web.Response:
+        target = proxy.link(_name(request))
+        return _json({"link": target.name, "cleared": target.faults.clear()})
+
+    async def clear_all(_: web.Request) -> web.Response:
+        return _json({"cleared": proxy.clear_all()})
+
+    app = web.Application(middlewares=[_errors], client_max_size=_MAX_BODY)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/v1/links", links)
+    app.router.add_get("/v1/links/{name}", link)
+    app.router.add_put("/v1/links/{name}/fault", set_fault)
+    app.router.add_delete("/v1/links/{name}/fault", clear)
+    app.router.add_delete("/v1/faults", clear_all)
+    return app
+
+
+def _name(request: web.Request) -> str:
+    return request.match_info["name"]
+
+
+async def _body(request: web.Request) -> Any:
+    try:
+        return json.loads(await request.text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not JSON: {exc}", source="fault spec",
+                           field="(body)") from None
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return _json({"error": {"message": message, **extra}}, status)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except UnknownTarget as exc:
+        return _error(404, str(exc), name=exc.name, valid=exc.valid)
+    except InvalidInput as exc:
+        return _error(400, str(exc), field=exc.field, value=exc.value)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error(exc.status, exc.reason, path=request.path)
+    except Exception as exc:
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return _error(500, f"internal error ({type(exc).__name__})")
