@@ -22,8 +22,10 @@ from controlplane.errors import InvalidTopology
 __all__ = [
     "DEFAULT_TOPOLOGY",
     "KIND_PORTS",
+    "MESH_SERVICE",
     "ControlplaneSettings",
     "LedgerSettings",
+    "MeshLink",
     "PrometheusSettings",
     "Service",
     "Targets",
@@ -46,6 +48,7 @@ KIND_PORTS: dict[str, tuple[str, ...]] = {
     "etcd": ("client", "peer"),
     "prometheus": ("http",),
     "controlplane": ("http",),
+    "faultproxy": ("admin",),        # plus one port per mesh link, see mesh_links()
 }
 # Kinds that exist once per cluster, however many instances they run.
 SINGLETON_KINDS = tuple(KIND_PORTS)
@@ -125,11 +128,58 @@ class Service(_Strict):
         return model(**self.settings) if model else None
 
 
+MESH_SERVICE = "mesh"
+# Which dependency links carry client traffic: client kind -> (server kind, server port).
+MESH_EDGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "gateway": (("matcher", "http"), ("marketdata", "http"), ("haproxy", "primary")),
+    "matcher": (("haproxy", "primary"), ("marketdata", "http")),
+}
+
+
+@dataclass(frozen=True)
+class MeshLink:
+    """A client instance's connection to a server instance, carried by the fault proxy."""
+
+    client: str           # "gateway-0"
+    server: str           # "matcher-1"
+    port: str             # the server's port name it connects to
+
+    @property
+    def name(self) -> str:
+        return f"{self.client}->{self.server}"
+
+
 class Topology(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
     platform: str = "local"
+    mesh: bool = True           # put the fault proxy on each dependency link (a sidecar mesh)
     targets: Targets = Targets()
     services: dict[str, Service]
+
+    def effective(self) -> Topology:
+        """The topology as run: with the mesh's fault proxy as a service of its own."""
+        if not self.mesh or MESH_SERVICE in self.services or not self.mesh_links():
+            return self
+        clients = {n for n, s in self.services.items() if s.kind in MESH_EDGES}
+        services = {MESH_SERVICE: Service(kind="faultproxy", tier="infrastructure",
+                                          restart="always")}
+        for name, svc in self.services.items():
+            deps = [*svc.depends_on, MESH_SERVICE] if name in clients else svc.depends_on
+            services[name] = svc.model_copy(update={"depends_on": deps})
+        return self.model_copy(update={"services": services})
+
+    def mesh_links(self) -> list[MeshLink]:
+        if not self.mesh:
+            return []
+        links = []
+        for cname, client in self.services.items():
+            for server_kind, port in MESH_EDGES.get(client.kind, ()):
+                if not self.has_kind(server_kind):
+                    continue
+                sname, _ = self.by_kind(server_kind)
+                links += [MeshLink(c, s, port) for c in self.instance_ids(cname)
+                          for s in self.instance_ids(sname)]
+        return links
 
     def by_kind(self, kind: str) -> tuple[str, Service]:
         for name, svc in self.services.items():
@@ -321,9 +371,11 @@ def free_port(taken: set[int]) -> int:
 
 
 def resolve_ports(topo: Topology, *, all_auto: bool = False) -> PortPlan:
-    """Turn `auto` (or every port, with all_auto) into free loopback ports."""
+    """Turn `auto` (or every port, with all_auto) into free loopback ports; the mesh's
+    links get one each, under the fault proxy's instance."""
     taken: set[int] = set()
     plan: dict[str, dict[str, int]] = {}
+    topo = topo.effective()
     for name, svc in topo.services.items():
         for i, inst in enumerate(topo.instance_ids(name)):
             plan[inst] = {}
@@ -334,4 +386,6 @@ def resolve_ports(topo: Topology, *, all_auto: bool = False) -> PortPlan:
                 else:
                     plan[inst][pname] = value + i
                     taken.add(value + i)
+    for link in topo.mesh_links():
+        plan[f"{MESH_SERVICE}-0"][link.name] = free_port(taken)
     return PortPlan(plan)

@@ -20,11 +20,11 @@ def health_word(inst: InstanceInfo) -> str:
 
 
 def _address(inst: InstanceInfo) -> str:
-    order = ("http", "primary", "postgres", "client")
+    order = ("http", "primary", "postgres", "client", "admin")
     for key in order:
         if key in inst.endpoints:
             return inst.endpoints[key].removeprefix("http://")
-    return next(iter(inst.endpoints.values()), "")
+    return next(iter(inst.endpoints.values()), "").removeprefix("http://")
 
 
 def status_table(info: ClusterInfo) -> Table:

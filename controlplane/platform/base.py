@@ -13,8 +13,8 @@ from typing import Any
 
 from controlplane.topology import Topology
 
-__all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "NetworkControl", "Platform",
-           "ResourceControl"]
+__all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "LinkControl",
+           "NetworkControl", "Platform", "ResourceControl", "ServiceFaults"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,38 @@ class ResourceControl(ABC):
         """Where the instance keeps its data (disk faults stay inside it)."""
 
 
+class LinkControl(ABC):
+    """Faults on dependency links (local: the fault proxy; Kubernetes: the service mesh)."""
+
+    @abstractmethod
+    def links(self) -> list[dict[str, Any]]:
+        """Every link: name (client->server), client, server, and its fault if any."""
+
+    @abstractmethod
+    def set_fault(self, link: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Latency, jitter, bandwidth, reset or blackhole on one link (with a ttl_s)."""
+
+    @abstractmethod
+    def clear(self, link: str) -> bool:
+        """Remove a link's fault; idempotent."""
+
+
+class ServiceFaults(ABC):
+    """Faults a service applies to itself on request (error rate, slow responses, stalls)."""
+
+    @abstractmethod
+    def set_fault(self, instance_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Ask an instance to inject a fault into its own responses (with a ttl_s)."""
+
+    @abstractmethod
+    def fault(self, instance_id: str) -> dict[str, Any] | None:
+        """The fault an instance applies now, None when there is none."""
+
+    @abstractmethod
+    def clear(self, instance_id: str) -> bool:
+        """Stop the instance's self-injected fault; idempotent."""
+
+
 class Platform(ABC):
     """What the product can do to a cluster, whatever runs it."""
 
@@ -212,3 +244,11 @@ class Platform(ABC):
     @abstractmethod
     def resources(self) -> ResourceControl:
         """CPU, memory and disk faults."""
+
+    @abstractmethod
+    def links(self) -> LinkControl:
+        """Faults on dependency links."""
+
+    @abstractmethod
+    def service_faults(self) -> ServiceFaults:
+        """Faults services apply to their own responses."""

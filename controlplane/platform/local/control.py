@@ -3,21 +3,25 @@ helper processes run in the state directory (so `down` sweeps them whatever happ
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from controlplane.errors import PlatformError, UnknownTarget
-from controlplane.platform.base import NetworkControl, ResourceControl
+from controlplane.platform.base import LinkControl, NetworkControl, ResourceControl, ServiceFaults
 from controlplane.platform.local.cgroups import Cgroups
+from controlplane.platform.local.faultproxy.client import FaultProxyClient
 from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.procs import alive, find_owned, kill_tree
 from controlplane.platform.local.state import StateDir
 
-__all__ = ["LocalNetwork", "LocalResources"]
+__all__ = ["LocalLinks", "LocalNetwork", "LocalResources", "LocalServiceFaults"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -119,3 +123,63 @@ class LocalResources(ResourceControl):
 
 def python_helper(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+class LocalLinks(LinkControl):
+    """The mesh's links, through the fault proxy's admin API."""
+
+    def __init__(self, admin_url: str | None) -> None:
+        self.client = FaultProxyClient(admin_url) if admin_url else None
+
+    def _proxy(self) -> FaultProxyClient:
+        if self.client is None:
+            raise PlatformError("this cluster runs without the mesh (topology mesh: false), so "
+                                "links cannot be faulted; set mesh: true and restart it")
+        return self.client
+
+    def links(self) -> list[dict[str, Any]]:
+        out = []
+        for link in self._proxy().links():
+            client, _, server = link["name"].partition("->")
+            out.append({**link, "client": client, "server": server})
+        return out
+
+    def set_fault(self, link: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return self._proxy().set_fault(link, spec)
+
+    def clear(self, link: str) -> bool:
+        return self._proxy().clear(link)
+
+
+class LocalServiceFaults(ServiceFaults):
+    """Each testbed service's /admin/faults, with the cluster's admin token."""
+
+    def __init__(self, urls: dict[str, str], token: str) -> None:
+        self.urls, self.token = urls, token
+
+    def _call(self, instance_id: str, method: str, body: dict[str, Any] | None = None) -> Any:
+        if instance_id not in self.urls:
+            raise UnknownTarget("service instance", instance_id, sorted(self.urls))
+        req = urllib.request.Request(
+            self.urls[instance_id] + "/admin/faults", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}",
+                     "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            detail = json.loads(err.read() or b"{}").get("error", {})
+            raise PlatformError(f"{instance_id} refused the fault: {detail.get('message')} "
+                                f"({detail.get('field', '')})") from None
+        except (urllib.error.URLError, OSError) as err:
+            raise PlatformError(f"{instance_id} did not answer: {err}") from None
+
+    def set_fault(self, instance_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._call(instance_id, "PUT", spec))
+
+    def fault(self, instance_id: str) -> dict[str, Any] | None:
+        return self._call(instance_id, "GET").get("fault")
+
+    def clear(self, instance_id: str) -> bool:
+        return bool(self._call(instance_id, "DELETE").get("cleared"))

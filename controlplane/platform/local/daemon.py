@@ -29,7 +29,7 @@ __all__ = ["build_context", "main"]
 
 def build_context(state: StateDir) -> BuildContext:
     record = state.read_cluster()
-    topology = parse_topology(record.topology, str(state.cluster_file))
+    topology = parse_topology(record.topology, str(state.cluster_file)).effective()
     owner = run_as("postgres")
     postgres_bindir()     # fail early if PostgreSQL is missing
     return BuildContext(topology=topology, ports=record.ports, state=state,

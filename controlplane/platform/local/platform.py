@@ -24,12 +24,19 @@ from controlplane.errors import ClusterNotRunning, InvalidInput, PlatformError, 
 from controlplane.platform.base import ClusterInfo, InstanceInfo, Platform
 from controlplane.platform.local.binaries import check_all
 from controlplane.platform.local.cgroups import Cgroups
-from controlplane.platform.local.control import LocalNetwork, LocalResources
+from controlplane.platform.local.control import (
+    LocalLinks,
+    LocalNetwork,
+    LocalResources,
+    LocalServiceFaults,
+)
 from controlplane.platform.local.kinds.services import APP_USER
 from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.procs import ProcRef, alive, find_owned, kill_tree, run_as
 from controlplane.platform.local.state import ClusterRecord, StateDir
-from controlplane.topology import Topology, parse_topology, resolve_ports
+from controlplane.topology import MESH_SERVICE, Topology, parse_topology, resolve_ports
+
+TESTBED_KINDS = ("gateway", "matcher", "marketdata")
 
 __all__ = ["DownReport", "LocalPlatform"]
 
@@ -92,7 +99,8 @@ class LocalPlatform(Platform):
         if not self.state.exists():
             raise ClusterNotRunning(f"no cluster record in {self.state.root}; start one with "
                                     "`controlplane cluster up`")
-        return parse_topology(self.state.read_cluster().topology, str(self.state.cluster_file))
+        topo = parse_topology(self.state.read_cluster().topology, str(self.state.cluster_file))
+        return topo.effective()
 
     def ledger_dsn(self) -> str:
         name, _ = self.topology().by_kind("haproxy")
@@ -112,7 +120,24 @@ class LocalPlatform(Platform):
         return ClusterInfo.from_dict(self._call("GET", "/v1/cluster"))
 
     def network(self) -> LocalNetwork:
-        return LocalNetwork(self.state)
+        """nftables by cgroup; a mesh link's port counts as a port of the server it leads to."""
+        extra: dict[str, list[int]] = {}
+        for link, port in self.state.read_cluster().ports.get(f"{MESH_SERVICE}-0", {}).items():
+            if "->" in link:
+                extra.setdefault(link.split("->", 1)[1], []).append(port)
+        return LocalNetwork(self.state, extra)
+
+    def links(self) -> LocalLinks:
+        mesh = self.state.read_cluster().ports.get(f"{MESH_SERVICE}-0")
+        return LocalLinks(f"http://127.0.0.1:{mesh['admin']}" if mesh else None)
+
+    def service_faults(self) -> LocalServiceFaults:
+        topo = self.topology()
+        urls = {inst: f"http://127.0.0.1:{ports['http']}"
+                for inst, ports in self.state.read_cluster().ports.items()
+                if topo.services.get(inst.rsplit("-", 1)[0]) is not None
+                and topo.services[inst.rsplit("-", 1)[0]].kind in TESTBED_KINDS}
+        return LocalServiceFaults(urls, self.state.secrets()["admin"])
 
     def resources(self) -> LocalResources:
         return LocalResources(self.state, self._data_dirs())

@@ -24,6 +24,7 @@ from controlplane.platform.local.procs import RunAs
 
 __all__ = ["ClusterRecord", "StateDir"]
 
+SECRETS = ("superuser", "replication", "rewind", "app", "admin")
 _SOCKET_MAX = 100   # AF_UNIX paths are limited to 108 bytes
 
 
@@ -109,12 +110,13 @@ class StateDir:
         return ClusterRecord(**json.loads(self.cluster_file.read_text()))
 
     def secrets(self) -> dict[str, str]:
+        """Generated once and kept: database passwords and the services' admin token."""
         path = self.root / "secrets.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        values = {k: secrets.token_urlsafe(18)
-                  for k in ("superuser", "replication", "rewind", "app")}
-        _write_json(path, values, mode=0o600)
+        values = json.loads(path.read_text()) if path.exists() else {}
+        missing = [k for k in SECRETS if k not in values]
+        if missing:
+            values.update({k: secrets.token_urlsafe(18) for k in missing})
+            _write_json(path, values, mode=0o600)
         return values
 
     def supervisor_pid(self) -> int | None:

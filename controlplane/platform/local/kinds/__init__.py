@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from controlplane.platform.local.kinds import etcd, haproxy, ledger, prometheus, services
+from controlplane.platform.local.kinds import (
+                                               etcd,
+                                               faultproxy,
+                                               haproxy,
+                                               ledger,
+                                               prometheus,
+                                               services,
+)
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec
 
 __all__ = ["KINDS", "BuildContext", "Kind", "ProcessSpec"]
@@ -13,4 +20,5 @@ KINDS: dict[str, Kind] = {
     "ledger": ledger.KIND,
     "haproxy": haproxy.KIND,
     "prometheus": prometheus.KIND,
+    "faultproxy": faultproxy.KIND,
 }

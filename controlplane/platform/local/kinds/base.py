@@ -42,6 +42,13 @@ class BuildContext:
     def url(self, instance: str, port: str = "http") -> str:
         return f"http://{self.addr(instance, port)}"
 
+    def via(self, client: str, server: str, port: str) -> str:
+        """Where `client` connects to reach `server`: the mesh link's port when the fault
+        proxy carries that link, else the server itself."""
+        mesh = self.ports.get("mesh-0", {})
+        link = f"{client}->{server}"
+        return f"127.0.0.1:{mesh[link]}" if link in mesh else self.addr(server, port)
+
     def first(self, kind: str) -> str:
         """The first instance id of the service of this kind."""
         name, _ = self.topology.by_kind(kind)

@@ -18,10 +18,11 @@ APP_USER = "trader"
 TRADING_FILE = REPO_ROOT / "testbed" / "trading.yaml"
 
 
-def ledger_dsn(ctx: BuildContext) -> str:
+def ledger_dsn(ctx: BuildContext, client: str | None = None) -> str:
+    """The ledger's write endpoint (HAProxy), through the mesh when `client` is given."""
     proxy = ctx.first("haproxy")
-    return (f"postgresql://{APP_USER}:{ctx.secrets['app']}@{ctx.addr(proxy, 'primary')}"
-            "/ledger")
+    addr = ctx.via(client, proxy, "primary") if client else ctx.addr(proxy, "primary")
+    return f"postgresql://{APP_USER}:{ctx.secrets['app']}@{addr}/ledger"
 
 
 def _otlp(ctx: BuildContext) -> str | None:
@@ -36,13 +37,15 @@ def _testbed(kind: str):
         config: dict[str, object] = {
             "service": kind, "instance": inst, "host": "127.0.0.1",
             "port": ctx.ports[inst]["http"], "trading": str(TRADING_FILE),
-            "otlp_endpoint": _otlp(ctx),
+            "otlp_endpoint": _otlp(ctx), "admin_token": ctx.secrets["admin"],
         }
         if kind in ("gateway", "matcher"):
-            config["ledger_dsn"] = ledger_dsn(ctx)
-            config["marketdata"] = ctx.url(ctx.first("marketdata"))
+            config["ledger_dsn"] = ledger_dsn(ctx, inst)
+            md = ctx.first("marketdata")
+            config["marketdata"] = f"http://{ctx.via(inst, md, 'http')}"
         if kind == "gateway":
-            config["matchers"] = [ctx.url(m) for m in ctx.instances_of("matcher")]
+            config["matchers"] = [f"http://{ctx.via(inst, m, 'http')}"
+                                  for m in ctx.instances_of("matcher")]
         if kind == "matcher":
             config["shard"] = index
             config["shards"] = ctx.topology.services[name].instances
