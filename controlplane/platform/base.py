@@ -142,6 +142,15 @@ class ResourceControl(ABC):
         """Stop the helpers of `tag`; idempotent. Returns how many were running."""
 
     @abstractmethod
+    def signal_processes(self, instance_id: str, match: str, sig: str) -> list[int]:
+        """Send `sig` (STOP, CONT, ...) to the instance's processes whose command line contains
+        `match` (e.g. PostgreSQL's WAL replay process); the pids it reached."""
+
+    @abstractmethod
+    def processes(self, instance_id: str) -> list[tuple[int, str, str]]:
+        """(pid, state letter, command line) of every process of the instance."""
+
+    @abstractmethod
     def data_dir(self, instance_id: str) -> Path:
         """Where the instance keeps its data (disk faults stay inside it)."""
 

@@ -267,6 +267,91 @@ def test_killing_the_standby_and_reverting_brings_it_back_as_sync(cluster, engin
              or None, timeout=60)
 
 
+def _timed(url: str, body: dict | None = None, timeout: float = 5.0) -> tuple[int | str, float]:
+    data = json.dumps(body).encode() if body else None
+    req = urllib.request.Request(url, data=data, method="POST" if body else "GET",
+                                 headers={"Content-Type": "application/json"})
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            code: int | str = resp.status
+    except urllib.error.HTTPError as err:
+        code = err.code
+    except (urllib.error.URLError, OSError) as err:
+        code = type(err).__name__
+    return code, time.monotonic() - start
+
+
+ORDER = {"account": "links", "symbol": "AAPL", "side": "buy", "type": "limit", "quantity": 1,
+         "price": "185.00"}
+
+
+def test_link_latency_slows_only_that_link(cluster, engine) -> None:
+    gw = _url(cluster, "gateway")
+    req = urllib.request.Request(gw + "/v1/orders", data=json.dumps(ORDER).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        order_id = json.loads(resp.read())["order_id"]
+    fault = _inject(engine, "network-latency", "gateway",
+                    {"peer": "marketdata", "latency_ms": 300, "duration_s": 30})
+    _, quote = _timed(gw + "/v1/quotes/AAPL")
+    _, lookup = _timed(f"{gw}/v1/orders/{order_id}")     # gateway -> ledger: not delayed
+    _revert(engine, fault)
+    _, after = _timed(gw + "/v1/quotes/AAPL")
+    assert quote >= 0.29 and lookup < 0.25 and after < 0.25
+
+
+def test_link_blackhole_hangs_the_ledger_writes_of_one_shard(cluster, engine) -> None:
+    gw = _url(cluster, "gateway")
+    fault = _inject(engine, "network-blackhole", "matcher-0",
+                    {"peer": "ledger-proxy", "duration_s": 30})
+    code, took = _timed(gw + "/v1/orders", ORDER, timeout=10)      # AAPL lives on shard 0
+    other, _ = _timed(gw + "/v1/orders", {**ORDER, "symbol": "MSFT", "price": "400.00"})
+    _revert(engine, fault)
+    assert code == 503 and took >= 2.5                # the matcher gave up after its deadline
+    assert other == 201
+    wait_for("shard 0 writes again", lambda: _timed(gw + "/v1/orders", ORDER)[0] == 201
+             or None, timeout=20)
+
+
+def test_link_reset_and_bandwidth(cluster, engine) -> None:
+    gw = _url(cluster, "gateway")
+    fault = _inject(engine, "network-reset", "gateway", {"peer": "marketdata", "duration_s": 30})
+    code, _ = _timed(gw + "/v1/quotes/AAPL")
+    _revert(engine, fault)
+    assert code == 503
+    fault = _inject(engine, "network-bandwidth", "gateway",
+                    {"peer": "marketdata", "bandwidth_kbps": 4, "duration_s": 30})
+    _, slow = _timed(gw + "/v1/quotes")               # all quotes: a few kB at 4 kbit/s
+    _revert(engine, fault)
+    _, fast = _timed(gw + "/v1/quotes")
+    assert slow > 5 * fast and slow > 0.3
+
+
+def test_app_errors_slow_answers_and_stale_market_data(cluster, engine) -> None:
+    gw = _url(cluster, "gateway")
+    md = _url(cluster, "marketdata")
+    fault = _inject(engine, "app-errors", "gateway", {"error_rate": 1.0, "duration_s": 30})
+    assert _timed(gw + "/v1/orders", ORDER)[0] == 503
+    assert _get(gw + "/healthz") == 200               # the fault spares health and metrics
+    _revert(engine, fault)
+    assert _timed(gw + "/v1/orders", ORDER)[0] == 201
+    fault = _inject(engine, "app-slow", "marketdata", {"delay_ms": 400, "duration_s": 30})
+    _, took = _timed(md + "/v1/quotes/AAPL")
+    _revert(engine, fault)
+    assert took >= 0.39
+    fault = _inject(engine, "marketdata-stall", "marketdata", {"duration_s": 30})
+
+    def age() -> float:
+        with urllib.request.urlopen(md + "/v1/quotes/AAPL", timeout=3) as resp:
+            return float(json.loads(resp.read())["age_seconds"])
+    _timed(gw + "/v1/orders", {**ORDER, "side": "sell", "price": "185.00"})   # a trade
+    time.sleep(1.2)
+    stale = age()
+    _revert(engine, fault)
+    assert stale >= 1.0                               # the trade's update was not applied
+
+
 def test_nothing_is_left_behind(cluster, engine) -> None:
     assert engine.ctx.store.open_faults() == []
     assert cluster.network().nft.rules() == []                     # no rule of any fault

@@ -28,43 +28,45 @@ def sql(dsn: str, query: str) -> Any:
     return asyncio.run(run())
 
 
-def _replay_state(ctx, inst: str) -> str:
-    return str(sql(ctx.platform.ledger_admin_dsn(inst), "select pg_get_wal_replay_pause_state()"))
+REPLAY = "startup recovering"      # PostgreSQL's WAL replay process on a standby
 
 
-def _pause_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> dict[str, Any]:
+def _stop_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> dict[str, Any]:
+    """SIGSTOP the standby's replay process. (pg_wal_replay_pause() would not hold: Patroni
+    resumes paused replay on every loop for PostgreSQL 14 and newer.)"""
     for inst in target.instances:
-        sql(ctx.platform.ledger_admin_dsn(inst), "select pg_wal_replay_pause()")
+        if not ctx.platform.resources().signal_processes(inst, REPLAY, "STOP"):
+            raise InvalidInput("no WAL replay process: the node is not a standby",
+                               field="target", value=inst, fix="Target ledger:standby")
     return {}
 
 
-def _replay_paused(ctx, target, params, tag: str, notes: dict) -> Evidence:
-    states = {i: _replay_state(ctx, i) for i in target.instances}
-    return Evidence(all(s == "paused" for s in states.values()), f"replay: {states}")
+def _replay_states(ctx, target: FaultTarget) -> dict[str, list[str]]:
+    return {inst: [state for _, state, cmd in ctx.platform.resources().processes(inst)
+                   if REPLAY in cmd] for inst in target.instances}
+
+
+def _replay_stopped(ctx, target, params, tag: str, notes: dict) -> Evidence:
+    states = _replay_states(ctx, target)
+    ok = all(s and all(x == "T" for x in s) for s in states.values())
+    return Evidence(ok, f"replay process states: {states}", {"states": states})
 
 
 def _resume_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> None:
     for inst in target.instances:
-        try:
-            sql(ctx.platform.ledger_admin_dsn(inst), "select pg_wal_replay_resume()")
-        except asyncpg.PostgresError:
-            pass        # no longer in recovery (promoted meanwhile): nothing to resume
+        ctx.platform.resources().signal_processes(inst, REPLAY, "CONT")
 
 
 def _replay_running(ctx, target, params, tag: str) -> Evidence:
-    states = {}
-    for inst in target.instances:
-        try:
-            states[inst] = _replay_state(ctx, inst)
-        except asyncpg.PostgresError:
-            states[inst] = "not in recovery"
-    ok = all(s in ("not paused", "not in recovery") for s in states.values())
-    return Evidence(ok, f"replay: {states}")
+    states = _replay_states(ctx, target)
+    ok = all("T" not in s for s in states.values())
+    return Evidence(ok, f"replay process states: {states}")
 
 
-register(FaultKind("ledger-replication-pause", "pause WAL replay on a standby (it falls "
-                   "behind; reads there go stale)", Timed, ("ledger",), _pause_replay,
-                   _replay_paused, _resume_replay, _replay_running, category="ledger"))
+register(FaultKind("ledger-replication-pause", "stop WAL replay on a standby (it keeps "
+                   "receiving, falls behind in applying; reads there go stale)", Timed,
+                   ("ledger",), _stop_replay, _replay_stopped, _resume_replay, _replay_running,
+                   category="ledger"))
 
 
 class Connections(Timed):

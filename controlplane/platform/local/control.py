@@ -116,9 +116,50 @@ class LocalResources(ResourceControl):
         kill_tree(pids, timeout=5)
         return len(pids)
 
+    def processes(self, instance_id: str) -> list[tuple[int, str, str]]:
+        _known(self.state, [instance_id])
+        pids = set(self.cgroups.pids(instance_id))
+        home = self._data_dirs.get(instance_id)
+        if home is not None:                       # PostgreSQL's children run in its data dir
+            pids |= {p.pid for p in find_owned([home])}
+        out = []
+        for pid in sorted(pids):
+            state = proc_state(pid)
+            if state:
+                out.append((pid, state, _cmdline(pid)))
+        return out
+
+    def signal_processes(self, instance_id: str, match: str, sig: str) -> list[int]:
+        signum = getattr(signal, f"SIG{sig.upper().removeprefix('SIG')}", None)
+        if signum is None:
+            raise PlatformError(f"unknown signal {sig!r}")
+        hit = [pid for pid, _, cmd in self.processes(instance_id) if match in cmd]
+        for pid in hit:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+        return hit
+
     def data_dir(self, instance_id: str) -> Path:
         _known(self.state, [instance_id])
         return self._data_dirs.get(instance_id) or self.state.instance_dir(instance_id)
+
+
+def proc_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def python_helper(module: str, *args: str) -> list[str]:
