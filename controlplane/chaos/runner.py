@@ -122,6 +122,8 @@ class ChaosRunner:
             for inst in list(target.get("instances", [])) + list(target.get("peer", [])):
                 busy.setdefault(inst.rsplit("-", 1)[0], set()).add(inst)
         check_blast_radius(self.policy.blast_radius, planned, sizes, busy)
+        self._wait_for_slo_data(self.policy.error_budget.service,
+                                self.policy.steady_state.min_history_s)
         budget = self.policy.error_budget
         if budget.min_remaining > 0:
             remaining = self._budget_gate(out)
@@ -131,7 +133,6 @@ class ChaosRunner:
     def _budget_gate(self, out: RunOutcome) -> float:
         """The remaining error budget, waiting up to the policy's wait_s for it to recover."""
         budget = self.policy.error_budget
-        self._wait_for_slo_data(budget.service)
         deadline = time.time() + budget.wait_s
         while True:
             avail = slo_availability(budget.service, budget.window_s, self._config(out))
@@ -143,13 +144,16 @@ class ChaosRunner:
                 self.progress("waiting_for_budget", out, f"availability {avail:.2%}")
                 time.sleep(2)
 
-    def _wait_for_slo_data(self, service: str, timeout: float = 15.0) -> None:
+    def _wait_for_slo_data(self, service: str, history_s: int) -> None:
+        """SLO probes need a full window of history (a fresh cluster has a few seconds)."""
+        if history_s <= 0:
+            return
         config = {STATE_KEY: str(self.platform.state.root)}
-        deadline = time.time() + timeout
-        while not has_slo_data(service, 30, config):
+        deadline = time.time() + history_s + 30
+        while not has_slo_data(service, history_s, config):
             if time.time() > deadline:
-                raise GuardrailRefused("error-budget", f"Prometheus has no data on {service} "
-                                       "to compute its error budget from",
+                raise GuardrailRefused("steady-state", f"Prometheus holds less than "
+                                       f"{history_s} s of {service} scrapes",
                                        "Check that Prometheus scrapes it (cluster status)")
             time.sleep(0.5)
 
@@ -220,8 +224,10 @@ class ChaosRunner:
         if meter is not None:
             self._reconcile(out, meter.stop())
         error = _activity_error(journal)
+        halted = guard.tripped.get("why") == "halted" or (
+            journal.get("status") == "interrupted" and self.store.halt_state().halted)
         out.state, out.reason = verdict(
-            out, halted=guard.tripped.get("why") == "halted",
+            out, halted=halted,
             chaos_status=str(journal.get("status")), deviated=bool(journal.get("deviated"))
             and not guard.tripped, steady_before=before, activity_error=error)
 

@@ -11,8 +11,13 @@ from chaostoolkit.cli import cli as chaos_cli
 from click.testing import CliRunner
 
 from controlplane.chaos.catalogue import build_experiments, generate_catalogue, load_matrix
-from controlplane.chaos.experiments import (EXPERIMENTS_DIR, InvalidExperiment,
-                                            load_experiment, planned_faults, select)
+from controlplane.chaos.experiments import (
+    EXPERIMENTS_DIR,
+    InvalidExperiment,
+    load_experiment,
+    planned_faults,
+    select,
+)
 from controlplane.chaos.faults import FAULTS
 
 FILES = select(str(EXPERIMENTS_DIR))

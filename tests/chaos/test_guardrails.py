@@ -3,6 +3,7 @@ target locks and policy validation."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -10,9 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.chaos.guardrails import (BlastRadius, ErrorBudget, Freeze, Planned,
-                                           TargetLocks, check_blast_radius, check_error_budget,
-                                           check_freeze, load_policy)
+from controlplane.chaos.guardrails import (
+    BlastRadius,
+    ErrorBudget,
+    Freeze,
+    Planned,
+    TargetLocks,
+    check_blast_radius,
+    check_error_budget,
+    check_freeze,
+    load_policy,
+)
 from controlplane.errors import GuardrailRefused, InvalidInput
 
 SESSION = Freeze(enabled=True, timezone="America/New_York", holidays=["2026-11-26"],
@@ -97,3 +106,16 @@ def test_policy_errors_name_the_file_and_the_field(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="freeze.timezone.*IANA"):
         load_policy(path)
     assert load_policy().freeze.enabled is False            # the shipped lab policy
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to another user and back")
+def test_network_faults_as_non_root_give_a_clear_error_not_a_silent_no_op() -> None:
+    from controlplane.errors import PlatformError
+    from controlplane.platform.local.nft import Nft
+
+    os.seteuid(65534)                          # nobody, just for this call
+    try:
+        with pytest.raises(PlatformError, match="network faults need root"):
+            Nft.require()
+    finally:
+        os.seteuid(0)
