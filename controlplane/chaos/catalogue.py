@@ -36,9 +36,11 @@ def _slug(params: dict[str, Any]) -> str:
     for key, value in params.items():
         short = {"duration_s": "", "interval_s": "every", "cores": "cores", "megabytes": "mb",
                  "percent": "pct", "connections": "conns", "hold_ms": "hold",
-                 "every_ms": "per", "table": ""}.get(key, key)
-        unit = "s" if key in ("duration_s", "interval_s") else "ms" if key.endswith("_ms") \
-            else ""
+                 "every_ms": "per", "table": "", "latency_ms": "", "jitter_ms": "jitter",
+                 "error_rate": "err", "bandwidth_kbps": "", "probability": "p",
+                 "delay_ms": "delay"}.get(key, key)
+        unit = ("s" if key.endswith("_s") else "ms" if key.endswith("_ms")
+                else "kbps" if key.endswith("_kbps") else "")
         text = f"{value:g}" if isinstance(value, float) else str(value)
         parts.append(f"{short}{text}{unit}")
     return "-".join(parts).replace(".", "p")

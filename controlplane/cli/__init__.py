@@ -9,7 +9,8 @@ import click
 from controlplane.cli.chaos import chaos
 from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err
-from controlplane.cli.drill import demo, drill, drills
+from controlplane.cli.demo import demo
+from controlplane.cli.drill import drill, drills
 from controlplane.cli.serve import serve
 from controlplane.errors import ControlPlaneError
 

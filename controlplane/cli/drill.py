@@ -10,26 +10,23 @@ import click
 
 from controlplane.cli.common import (
     console,
-    console_err,
     local_platform,
-    resolve_state,
     state_dir_option,
     topology_option,
 )
-from controlplane.cli.render import progress_line, status_table
 from controlplane.drills import DrillOutcome, DrillSettings, run_ledger_failover
 from controlplane.drills.plot import plot_drill
 from controlplane.drills.report import render_outcome, timeline_line
 from controlplane.errors import InvalidInput
-from controlplane.platform.base import ClusterInfo, Platform
+from controlplane.platform.base import Platform
 from controlplane.platform.local import LocalPlatform
 from controlplane.store import Store
-from controlplane.topology import load_topology
 
-__all__ = ["demo", "drill", "drills"]
+__all__ = ["drill", "drill_options", "drills", "plot_outcome", "run_failover", "settings_from",
+           "with_options"]
 
 
-def _settings(rate: float, warmup: float, rejoin: bool, target: str | None) -> DrillSettings:
+def settings_from(rate: float, warmup: float, rejoin: bool, target: str | None) -> DrillSettings:
     if rate <= 0 or rate > 2000:
         raise InvalidInput("must be between 0 and 2000 orders per second", field="--rate",
                            value=rate, fix="Pick a rate the machine can sustain, e.g. 50")
@@ -39,13 +36,13 @@ def _settings(rate: float, warmup: float, rejoin: bool, target: str | None) -> D
     return DrillSettings(rate=rate, warmup_s=warmup, rejoin=rejoin, target=target)
 
 
-def _plot(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) -> None:
+def plot_outcome(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) -> None:
     path = platform.state.root / "reports" / f"drill-{drill_id}.png"
     plot_drill(outcome, outcome.attempts, path)
     console.print(f"timeline plot: {path}")
 
 
-def _run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
+def run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
     fault_at: list[float] = []
 
     def progress(kind: str, at: float, message: str) -> None:
@@ -67,7 +64,7 @@ drill_options = [
 ]
 
 
-def _with(options):
+def with_options(options):
     def apply(f):
         for opt in reversed(options):
             f = opt(f)
@@ -81,7 +78,7 @@ def drill() -> None:
 
 
 @drill.command("ledger-failover")
-@_with(drill_options)
+@with_options(drill_options)
 @click.option("--target", default=None, help="The primary to kill [default: the current one].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @topology_option
@@ -89,17 +86,17 @@ def drill() -> None:
 def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None, as_json: bool,
                     topology_path: Path | None, state_dir: Path | None) -> None:
     """Kill the ledger primary (SIGKILL of Patroni and PostgreSQL) under order traffic."""
-    settings = _settings(rate, warmup, rejoin, target)
+    settings = settings_from(rate, warmup, rejoin, target)
     platform = local_platform(state_dir, topology_path)
     platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
-        outcome = _run_failover(platform, store, settings)
+        outcome = run_failover(platform, store, settings)
         drill_id = store.list_drills(limit=1)[0].id
     if as_json:
         click.echo(json.dumps(outcome.result(), indent=2))
     else:
         console.print(render_outcome(outcome, drill_id))
-        _plot(platform, outcome, drill_id)
+        plot_outcome(platform, outcome, drill_id)
     if not outcome.passed:
         raise SystemExit(1)
 
@@ -142,39 +139,3 @@ def show_drill(drill_id: int, topology_path: Path | None, state_dir: Path | None
                            "params": d.params, "result": d.result,
                            "events": [{"at": e.at, "kind": e.kind, **e.detail}
                                       for e in events]}, indent=2, default=str))
-
-
-@click.command()
-@_with(drill_options)
-@click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
-@topology_option
-@state_dir_option
-def demo(rate: float, warmup: float, rejoin: bool, keep: bool, topology_path: Path | None,
-         state_dir: Path | None) -> None:
-    """Start the cluster, kill the ledger primary under traffic, report, stop everything."""
-    topology = load_topology(topology_path)
-    settings = _settings(rate, warmup, rejoin, None)
-    platform = LocalPlatform(resolve_state(state_dir, topology) if state_dir else
-                             Path.cwd() / ".state" / "demo")
-    console.rule("1/3 start the reference trading cluster")
-    platform.down(purge=True)
-    with console_err.status("starting cluster...") as status:
-        def progress(info: ClusterInfo) -> None:
-            status.update(progress_line(info))
-        info = platform.up(topology, all_auto_ports=True, progress=progress)
-    try:
-        console.print(status_table(info))
-        console.rule("2/3 kill the ledger primary under steady order traffic")
-        with Store(platform.state.store_path) as store:
-            outcome = _run_failover(platform, store, settings)
-            drill_id = store.list_drills(limit=1)[0].id
-        console.rule("3/3 report")
-        console.print(render_outcome(outcome, drill_id))
-        _plot(platform, outcome, drill_id)
-    finally:
-        if not keep:
-            with console_err.status("stopping cluster..."):
-                platform.down()
-            console.print("cluster stopped; nothing left running")
-    if not outcome.passed:
-        raise SystemExit(1)

@@ -1,0 +1,114 @@
+"""`controlplane demo` (what `make demo` runs): the reference cluster, a ledger failover drill
+under traffic, and a short GameDay of chaos experiments, each with its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from controlplane.chaos.experiments import EXPERIMENTS_DIR
+from controlplane.chaos.guardrails import load_policy
+from controlplane.chaos.suite import SuiteResult, run_suite
+from controlplane.cli.common import (
+    console,
+    console_err,
+    resolve_state,
+    state_dir_option,
+    topology_option,
+)
+from controlplane.cli.drill import (
+    drill_options,
+    plot_outcome,
+    run_failover,
+    settings_from,
+    with_options,
+)
+from controlplane.cli.render import progress_line, status_table
+from controlplane.drills.report import render_outcome
+from controlplane.platform.base import ClusterInfo
+from controlplane.platform.local import LocalPlatform
+from controlplane.store import Store
+from controlplane.topology import load_topology
+
+__all__ = ["GAMEDAY", "demo"]
+
+# A short GameDay: one experiment per kind of trouble, each a few tens of seconds.
+GAMEDAY = [
+    "gateway/process-kill-gateway.json",
+    "matcher/process-pause-matcher-0-5s.json",
+    "gateway/network-latency-gateway-matcher-0-20s-100ms.json",
+    "matcher/app-errors-matcher-0-20s-err0p1.json",
+    "marketdata/marketdata-stall-marketdata-10s.json",
+    "ledger/ledger-replication-pause-ledger-standby-10s.json",
+]
+
+
+@click.command()
+@with_options(drill_options)
+@click.option("--gameday/--no-gameday", default=True, show_default=True,
+              help="Run the short GameDay of chaos experiments after the drill.")
+@click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
+@topology_option
+@state_dir_option
+def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, keep: bool,
+         topology_path: Path | None, state_dir: Path | None) -> None:
+    """Start the cluster, kill the ledger primary under traffic, run a GameDay, report, stop."""
+    topology = load_topology(topology_path)
+    settings = settings_from(rate, warmup, rejoin, None)
+    platform = LocalPlatform(resolve_state(state_dir, topology) if state_dir else
+                             Path.cwd() / ".state" / "demo")
+    steps = 3 + gameday
+    console.rule(f"1/{steps} start the reference trading cluster")
+    platform.down(purge=True)
+    with console_err.status("starting cluster...") as status:
+        def progress(info: ClusterInfo) -> None:
+            status.update(progress_line(info))
+        info = platform.up(topology, all_auto_ports=True, progress=progress)
+    suite = None
+    try:
+        console.print(status_table(info))
+        console.rule(f"2/{steps} kill the ledger primary under steady order traffic")
+        with Store(platform.state.store_path) as store:
+            outcome = run_failover(platform, store, settings)
+            drill_id = store.list_drills(limit=1)[0].id
+        console.print(render_outcome(outcome, drill_id))
+        plot_outcome(platform, outcome, drill_id)
+        if gameday:
+            console.rule(f"3/{steps} GameDay: {len(GAMEDAY)} chaos experiments under traffic")
+            suite = _gameday(platform)
+    finally:
+        if not keep:
+            console.rule(f"{steps}/{steps} stop")
+            with console_err.status("stopping cluster..."):
+                platform.down()
+            console.print("cluster stopped; nothing left running")
+    unreverted = [o.title for o in (suite.outcomes if suite else []) if not o.all_reverted]
+    if not outcome.passed or unreverted:
+        raise SystemExit(1)
+
+
+def _gameday(platform: LocalPlatform) -> SuiteResult:
+    def progress(kind: str, out, message: str) -> None:
+        if kind == "run_started":
+            console.print(f"  running {out.title} ...", highlight=False)
+    paths = [EXPERIMENTS_DIR / p for p in GAMEDAY]
+    result = run_suite(platform, load_policy(), paths, progress=progress)
+    table = Table("experiment", "verdict", "detection", "abort", "RTO", "RPO", "reverted",
+                  "reason", title="GameDay", title_justify="left")
+    for o in result.outcomes:
+        s = o.summary()
+        style = {"passed": "green", "failed": "red"}.get(o.state, "yellow")
+        table.add_row(o.title, f"[{style}]{o.state}[/]", _s(s["detection_s"]),
+                      _s(s["abort_latency_s"]), _s(s["rto_s"]),
+                      "-" if s["rpo_orders"] is None else str(s["rpo_orders"]),
+                      "yes" if o.all_reverted else "[red]NO[/]", o.reason)
+    console.print(table)
+    for kind, path in result.reports.items():
+        console.print(f"{kind} report: {path}")
+    return result
+
+
+def _s(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f} s"
