@@ -83,6 +83,7 @@ class ErrorBudget(_M):
 class SteadyState(_M):
     check_interval_s: float = Field(0.5, gt=0, le=1.0)
     min_history_s: int = Field(20, ge=0, le=3600)   # SLO history needed before a run
+    cooldown_s: float = Field(15, ge=0, le=3600)    # between runs: let SLO windows clear
     recovery_timeout_s: float = Field(120, gt=0)
 
 

@@ -40,6 +40,8 @@ def run_suite(platform: LocalPlatform, policy: Policy, paths: list[Path], *,
     recovered = runner.recover_orphans()
     outcomes = []
     for i, path in enumerate(paths):
+        if i and policy.steady_state.cooldown_s and outcomes[-1].faults:
+            time.sleep(policy.steady_state.cooldown_s)   # let the last run leave the windows
         if on_start:
             on_start(i, path)
         try:
