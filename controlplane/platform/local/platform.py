@@ -200,7 +200,8 @@ class LocalPlatform(Platform):
         data = topology.model_dump(mode="json")
         if self.state.exists():
             old = self.state.read_cluster()
-            if old.topology != data:
+            before = parse_topology(old.topology, str(self.state.cluster_file)).effective()
+            if before.model_dump(mode="json") != topology.effective().model_dump(mode="json"):
                 raise InvalidInput(
                     "this state directory holds a cluster started from a different topology",
                     source=str(self.state.cluster_file),
