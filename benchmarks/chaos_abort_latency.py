@@ -42,7 +42,8 @@ EXPERIMENT = {
     "tags": ["fault:process-pause", "component:gateway", "severity:high",
              "runbook:gateway-restart"],
     "configuration": {
-        "controlplane_state_dir": {"type": "env", "key": "CONTROLPLANE_STATE_DIR"},
+        "controlplane_state_dir": {"type": "env", "key": "CONTROLPLANE_STATE_DIR",
+                                   "default": ".state/reference-trading"},
         "controlplane_run_id": {"type": "env", "key": "CONTROLPLANE_RUN_ID", "default": ""}},
     "steady-state-hypothesis": {"title": "gateway available", "probes": [
         {"type": "probe", "name": "gateway-availability-10s",
