@@ -11,6 +11,7 @@ from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err
 from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
+from controlplane.cli.load import load
 from controlplane.cli.serve import serve
 from controlplane.errors import ControlPlaneError
 
@@ -29,6 +30,7 @@ cli.add_command(serve)
 cli.add_command(drill)
 cli.add_command(drills)
 cli.add_command(demo)
+cli.add_command(load)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,333 @@
+"""`controlplane load ...`: Locust load runs with SLO gates, calibration and the capacity plan.
+
+Exit codes of `load run`: 0 passed, 1 a gate failed, 2 bad input (profile, gates file,
+locustfile), 4 invalid (overloaded generator, missing worker, target users never reached,
+an experiment that injected nothing), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.live import Live
+
+from controlplane.cli.common import (
+    console,
+    console_err,
+    local_platform,
+    state_dir_option,
+    topology_option,
+)
+from controlplane.errors import InvalidInput
+from controlplane.load.gates import load_gate_policy
+from controlplane.load.plan import Basis, make_plan
+from controlplane.load.profiles import Profile, load_profile, load_profiles
+from controlplane.load.records import LoadRecords
+from controlplane.load.report import calibration_table, outcome_table, plan_table, progress_text
+from controlplane.load.results import RunOutcome
+from controlplane.load.target import gateway_url, loopback_url
+from controlplane.platform.local import LocalPlatform
+from controlplane.store import Store
+
+__all__ = ["load"]
+
+
+@click.group()
+def load() -> None:
+    """Locust load runs against the cluster: profiles, SLO gates, calibration, the plan."""
+
+
+def _target(platform: LocalPlatform, host: str | None) -> str:
+    return loopback_url(host) if host else gateway_url(platform)
+
+
+def _out_dir(platform: LocalPlatform, out: Path | None, kind: str, name: str) -> Path:
+    if out is not None:
+        return out.resolve()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return platform.state.root / "load" / kind / f"{stamp}-{name}"
+
+
+def _store(platform: LocalPlatform) -> Store | nullcontext[None]:
+    return Store(platform.state.store_path) if platform.state.root.is_dir() else nullcontext()
+
+
+profiles_option = click.option(
+    "--profiles", "profiles_file", type=click.Path(path_type=Path),
+    help="Profiles file [default: loadtests/profiles.yaml].")
+
+
+@load.command("profiles")
+@profiles_option
+def list_profiles(profiles_file: Path | None) -> None:
+    """The profiles in loadtests/profiles.yaml."""
+    for name, p in sorted(load_profiles(profiles_file).items()):
+        console.print(f"[bold]{name:<12}[/] {p.users:>6} users  {p.duration_s:>5g} s  "
+                      f"{p.resolved_mode():<11} gates {p.gates:<10} {p.description}",
+                      highlight=False)
+
+
+@load.command("run")
+@click.argument("profile")
+@click.option("--users", type=int, help="Peak users [default: the profile's].")
+@click.option("--duration", type=float, help="Seconds; the run stops by itself after this.")
+@click.option("--spawn-rate", type=float, help="Users started per second.")
+@click.option("--mode", type=click.Choice(["local", "distributed"]),
+              help="local: Locust in one engine process; distributed: a master and workers.")
+@click.option("--workers", type=int, help="Distributed: worker processes [default: cores].")
+@click.option("--workers-on", "pool", default="local", show_default=True,
+              help="Where workers run (local; kubernetes later).")
+@click.option("--host", help="Target URL (loopback only) [default: the cluster's gateway].")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Results directory [default: <state dir>/load/runs/<time>-<profile>].")
+@click.option("--gates", "gates_file", type=click.Path(path_type=Path),
+              help="Gates file [default: policies/load-gates.yaml].")
+@click.option("--gate-policy", help="Policy in the gates file [default: the profile's].")
+@click.option("--chaos", "chaos_file", type=click.Path(path_type=Path),
+              help="A Chaos Toolkit experiment to run during the load.")
+@click.option("--chaos-at", type=float, help="Seconds after the load starts to begin the "
+              "experiment [default: a third of the duration].")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@profiles_option
+@topology_option
+@state_dir_option
+def run(profile: str, users: int | None, duration: float | None, spawn_rate: float | None,
+        mode: str | None, workers: int | None, pool: str, host: str | None, out: Path | None,
+        gates_file: Path | None, gate_policy: str | None, chaos_file: Path | None,
+        chaos_at: float | None, as_json: bool, profiles_file: Path | None,
+        topology_path: Path | None, state_dir: Path | None) -> None:
+    """Run PROFILE against the cluster; exit non-zero with the reason when a gate fails."""
+    from controlplane.load.run import ChaosPlan, LoadRun, RunRequest
+
+    chosen = load_profile(profile, profiles_file)
+    policy_name = gate_policy or chosen.gates
+    gates = load_gate_policy(policy_name, gates_file)
+    platform = local_platform(state_dir, topology_path)
+    target = _target(platform, host)
+    size = _size(chosen, users, duration, spawn_rate, mode, workers)
+    out_dir = _out_dir(platform, out, "runs", profile)
+    chaos = None
+    if chaos_file is not None:
+        chaos = ChaosPlan(chaos_file.resolve(), size["duration_s"] / 3 if chaos_at is None
+                          else chaos_at, _chaos_vars(platform, target, out_dir))
+    request = RunRequest(profile=chosen, host=target, out_dir=out_dir, gates=gates,
+                         gate_policy=policy_name, pool=pool, chaos=chaos, **size)
+    load_run = LoadRun(request, listener=None)
+    console_err.print(f"load run '{profile}': {size['users']} users, {size['duration_s']:g} s, "
+                      f"{size['mode']}" + (f" ({size['workers']} workers)"
+                                           if size["mode"] == "distributed" else "")
+                      + f" -> {target}; results in {out_dir}", highlight=False)
+    with _store(platform) as store:
+        records = LoadRecords(store) if store is not None else None
+        row = records.start_run(profile, size["mode"], str(out_dir), {
+            **size, "host": target, "gates": policy_name,
+            "chaos": str(chaos_file) if chaos_file else None}) if records else None
+        outcome = _execute_with_progress(load_run)
+        if records is not None and row is not None:
+            records.finish_run(row.id, outcome.verdict, _stored(outcome))
+    _show(outcome, as_json)
+    if outcome.exit_code:
+        raise SystemExit(outcome.exit_code)
+
+
+def _chaos_vars(platform: LocalPlatform, target: str, out_dir: Path) -> dict[str, str]:
+    """Configuration variables for the hosted experiment: ours (`state_dir`) and the ones the
+    chaos catalogue (controlplane.chaos) reads (`controlplane_state_dir`)."""
+    state = str(platform.state.root)
+    return {"state_dir": state, "controlplane_state_dir": state, "gateway_url": target,
+            "out_dir": str(out_dir)}
+
+
+def _size(p: Profile, users: int | None, duration: float | None, spawn_rate: float | None,
+          mode: str | None, workers: int | None) -> dict[str, Any]:
+    for name, value in (("--users", users), ("--duration", duration),
+                        ("--spawn-rate", spawn_rate), ("--workers", workers)):
+        if value is not None and value <= 0:
+            raise InvalidInput("must be positive", field=name, value=value)
+    chosen_mode = mode or p.resolved_mode()
+    return {"users": users or p.users, "duration_s": duration or p.duration_s,
+            "spawn_rate": spawn_rate or p.spawn_rate, "mode": chosen_mode,
+            "workers": (workers or p.worker_count()) if chosen_mode == "distributed" else 0}
+
+
+def _execute_with_progress(load_run: Any) -> RunOutcome:
+    terminal = console_err.is_terminal
+    live = Live(console=console_err, refresh_per_second=4, transient=True) if terminal \
+        else nullcontext()
+    with live:
+        def listen(kind: str, data: dict[str, Any]) -> None:
+            if kind == "tick":
+                text = progress_text(data)
+                if terminal:
+                    live.update(text)   # type: ignore[union-attr]
+                elif int(data["elapsed"]) % 5 == 0:
+                    console_err.print(text, highlight=False)
+            else:
+                console_err.print(f"[dim]{data['message']}[/]", highlight=False)
+        load_run.listen = listen
+        return load_run.execute()
+
+
+def _stored(outcome: RunOutcome) -> dict[str, Any]:
+    data = outcome.to_dict()
+    for bulky in ("ticks", "rows", "workers"):
+        data.pop(bulky, None)
+    return json.loads(json.dumps(data, default=str))
+
+
+def _show(outcome: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(_stored(outcome), indent=2))
+        return
+    console.print(outcome_table(outcome))
+    reasons = outcome.reasons() or ([outcome.error["message"]] if outcome.error else [])
+    if outcome.exit_code and reasons:
+        console_err.print(f"[bold red]{outcome.verdict}:[/] " + "; ".join(reasons),
+                          highlight=False)
+
+
+@load.command("runs")
+@click.option("--limit", default=20, show_default=True)
+@topology_option
+@state_dir_option
+def list_runs(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
+    """Recent load runs with their verdict."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        rows = LoadRecords(store).list_runs(limit)
+    for r in rows:
+        hdr = ((r.result or {}).get("summary") or {}).get("hdr") or {}
+        p99 = (hdr.get("latency_ms") or {}).get("p99")
+        console.print(f"#{r.id:<4} {r.profile:<12} {r.mode:<11} {r.state:<8} "
+                      f"p99 {p99 if p99 is not None else '-'} ms  {r.out_dir}", highlight=False)
+
+
+@load.command("show")
+@click.argument("run_id", type=int)
+@topology_option
+@state_dir_option
+def show_run(run_id: int, topology_path: Path | None, state_dir: Path | None) -> None:
+    """One load run's record, as JSON."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        row = LoadRecords(store).get_run(run_id)
+    if row is None:
+        raise InvalidInput("no such load run", field="RUN_ID", value=run_id,
+                           fix="See `controlplane load runs`")
+    click.echo(json.dumps(row.__dict__, indent=2, default=str))
+
+
+@load.command("calibrate")
+@click.argument("profile")
+@click.option("--steps", default="100,200,400,800,1600", show_default=True,
+              help="User counts to try, in order, one short run each.")
+@click.option("--step-duration", type=float, default=15, show_default=True)
+@click.option("--ceiling", type=float, default=80, show_default=True,
+              help="CPU ceiling (%) of one worker.")
+@click.option("--host", help="Target URL (loopback only) [default: the cluster's gateway].")
+@click.option("--out", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@profiles_option
+@topology_option
+@state_dir_option
+def calibrate_cmd(profile: str, steps: str, step_duration: float, ceiling: float,
+                  host: str | None, out: Path | None, as_json: bool, profiles_file: Path | None,
+                  topology_path: Path | None, state_dir: Path | None) -> None:
+    """Measure the users and req/s one worker sustains below the CPU ceiling, and the memory
+    per user, on this machine."""
+    from controlplane.load.capacity import calibrate
+
+    chosen = load_profile(profile, profiles_file)
+    counts = _steps(steps)
+    if not 0 < ceiling <= 100:
+        raise InvalidInput("must be above 0 and at most 100", field="--ceiling", value=ceiling)
+    platform = local_platform(state_dir, topology_path)
+    target = _target(platform, host)
+    out_dir = _out_dir(platform, out, "calibrations", profile)
+    result = calibrate(chosen, target, out_dir, counts, step_s=step_duration,
+                       ceiling_pct=ceiling,
+                       note=lambda m: console_err.print(f"[dim]{m}[/]", highlight=False))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
+    with _store(platform) as store:
+        if store is not None:
+            LoadRecords(store).add_calibration(profile, result)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        console.print(calibration_table(result))
+        console.print(f"calibration: {out_dir / 'calibration.json'}")
+
+
+def _steps(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput("must be user counts separated by commas", field="--steps",
+                           value=text) from None
+    if not counts or any(c <= 0 for c in counts) or counts != sorted(set(counts)):
+        raise InvalidInput("must be positive and increasing", field="--steps", value=text)
+    return counts
+
+
+@load.command("plan")
+@click.option("--users", type=int, required=True, help="The user count to plan for.")
+@click.option("--profile", required=True, help="The calibrated profile.")
+@click.option("--calibration", type=click.Path(path_type=Path),
+              help="A calibration.json [default: the latest for the profile in the store].")
+@click.option("--json", "as_json", is_flag=True)
+@profiles_option
+@topology_option
+@state_dir_option
+def plan_cmd(users: int, profile: str, calibration: Path | None, as_json: bool,
+             profiles_file: Path | None, topology_path: Path | None,
+             state_dir: Path | None) -> None:
+    """Workers, cores, memory, masters and sockets for a run of --users, from a calibration
+    measured here; what is extrapolated is labelled."""
+    if users <= 0:
+        raise InvalidInput("must be positive", field="--users", value=users)
+    load_profile(profile, profiles_file)
+    basis = _basis(profile, calibration, local_platform(state_dir, topology_path))
+    plan = make_plan(users, basis, ephemeral_ports=_ephemeral_ports(),
+                     fd_limit_here=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), indent=2))
+    else:
+        console.print(plan_table(plan))
+
+
+def _basis(profile: str, path: Path | None, platform: LocalPlatform) -> Basis:
+    if path is not None:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise InvalidInput(f"not a readable calibration: {err}", field="--calibration",
+                               value=str(path)) from None
+        if data.get("profile") != profile:
+            raise InvalidInput(f"is a calibration of {data.get('profile')!r}, not {profile!r}",
+                               field="--calibration", value=str(path))
+        return Basis.from_dict(data["basis"])
+    found = None
+    if platform.state.root.is_dir():
+        with Store(platform.state.store_path) as store:
+            found = LoadRecords(store).latest_calibration(profile)
+    if found is None:
+        raise InvalidInput(f"no calibration of {profile!r} yet", field="--profile",
+                           value=profile,
+                           fix=f"Run `controlplane load calibrate {profile}` first, or pass "
+                           "--calibration FILE")
+    return Basis.from_dict(found.result["basis"])
+
+
+def _ephemeral_ports() -> int:
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return 28232
+    return high - low + 1

@@ -1,0 +1,56 @@
+"""One reference cluster per test module that asks for it, and a check that every load
+process (engine, workers, plain locust) is gone after each test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controlplane.platform.local import LocalPlatform
+from controlplane.platform.local.procs import find_owned, kill_tree
+from controlplane.topology import load_topology
+
+LOAD_MARKERS = ("controlplane.load.engine", "controlplane.load.worker", "locust")
+
+
+def load_processes(base: Path) -> list[str]:
+    return [f"{p.pid} {p.cmdline[:150]}" for p in find_owned([base])
+            if any(m in p.cmdline for m in LOAD_MARKERS)]
+
+
+@pytest.fixture(autouse=True)
+def no_load_process_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    yield
+    base = tmp_path_factory.getbasetemp()
+    deadline = time.monotonic() + 10
+    while (left := load_processes(base)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        kill_tree([int(line.split()[0]) for line in left])
+    assert left == [], "load processes left behind:\n" + "\n".join(left)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    platform = LocalPlatform(Path(tmp_path_factory.mktemp("cluster")) / "state")
+    roots: list[Path] = []
+    try:
+        platform.up(load_topology(), all_auto_ports=True, timeout=240)
+        roots = platform.state.roots()
+        yield platform
+    finally:
+        roots = roots or platform.state.roots()
+        platform.down(purge=True)
+        left = find_owned(roots)
+        assert left == [], f"processes left behind: {left}"
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`controlplane ARGS...` as a real process, in `cwd`."""
+    return subprocess.run([sys.executable, "-m", "controlplane", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
