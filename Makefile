@@ -21,10 +21,14 @@ test-fast: setup  ## everything except the slow end-to-end tests
 lint: setup
 	$(BIN)/ruff check controlplane testbed tests benchmarks
 
-bench: setup
+bench: setup  ## every figure of the README's Performance section (takes hours: the catalogue)
 	@scripts/setup.sh wrk
 	$(BIN)/python benchmarks/order_path.py
 	$(BIN)/python benchmarks/failover_rto.py
+	$(BIN)/python benchmarks/chaos_abort_latency.py
+	$(BIN)/python benchmarks/load_generator_rps.py
+	$(BIN)/python benchmarks/load_users_per_worker.py
+	$(BIN)/python benchmarks/chaos_catalogue.py
 
 clean:
 	-$(BIN)/controlplane cluster down --purge 2>/dev/null
