@@ -17,11 +17,11 @@ import pytest
 
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.experiments import EXPERIMENTS_DIR
-from controlplane.chaos.faults.process import proc_state
 from controlplane.chaos.guardrails import load_policy
 from controlplane.chaos.probes import slo_availability
 from controlplane.chaos.runner import ChaosRunner
 from controlplane.chaos.suite import run_suite
+from controlplane.platform.local.procs import proc_state
 from controlplane.store import Store
 from tests.support.net import wait_for
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.platform.local import LocalPlatform
 from controlplane.platform.local.procs import find_owned, kill_tree
-from controlplane.topology import load_topology
+from tests.support.cluster import cluster  # noqa: F401 (the module-scoped real cluster)
 
 LOAD_MARKERS = ("controlplane.load.engine", "controlplane.load.worker", "locust")
 
@@ -33,21 +32,6 @@ def no_load_process_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     if left:
         kill_tree([int(line.split()[0]) for line in left])
     assert left == [], "load processes left behind:\n" + "\n".join(left)
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    platform = LocalPlatform(Path(tmp_path_factory.mktemp("cluster")) / "state")
-    roots: list[Path] = []
-    try:
-        platform.up(load_topology(), all_auto_ports=True, timeout=240)
-        roots = platform.state.roots()
-        yield platform
-    finally:
-        roots = roots or platform.state.roots()
-        platform.down(purge=True)
-        left = find_owned(roots)
-        assert left == [], f"processes left behind: {left}"
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:

@@ -9,18 +9,9 @@ from typing import Any
 from pydantic import Field
 
 from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Params, Timed, register
-from controlplane.platform.local.procs import alive
+from controlplane.platform.local.procs import alive, proc_state
 
-__all__ = ["proc_state"]
-
-
-def proc_state(pid: int) -> str:
-    """The one-letter state of a process in /proc (R, S, T, Z, ...), '' when gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
+__all__: list[str] = []   # kinds register themselves in FAULTS
 
 
 def _pids(ctx, target: FaultTarget) -> dict[str, int | None]:

@@ -18,7 +18,7 @@ from controlplane.platform.base import LinkControl, NetworkControl, ResourceCont
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.faultproxy.client import FaultProxyClient
 from controlplane.platform.local.nft import Nft
-from controlplane.platform.local.procs import alive, find_owned, kill_tree
+from controlplane.platform.local.procs import alive, find_owned, kill_tree, proc_state
 from controlplane.platform.local.state import StateDir
 
 __all__ = ["LocalLinks", "LocalNetwork", "LocalResources", "LocalServiceFaults"]
@@ -144,14 +144,6 @@ class LocalResources(ResourceControl):
     def data_dir(self, instance_id: str) -> Path:
         _known(self.state, [instance_id])
         return self._data_dirs.get(instance_id) or self.state.instance_dir(instance_id)
-
-
-def proc_state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def _cmdline(pid: int) -> str:

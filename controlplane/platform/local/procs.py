@@ -18,6 +18,7 @@ __all__ = [
     "find_owned",
     "kill_tree",
     "pdeathsig_preexec",
+    "proc_state",
     "run_as",
     "signal_group",
 ]
@@ -108,12 +109,18 @@ def find_owned(roots: list[Path]) -> list[ProcRef]:
     return found
 
 
-def alive(pid: int) -> bool:
+def proc_state(pid: int) -> str:
+    """The one-letter state of a process in /proc (R, S, T, Z, ...), '' when gone."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return fh.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
-        return False
+        return ""
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie is not)."""
+    return proc_state(pid) not in ("", "Z")
 
 
 def signal_group(pgid: int, sig: int) -> bool:
