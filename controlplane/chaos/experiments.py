@@ -16,7 +16,7 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from controlplane.errors import InvalidInput
 
 __all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment",
-           "load_experiment", "planned_faults", "select"]
+           "load_experiment", "planned_faults", "read_experiment", "select"]
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 REQUIRED_TAGS = ("fault", "component", "severity", "runbook")
@@ -62,6 +62,14 @@ def _read(path: Path) -> Any:
     except (json.JSONDecodeError, yaml.YAMLError) as err:
         raise InvalidExperiment(f"not valid {path.suffix.lstrip('.').upper()}: {err}",
                                 source=str(path), fix="Fix the syntax") from None
+
+
+def read_experiment(path: Path) -> Experiment:
+    """The file as it is, without validation (for experiments others host)."""
+    data = _read(path)
+    if not isinstance(data, dict):
+        raise InvalidExperiment("an experiment is a JSON object", source=str(path))
+    return Experiment(path, data)
 
 
 def load_experiment(path: Path) -> Experiment:

@@ -10,13 +10,14 @@ steady state to come back, reconcile the meter's acknowledged orders, and record
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ from chaoslib.types import Schedule, Strategy
 
 from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.chaos.experiments import Experiment, load_experiment, planned_faults
+from controlplane.chaos.experiments import (
+    Experiment,
+    load_experiment,
+    planned_faults,
+    read_experiment,
+)
 from controlplane.chaos.guard import Guard, TimelineEvents, failing_probe
 from controlplane.chaos.guardrails import (
     Planned,
@@ -108,6 +114,16 @@ class ChaosRunner:
         self.progress(kind, out, detail.get("probe") or detail.get("message") or "")
 
     def _guardrails(self, exp: Experiment, out: RunOutcome) -> list[Path]:
+        planned = self._static_guardrails(exp)
+        self._wait_for_slo_data(self.policy.error_budget.service,
+                                self.policy.steady_state.min_history_s)
+        if self.policy.error_budget.min_remaining > 0:
+            remaining = self._budget_gate(out)
+            self._event(out, "error_budget", time.time(), {"remaining": round(remaining, 4)})
+        return self.locks.acquire(out.run_id, [i for p in planned for i in p.instances])
+
+    def _static_guardrails(self, exp: Experiment) -> list[Planned]:
+        """Halt, freeze windows and blast radius: the checks that need no traffic history."""
         halt = self.store.halt_state()
         if halt.halted:
             raise GuardrailRefused("halt", f"chaos is halted ({halt.reason or 'no reason given'})",
@@ -122,13 +138,26 @@ class ChaosRunner:
             for inst in list(target.get("instances", [])) + list(target.get("peer", [])):
                 busy.setdefault(inst.rsplit("-", 1)[0], set()).add(inst)
         check_blast_radius(self.policy.blast_radius, planned, sizes, busy)
-        self._wait_for_slo_data(self.policy.error_budget.service,
-                                self.policy.steady_state.min_history_s)
-        budget = self.policy.error_budget
-        if budget.min_remaining > 0:
-            remaining = self._budget_gate(out)
-            self._event(out, "error_budget", time.time(), {"remaining": round(remaining, 4)})
-        return self.locks.acquire(out.run_id, [i for p in planned for i in p.instances])
+        return planned
+
+    @contextlib.contextmanager
+    def hosted(self, path: Path, run_id: str) -> Iterator[None]:
+        """For an experiment another run hosts (a load run): the same halt, freeze, blast-radius
+        and per-target checks, and a chaos run record (so halt and recover see it); the host
+        runs chaoslib itself. The error-budget gate is left out: the load spends budget."""
+        exp = read_experiment(path)          # any Chaos Toolkit file, not only our catalogue
+        planned = self._static_guardrails(exp)
+        locks = self.locks.acquire(run_id, [i for p in planned for i in p.instances])
+        self.store.start_chaos_run(run_id, str(path), exp.title, exp.tags, "hosted",
+                                   os.getpid())
+        state = "aborted"
+        try:
+            yield
+            state = "passed"
+        finally:
+            TargetLocks.release(locks)
+            self.engine.revert_run(run_id)
+            self.store.finish_chaos_run(run_id, state, "hosted by a load run", {})
 
     def _budget_gate(self, out: RunOutcome) -> float:
         """The remaining error budget, waiting up to the policy's wait_s for it to recover."""

@@ -22,6 +22,7 @@ import logging
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from chaoslib.experiment import ensure_experiment_is_valid, run_experiment
 from chaoslib.loader import load_experiment
 from chaoslib.run import RunEventHandler
 
-from controlplane.errors import InvalidInput
+from controlplane.errors import GuardrailRefused, InvalidInput
 
 __all__ = ["ChaosHost", "ChaosOutcome", "sigusr1_ignored"]
 
@@ -66,6 +67,22 @@ class ChaosOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"window": self.window()}
+
+
+@contextlib.contextmanager
+def _guarded(path: Path, config_vars: dict[str, str]) -> Iterator[None]:
+    """The chaos runner's guardrails and run record, when the experiment names our cluster."""
+    state_dir = config_vars.get("controlplane_state_dir")
+    if not state_dir:
+        yield
+        return
+    from controlplane.chaos.guardrails import load_policy
+    from controlplane.chaos.runner import ChaosRunner
+    from controlplane.platform.local import LocalPlatform
+
+    run_id = config_vars.setdefault("controlplane_run_id", f"load-{uuid.uuid4().hex[:10]}")
+    with ChaosRunner(LocalPlatform(state_dir), load_policy()).hosted(path, run_id):
+        yield
 
 
 @contextlib.contextmanager
@@ -105,9 +122,18 @@ class ChaosHost:
         return experiment
 
     def run(self) -> ChaosOutcome:
-        """Run the experiment now (main thread only), rollbacks strategy `always`."""
+        """Run the experiment now (main thread only), rollbacks strategy `always`, inside the
+        chaos guardrails of policies/ when it targets our cluster."""
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("chaostoolkit-lib needs the main thread (signal handlers)")
+        try:
+            with _guarded(self.path, self.config_vars):
+                return self._run()
+        except GuardrailRefused as err:
+            self.outcome.note = str(err)
+            return self.outcome
+
+    def _run(self) -> ChaosOutcome:
         out = self.outcome
         out.ran, out.started_at = True, time.time()
         settings = {"runtime": {"rollbacks": {"strategy": "always"}}}

@@ -1,4 +1,5 @@
-"""Every fault kind, injected for real into the running reference cluster and reverted.
+"""Every fault kind, injected for real into the running reference cluster and reverted,
+through the Chaos Toolkit activities experiments call (`inject_fault`, `revert_fault`).
 
 Each test observes the effect itself (a request that hangs, a port that refuses, kernel
 counters, the database's own state) rather than trusting the fault's return value or its own
@@ -13,12 +14,16 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from controlplane.chaos import actions
+from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.chaos.faults.base import FaultTarget
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.procs import alive, find_owned
 from tests.support.net import wait_for
@@ -47,15 +52,29 @@ def _ready(cluster, inst: str) -> None:
     wait_for(f"{inst} ready", lambda: cluster.health(inst).ready or None, timeout=60)
 
 
-def _inject(engine, kind: str, target: str, params: dict | None = None):
-    fault = engine.inject(kind, target, params, run_id="test-live")
-    assert fault.evidence.ok, fault.evidence.observed
-    return fault
+@dataclass(frozen=True)
+class Injected:
+    id: int
+    tag: str
+    target: FaultTarget
+    evidence: dict
 
 
-def _revert(engine, fault) -> None:
-    evidence = engine.revert(fault.id)
-    assert evidence.ok, evidence.observed
+def _config(engine) -> dict:
+    return {STATE_KEY: str(engine.ctx.platform.state.root), RUN_KEY: "test-live"}
+
+
+def _inject(engine, kind: str, target: str, params: dict | None = None) -> Injected:
+    """The action an experiment's method calls; it fails unless the effect is observed."""
+    result = actions.inject_fault(kind, target, params, configuration=_config(engine))
+    assert result["evidence"]["ok"], result["evidence"]
+    return Injected(result["fault_id"], f"fault-{result['fault_id']}",
+                    FaultTarget.from_dict(result["target"]), result["evidence"])
+
+
+def _revert(engine, fault: Injected) -> None:
+    evidence = actions.revert_fault(fault.id, configuration=_config(engine))
+    assert evidence["ok"], evidence
     assert engine.ctx.store.get_fault(fault.id).state == "reverted"
 
 

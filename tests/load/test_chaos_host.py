@@ -82,3 +82,19 @@ def test_an_invalid_experiment_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         ChaosHost(path, {}, tmp_path)
     assert str(path) in str(caught.value)
+
+
+def test_a_hosted_experiment_obeys_the_chaos_halt(tmp_path: Path) -> None:
+    """A load run's experiment goes through the chaos guardrails (here: halt) and records a
+    chaos run, so `controlplane chaos halt` and `recover` also cover it."""
+    from controlplane.store import Store
+
+    state = tmp_path / "state"
+    state.mkdir()
+    with Store(state / "controlplane.db") as store:
+        store.set_halt(True, "GameDay paused by on-call")
+    host = ChaosHost(experiment(tmp_path, seconds=0.1),
+                     {"controlplane_state_dir": str(state)}, tmp_path)
+    out = host.run()
+    assert "refused by guardrail 'halt'" in out.note and "GameDay paused" in out.note
+    assert not out.injected and not (tmp_path / "act").exists()
