@@ -12,6 +12,7 @@ from controlplane.cli.common import console_err
 from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
 from controlplane.cli.load import load
+from controlplane.cli.policies import policies
 from controlplane.cli.serve import serve
 from controlplane.errors import ControlPlaneError
 
@@ -31,6 +32,7 @@ cli.add_command(drill)
 cli.add_command(drills)
 cli.add_command(demo)
 cli.add_command(load)
+cli.add_command(policies)
 
 
 def main(argv: list[str] | None = None) -> None:

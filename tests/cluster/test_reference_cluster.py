@@ -69,6 +69,13 @@ def test_prometheus_scrapes_every_instance_and_all_are_up(cluster) -> None:
     assert all(t.health == "up" for t in prom.targets())
 
 
+def test_prometheus_loads_the_slo_rules(cluster) -> None:
+    with urllib.request.urlopen(_url(cluster, "prometheus") + "/api/v1/rules", timeout=10) as r:
+        groups = {g["name"]: g for g in json.loads(r.read())["data"]["groups"]}
+    assert {"slo-recordings", "slo-burn-rate-alerts", "symptom-alerts"} <= set(groups)
+    assert all(rule["health"] != "err" for g in groups.values() for rule in g["rules"])
+
+
 def test_one_order_is_one_trace_across_gateway_matcher_and_ledger(cluster) -> None:
     status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())
     assert status == 201 and ack["seq"] > 0

@@ -11,6 +11,7 @@ from controlplane.platform.local.kinds.base import (
     http_probe,
     write_file,
 )
+from controlplane.slo import load_slos, render_rules
 from controlplane.topology import PrometheusSettings, Service
 
 __all__ = ["KIND"]
@@ -26,6 +27,7 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
     cwd = ctx.state.instance_dir(inst)
     rules = ctx.state.root / "prometheus" / "rules"
     rules.mkdir(parents=True, exist_ok=True)
+    write_file(rules / "slo-rules.yml", render_rules(load_slos()))   # local mode loads them
     cfg = write_file(cwd / "prometheus.yml", render_prometheus_config(
         jobs, ctx.state.targets_dir, cluster=ctx.topology.name,
         scrape_interval=settings.scrape_interval, rule_files=[str(rules / "*.yml")]))

@@ -1,0 +1,191 @@
+"""Prometheus rules from the SLO policy: SLI recording rules over every window the alerts
+need, multi-window multi-burn-rate alerts, fast symptom alerts (the 30 s detection target),
+adaptive bands for latency and traffic, and the error budget left.
+
+Burn-rate alerts follow the SRE workbook: page at 14.4x over 1h and 5m, and at 6x over 6h and
+30m; ticket at 3x over 1d and 2h, and at 1x over 3d and 6h. The short window makes an alert
+stop soon after the problem does, so no `for:` delay is needed to keep them precise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from controlplane.slo.model import SLO, SloPolicy, duration_seconds
+
+__all__ = ["BURN_ALERTS", "SEVERITIES", "WINDOWS", "render_rules", "sli_expr"]
+
+SEVERITIES = ("info", "warning", "critical", "page")
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+# (severity, burn rate, long window, short window)
+BURN_ALERTS = (
+    ("page", 14.4, "1h", "5m"),
+    ("page", 6.0, "6h", "30m"),
+    ("warning", 3.0, "1d", "2h"),
+    ("warning", 1.0, "3d", "6h"),
+)
+
+
+def _with_label(selector: str, label: str) -> str:
+    name, brace, rest = selector.partition("{")
+    return f"{name}{{{label},{rest}" if brace and rest != "}" else f"{name}{{{label}}}"
+
+
+def sli_expr(slo: SLO, window: str) -> str:
+    """The share of bad events over `window` (0 when nothing was bad)."""
+    ind = slo.indicator
+    if ind.ratio:
+        return (f"(sum(rate({ind.ratio.errors}[{window}])) or vector(0))"
+                f" / sum(rate({ind.ratio.total}[{window}]))")
+    if ind.latency:
+        le = _le(ind.latency.threshold_s)
+        good = _with_label(ind.latency.histogram, f'le="{le}"')
+        total = _with_label(ind.latency.histogram, 'le="+Inf"')
+        return f"1 - sum(rate({good}[{window}])) / sum(rate({total}[{window}]))"
+    assert ind.freshness
+    return f'avg_over_time(slo:freshness_bad:now{{slo="{slo.name}"}}[{window}])'
+
+
+def _le(threshold: float) -> str:
+    text = repr(float(threshold))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _metric(window: str) -> str:
+    return f"slo:sli_error:ratio_rate{window}"
+
+
+def _recordings(policy: SloPolicy) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    for slo in policy.slos:
+        labels = {"slo": slo.name, "service": slo.service}
+        if slo.indicator.freshness:
+            f = slo.indicator.freshness
+            rules.append({"record": "slo:freshness_bad:now", "labels": labels,
+                          "expr": f"min({f.gauge}) > bool {f.threshold_s:g}"})
+        for window in (*WINDOWS, policy.window):
+            rules.append({"record": _metric(window), "labels": labels,
+                          "expr": sli_expr(slo, window)})
+        rules.append({"record": "slo:error_budget_remaining:ratio", "labels": labels,
+                      "expr": f'1 - {_metric(policy.window)}{{slo="{slo.name}"}} / '
+                              f"{slo.budget:.10g}"})
+        minutes = duration_seconds(policy.window) / 60
+        rules.append({"record": "slo:error_budget_remaining:minutes", "labels": labels,
+                      "expr": f'slo:error_budget_remaining:ratio{{slo="{slo.name}"}} * '
+                              f"{minutes:g}"})
+        rules.append({"record": "slo:objective:ratio", "labels": labels,
+                      "expr": f"vector({slo.objective:.10g})"})
+    return rules
+
+
+def _burn_alerts(policy: SloPolicy) -> list[dict[str, Any]]:
+    alerts = []
+    for slo in policy.slos:
+        sel = f'{{slo="{slo.name}"}}'
+        for severity, rate, long_w, short_w in BURN_ALERTS:
+            threshold = rate * slo.budget
+            alerts.append({
+                "alert": f"SLOBurnRate{severity.title()}{long_w}",
+                "expr": f"{_metric(long_w)}{sel} > {threshold:.10g} and "
+                        f"{_metric(short_w)}{sel} > {threshold:.10g}",
+                "labels": {"severity": severity, "slo": slo.name, "service": slo.service,
+                           "burn_rate": f"{rate:g}", "window": long_w},
+                "annotations": {
+                    "summary": f"{slo.name}: error budget burning {rate:g}x too fast "
+                               f"({long_w} and {short_w})",
+                    "description": f"{slo.description} Bad share over {long_w}: "
+                                   "{{ $value | humanizePercentage }}; objective "
+                                   f"{slo.objective:.4%}."},
+            })
+    return alerts
+
+
+SYMPTOMS: list[dict[str, Any]] = [
+    {"alert": "OrderWritesFailing", "for": "5s",
+     "expr": '(sum(rate(http_requests_total{job="gateway",route="/v1/orders",method="POST",'
+             'code=~"5.."}[10s])) or vector(0)) / sum(rate(http_requests_total{job="gateway",'
+             'route="/v1/orders",method="POST"}[10s])) > 0.2',
+     "labels": {"severity": "page", "service": "gateway"},
+     "annotations": {"summary": "More than 20% of order writes failed over the last 10 s"}},
+    {"alert": "OrderEntryDown", "for": "3s", "expr": 'max(up{job="gateway"}) == 0',
+     "labels": {"severity": "page", "service": "gateway"},
+     "annotations": {"summary": "No gateway instance answers its scrape"}},
+    {"alert": "LedgerNoPrimary", "for": "3s",
+     "expr": 'max(patroni_primary{job="ledger"}) == 0 or '
+             'absent(patroni_primary{job="ledger"} == 1)',
+     "labels": {"severity": "page", "service": "ledger"},
+     "annotations": {"summary": "The ledger has no primary: writes cannot commit"}},
+    {"alert": "LedgerNoSyncStandby", "for": "30s",
+     "expr": 'max(patroni_sync_standby{job="ledger"}) == 0',
+     "labels": {"severity": "critical", "service": "ledger"},
+     "annotations": {"summary": "No synchronous standby: a primary loss now could lose "
+                                "acknowledged orders"}},
+    {"alert": "MarketDataStale", "for": "5s",
+     "expr": 'min(marketdata_quote_age_seconds{job="marketdata"}) > 5',
+     "labels": {"severity": "critical", "service": "marketdata"},
+     "annotations": {"summary": "No quote has been updated for more than 5 s"}},
+    {"alert": "ComponentDown", "for": "5s", "expr": "up == 0",
+     "labels": {"severity": "warning"},
+     "annotations": {"summary": "{{ $labels.instance_id }} ({{ $labels.job }}) does not "
+                                "answer its scrape"}},
+]
+
+LATENCY = ('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket'
+           '{job="gateway",route="/v1/orders",method="POST"}[1m])))')
+TRAFFIC = 'sum(rate(http_requests_total{job="gateway",route="/v1/orders",method="POST"}[1m]))'
+
+
+def _adaptive() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rolling 1 h baselines with 3-sigma bands, so thresholds follow market conditions."""
+    records = [
+        {"record": "adaptive:order_latency_p99:1m", "expr": LATENCY},
+        {"record": "adaptive:order_rate:1m", "expr": TRAFFIC},
+    ]
+    for name in ("order_latency_p99", "order_rate"):
+        records += [
+            {"record": f"adaptive:{name}:baseline1h",
+             "expr": f"avg_over_time(adaptive:{name}:1m[1h])"},
+            {"record": f"adaptive:{name}:stddev1h",
+             "expr": f"stddev_over_time(adaptive:{name}:1m[1h])"},
+            {"record": f"adaptive:{name}:upper1h",
+             "expr": f"adaptive:{name}:baseline1h + 3 * adaptive:{name}:stddev1h"},
+            {"record": f"adaptive:{name}:lower1h",
+             "expr": f"adaptive:{name}:baseline1h - 3 * adaptive:{name}:stddev1h"},
+        ]
+    alerts = [
+        {"alert": "OrderLatencyAboveBand", "for": "1m",
+         "expr": "adaptive:order_latency_p99:1m > adaptive:order_latency_p99:upper1h "
+                 "and adaptive:order_latency_p99:1m > 0.05",
+         "labels": {"severity": "warning", "service": "gateway"},
+         "annotations": {"summary": "Order p99 {{ $value | humanizeDuration }} is above its "
+                                    "adaptive band (1 h baseline + 3 sigma)"}},
+        {"alert": "OrderTrafficBelowBand", "for": "2m",
+         "expr": "adaptive:order_rate:1m < adaptive:order_rate:lower1h "
+                 "and adaptive:order_rate:baseline1h > 1",
+         "labels": {"severity": "warning", "service": "gateway"},
+         "annotations": {"summary": "Order flow {{ $value }}/s dropped below its adaptive "
+                                    "band: clients may be failing upstream"}},
+        {"alert": "OrderTrafficAboveBand", "for": "2m",
+         "expr": "adaptive:order_rate:1m > adaptive:order_rate:upper1h "
+                 "and adaptive:order_rate:baseline1h > 1",
+         "labels": {"severity": "info", "service": "gateway"},
+         "annotations": {"summary": "Order flow {{ $value }}/s is above its adaptive band "
+                                    "(a market-open burst?)"}},
+    ]
+    return records, alerts
+
+
+def render_rules(policy: SloPolicy) -> str:
+    adaptive_records, adaptive_alerts = _adaptive()
+    groups = [
+        {"name": "slo-recordings", "rules": _recordings(policy)},
+        {"name": "adaptive-recordings", "rules": adaptive_records},
+        {"name": "slo-burn-rate-alerts", "rules": _burn_alerts(policy)},
+        {"name": "symptom-alerts", "rules": SYMPTOMS},
+        {"name": "adaptive-alerts", "rules": adaptive_alerts},
+    ]
+    header = ("# Generated by `controlplane policies render` from policies/slos.yaml; edit "
+              "that file, not this one.\n")
+    return header + yaml.safe_dump({"groups": groups}, sort_keys=False, width=120)

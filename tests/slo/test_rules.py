@@ -1,0 +1,67 @@
+"""SLO policies and the Prometheus rules made from them, checked by promtool."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controlplane.errors import InvalidInput
+from controlplane.slo import load_slos, render_rules
+from controlplane.slo.model import DEFAULT_SLOS
+
+POLICIES = DEFAULT_SLOS.parent
+GENERATED = POLICIES / "generated" / "slo-rules.yml"
+
+
+def test_rendered_rules_pass_promtool_check(tmp_path: Path) -> None:
+    out = tmp_path / "rules.yml"
+    out.write_text(render_rules(load_slos()))
+    result = subprocess.run(["promtool", "check", "rules", str(out)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_committed_rules_match_the_policy() -> None:
+    assert GENERATED.read_text() == render_rules(load_slos())
+
+
+def test_our_promtool_unit_tests_pass() -> None:
+    files = sorted(str(p) for p in (POLICIES / "tests").glob("*.test.yml"))
+    assert len(files) >= 2
+    result = subprocess.run(["promtool", "test", "rules", *files],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_slo_gets_four_burn_rate_alerts_and_a_budget() -> None:
+    rules = yaml.safe_load(render_rules(load_slos()))
+    by_group = {g["name"]: g["rules"] for g in rules["groups"]}
+    burn = by_group["slo-burn-rate-alerts"]
+    assert len(burn) == 4 * len(load_slos().slos)
+    severities = {r["labels"]["severity"] for r in burn}
+    assert severities == {"page", "warning"}
+    records = {r["record"] for r in by_group["slo-recordings"]}
+    assert {"slo:error_budget_remaining:ratio", "slo:error_budget_remaining:minutes"} <= records
+    symptoms = {r["alert"]: r for r in by_group["symptom-alerts"]}
+    assert all(int(r["for"].rstrip("s")) <= 30 for r in symptoms.values())  # 30 s target
+
+
+BAD = [
+    ("objective: 1.5", "slos.0.objective"),
+    ("objective: 0.99\n    indicator: {}", "slos.0.indicator"),
+    ("objective: 0.99\n    indicator: {freshness: {gauge: 'x y', threshold_s: 5}}",
+     "slos.0.indicator.freshness"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD)
+def test_bad_slo_files_name_the_file_and_field(tmp_path: Path, body: str, field: str) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_text(f"slos:\n  - name: x1\n    service: gateway\n    {body}\n")
+    with pytest.raises(InvalidInput) as err:
+        load_slos(path)
+    assert str(path) in str(err.value) and field in str(err.value)
