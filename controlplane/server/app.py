@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from controlplane.observe.forward import OtlpForwarder
 from controlplane.observe.spans import SpanStore
-from controlplane.server import api
+from controlplane.server import alerts_api, api
 from controlplane.server.errors import error_middleware, error_reply, metrics_middleware
 from controlplane.server.receiver import receive_traces
 from controlplane.server.settings import ServerSettings
@@ -38,12 +38,15 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app[STATE] = ServerState(settings=settings, forwarder=forwarder, clock=clock,
                              spans=SpanStore(settings.max_spans, clock, registry))
     app[REGISTRY] = registry
+    app[alerts_api.ALERT_METRICS] = alerts_api.AlertMetrics(registry)
+    app[alerts_api.ALERT_LISTENERS] = []
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_post("/v1/traces", receive_traces)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_routes(api.routes)
+    app.router.add_routes(alerts_api.routes)
     return app
 
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Self
 
 from controlplane.errors import StoreError
+from controlplane.store.alerts import AlertRecords
 from controlplane.store.chaos import ChaosRecords
 from controlplane.store.drills import DrillRecords
 from controlplane.store.faults import FaultRecords
@@ -33,7 +34,7 @@ def db_path(state_dir: Path) -> Path:
     return state_dir / DB_FILENAME
 
 
-class Store(DrillRecords, FaultRecords, ChaosRecords):
+class Store(DrillRecords, FaultRecords, ChaosRecords, AlertRecords):
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
                  migrations_dir: Traversable | Path = MIGRATIONS_DIR) -> None:
         self.path = Path(path)

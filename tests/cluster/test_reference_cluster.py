@@ -76,6 +76,24 @@ def test_prometheus_loads_the_slo_rules(cluster) -> None:
     assert all(rule["health"] != "err" for g in groups.values() for rule in g["rules"])
 
 
+def test_a_down_component_alerts_the_control_plane_within_seconds(cluster) -> None:
+    """Prometheus evaluates the generated rules every second and posts to our intake."""
+    cluster.stop("marketdata-0")
+    stopped = time.time()
+    try:
+        def alerted() -> list | None:
+            _, firing = _http("GET", _url(cluster, "controlplane") + "/api/v2/alerts")
+            hits = [a for a in firing if a["labels"].get("alertname") == "ComponentDown"
+                    and a["labels"].get("instance_id") == "marketdata-0"]
+            return hits or None
+        wait_for("ComponentDown for marketdata-0", alerted, timeout=30, interval=0.5)
+        assert time.time() - stopped < 20                 # detected, fired and delivered
+    finally:
+        cluster.start("marketdata-0")
+        wait_for("marketdata back", lambda: cluster.health("marketdata-0").ready or None,
+                 timeout=30)
+
+
 def test_one_order_is_one_trace_across_gateway_matcher_and_ledger(cluster) -> None:
     status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())
     assert status == 201 and ack["seq"] > 0

@@ -30,7 +30,9 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
     write_file(rules / "slo-rules.yml", render_rules(load_slos()))   # local mode loads them
     cfg = write_file(cwd / "prometheus.yml", render_prometheus_config(
         jobs, ctx.state.targets_dir, cluster=ctx.topology.name,
-        scrape_interval=settings.scrape_interval, rule_files=[str(rules / "*.yml")]))
+        scrape_interval=settings.scrape_interval, rule_files=[str(rules / "*.yml")],
+        alertmanagers=[ctx.addr(ctx.first("controlplane"), "http")]
+        if ctx.topology.has_kind("controlplane") else None))
     url = ctx.url(inst)
     argv = [require("prometheus"), f"--config.file={cfg}",
             f"--storage.tsdb.path={ctx.state.data(inst)}",
