@@ -13,6 +13,7 @@ from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
 from controlplane.cli.load import load
 from controlplane.cli.policies import policies
+from controlplane.cli.runbook import runbook
 from controlplane.cli.serve import serve
 from controlplane.errors import ControlPlaneError
 
@@ -33,6 +34,7 @@ cli.add_command(drills)
 cli.add_command(demo)
 cli.add_command(load)
 cli.add_command(policies)
+cli.add_command(runbook)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,14 +23,17 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp"}   # settings field -> opti
               help="Also forward every received span batch to this OTLP/HTTP endpoint.")
 @click.option("--max-spans", type=int, default=50_000, show_default=True,
               help="Spans kept in memory for trace queries and summaries.")
+@click.option("--runbooks", "runbooks_dir", type=click.Path(path_type=Path), default=None,
+              help="Run the runbooks in this folder when their alerts fire (with --state-dir).")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
-          max_spans: int) -> None:
+          max_spans: int, runbooks_dir: Path | None) -> None:
     """Run the control-plane service in the foreground."""
     from controlplane.server import ServerSettings, run_server
 
     try:
         settings = ServerSettings(host=host, port=port, state_dir=state_dir,
-                                  forward_otlp_endpoint=forward_otlp, max_spans=max_spans)
+                                  forward_otlp_endpoint=forward_otlp, max_spans=max_spans,
+                                  runbooks_dir=runbooks_dir)
     except ValidationError as err:
         e = err.errors()[0]
         name = str(e["loc"][0])

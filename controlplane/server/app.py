@@ -55,6 +55,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if state.settings.state_dir is not None:
         state.settings.state_dir.mkdir(parents=True, exist_ok=True)
         state.store = Store(db_path(state.settings.state_dir), clock=state.clock)
+        if state.settings.runbooks_dir is not None:
+            _start_runbooks(app)
     if state.forwarder is not None:
         await state.forwarder.start()
     try:
@@ -65,6 +67,19 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         if state.store is not None:
             state.store.close()
             state.store = None
+
+
+def _start_runbooks(app: web.Application) -> None:
+    """Alerts start runbooks (local platform: the cluster of this state directory)."""
+    from controlplane.platform.local import LocalPlatform
+    from controlplane.runbooks.service import RunbookService
+
+    settings = app[STATE].settings
+    assert settings.state_dir is not None and settings.runbooks_dir is not None
+    service = RunbookService(LocalPlatform(settings.state_dir), db_path(settings.state_dir),
+                             settings.runbooks_dir)
+    app[alerts_api.ALERT_LISTENERS].append(service.on_alerts)
+    service.recover()
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ class ServerSettings(BaseModel):
     max_spans: int = Field(50_000, ge=1)
     forward_otlp_endpoint: str | None = None  # e.g. http://collector:4318/v1/traces
     summary_window_s: float = Field(300, gt=0)
+    runbooks_dir: Path | None = None  # alerts start the runbooks there (needs state_dir)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # per request, before and after gzip
 
     @field_validator("forward_otlp_endpoint")

@@ -126,6 +126,11 @@ SYMPTOMS: list[dict[str, Any]] = [
      "expr": 'min(marketdata_quote_age_seconds{job="marketdata"}) > 5',
      "labels": {"severity": "critical", "service": "marketdata"},
      "annotations": {"summary": "No quote has been updated for more than 5 s"}},
+    {"alert": "GatewayCrashLoop", "for": "0s",
+     "expr": 'changes(process_start_time_seconds{job="gateway"}[1m]) >= 3',
+     "labels": {"severity": "critical", "service": "gateway"},
+     "annotations": {"summary": "{{ $labels.instance_id }} restarted 3 times or more in a "
+                                "minute"}},
     {"alert": "ComponentDown", "for": "5s", "expr": "up == 0",
      "labels": {"severity": "warning"},
      "annotations": {"summary": "{{ $labels.instance_id }} ({{ $labels.job }}) does not "

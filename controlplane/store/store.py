@@ -22,6 +22,7 @@ from controlplane.store.chaos import ChaosRecords
 from controlplane.store.drills import DrillRecords
 from controlplane.store.faults import FaultRecords
 from controlplane.store.migrate import MIGRATIONS_DIR, load_migrations, migrate
+from controlplane.store.runbooks import RunbookRecords
 
 __all__ = ["DB_FILENAME", "Store", "db_path"]
 
@@ -34,7 +35,7 @@ def db_path(state_dir: Path) -> Path:
     return state_dir / DB_FILENAME
 
 
-class Store(DrillRecords, FaultRecords, ChaosRecords, AlertRecords):
+class Store(DrillRecords, FaultRecords, ChaosRecords, AlertRecords, RunbookRecords):
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
                  migrations_dir: Traversable | Path = MIGRATIONS_DIR) -> None:
         self.path = Path(path)

@@ -67,6 +67,12 @@ class TracedClient:
                 span.set_status(Status(StatusCode.ERROR, f"HTTP {reply.status}"))
             return reply
 
+    async def send_untraced(self, method: str, url: str, body: Any = None,
+                            seconds: float | None = None) -> Reply:
+        """For housekeeping (heartbeats): no span, no trace context."""
+        return await self._send(method, url, {"Content-Type": "application/json"}, body, None,
+                                seconds)
+
     async def _send(self, method: str, url: str, headers: dict[str, str], body: Any,
                     params: dict[str, str] | None, seconds: float | None) -> Reply:
         data = None if body is None else dumps(body)

@@ -23,13 +23,14 @@ from testbed.common.httpmetrics import HttpMetrics
 from testbed.common.jsonio import error_response
 from testbed.errors import ApiError
 
-__all__ = ["ADMIN_PREFIX", "OPS_ROUTES", "current_trace_id", "errors_middleware",
+__all__ = ["ADMIN_PREFIX", "INTERNAL_PREFIX", "OPS_ROUTES", "current_trace_id", "errors_middleware",
            "observability_middleware", "route_of"]
 
 log = logging.getLogger(__name__)
 
 OPS_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 ADMIN_PREFIX = "/admin/"
+INTERNAL_PREFIX = "/internal/"     # service-to-service housekeeping (heartbeats): untraced
 
 
 def current_trace_id() -> str | None:
@@ -66,7 +67,7 @@ def observability_middleware(metrics: HttpMetrics, tracer: Tracer) -> Middleware
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = route_of(request)
-        if route in OPS_ROUTES or route.startswith(ADMIN_PREFIX):
+        if route in OPS_ROUTES or route.startswith((ADMIN_PREFIX, INTERNAL_PREFIX)):
             return await handler(request)
         with tracer.start_as_current_span(
                 f"{request.method} {route}", context=extract(request.headers),

@@ -49,6 +49,7 @@ def build(ctx: ServiceContext) -> web.Application:
         return json_response({"quotes": [store.quote(s) for s in store.symbols()]})
 
     app.router.add_post("/v1/updates", post_update)
+    app.router.add_post("/internal/heartbeat", post_update)   # the matchers' top of book
     app.router.add_get("/v1/quotes/{symbol}", get_quote)
     app.router.add_get("/v1/quotes", get_quotes)
     return app

@@ -60,7 +60,8 @@ class MatcherService:
         app.router.add_get("/v1/book/{symbol}", self.get_book)
 
     async def _startup(self, _: web.Application) -> None:
-        self.publisher.start()
+        self.publisher.start(lambda: [self.books.books[s] for s in self.books.symbols
+                                      if s not in self.books.stale()])
         await self.db.start()
         self._loader = asyncio.create_task(_keep_books_fresh(self.matcher), name="books")
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context
@@ -46,14 +47,33 @@ class Publisher:
         self._queue: asyncio.Queue[tuple[dict[str, Any], context.Context]] = \
             asyncio.Queue(maxsize)
         self._task: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    def start(self, books: Callable[[], list[OrderBook]] | None = None,
+              heartbeat_s: float = 1.0) -> None:
         self._task = asyncio.create_task(self._run(), name="marketdata-publisher")
+        if books is not None:
+            self._beat = asyncio.create_task(self._heartbeat(books, heartbeat_s),
+                                             name="marketdata-heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, self._beat) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _heartbeat(self, books: Callable[[], list[OrderBook]], every: float) -> None:
+        """Top of book for every symbol each second, trades or not, as a market data feed's
+        heartbeat: a quiet symbol is not a stale one. Untraced (housekeeping)."""
+        url = self._url.replace("/v1/updates", "/internal/heartbeat")
+        while True:
+            await asyncio.sleep(every)
+            for book in books():
+                try:
+                    await self._client.send_untraced("POST", url, quote_update(book, None, None),
+                                                     self._timeout)
+                except Unreachable:
+                    self._dropped.labels(reason="unreachable").inc()
 
     def publish(self, update: dict[str, Any]) -> None:
         try:

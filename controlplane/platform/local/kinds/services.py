@@ -67,7 +67,8 @@ def _controlplane(ctx: BuildContext, name: str, svc: Service, index: int) -> Pro
     settings: ControlplaneSettings = svc.typed_settings()
     argv = [ctx.python, "-m", "controlplane", "serve", "--host", "127.0.0.1",
             "--port", str(ctx.ports[inst]["http"]), "--state-dir", str(ctx.state.root),
-            "--max-spans", str(settings.max_spans)]
+            "--max-spans", str(settings.max_spans),
+            "--runbooks", str(REPO_ROOT / "runbooks")]
     if settings.forward_otlp_endpoint:
         argv += ["--forward-otlp", settings.forward_otlp_endpoint]
     return ProcessSpec(

@@ -1,0 +1,181 @@
+"""`controlplane runbook ...`: list, show, run (or dry-run), approve, status."""
+
+from __future__ import annotations
+
+import getpass
+import threading
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from controlplane.cli.common import console, local_platform, state_dir_option, topology_option
+from controlplane.errors import InvalidInput
+from controlplane.runbooks.actions import ACTIONS
+from controlplane.runbooks.engine import RunbookEngine
+from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks
+from controlplane.store import Store
+
+__all__ = ["runbook"]
+
+runbooks_option = click.option("--runbooks", "runbooks_dir", type=click.Path(path_type=Path),
+                               default=RUNBOOKS_DIR, show_default=True)
+
+
+def _get(runbooks_dir: Path, name: str) -> Runbook:
+    found = load_runbooks(runbooks_dir)
+    if name not in found:
+        raise InvalidInput("no such runbook", field="NAME", value=name,
+                           fix=f"Use one of: {', '.join(sorted(found))}")
+    return found[name][1]
+
+
+@click.group()
+def runbook() -> None:
+    """Automated runbooks: failover, restarts, recovery, load shedding."""
+
+
+@runbook.command("list")
+@runbooks_option
+def list_runbooks(runbooks_dir: Path) -> None:
+    """Every runbook, its trigger and expected RTO."""
+    table = Table("runbook", "trigger", "mode", "expected RTO", "steps")
+    for name, (_, rb) in load_runbooks(runbooks_dir).items():
+        table.add_row(name, rb.trigger.alert or "manual", rb.mode, f"{rb.expected_rto_s:g} s",
+                      ", ".join(s.name for s in rb.steps))
+    console.print(table)
+
+
+@runbook.command()
+def actions() -> None:
+    """The action registry steps draw from."""
+    table = Table("action", "parameters", "checks only", "what it does")
+    for name, act in sorted(ACTIONS.items()):
+        table.add_row(name, ", ".join(act.params.model_fields) or "-",
+                      "yes" if not act.mutates else "", act.summary)
+    console.print(table)
+
+
+@runbook.command()
+@click.argument("name")
+@runbooks_option
+def show(name: str, runbooks_dir: Path) -> None:
+    """One runbook's steps, verifications and rollbacks."""
+    rb = _get(runbooks_dir, name)
+    console.print(f"[bold]{rb.name}[/] ({rb.mode}, expected RTO {rb.expected_rto_s:g} s, "
+                  f"target {rb.target}): {rb.description}")
+    for i, s in enumerate(rb.steps):
+        console.print(f"  {i}. {s.name}: {s.action} {s.params or ''} (timeout {s.timeout_s:g} s,"
+                      f" retries {s.retries}{', approval' if rb.needs_approval(s) else ''})",
+                      highlight=False)
+        if s.verify:
+            console.print(f"     verify: {s.verify.promql or s.verify.action} "
+                          f"within {s.verify.within_s:g} s", highlight=False)
+        if s.rollback:
+            console.print(f"     rollback: {s.rollback.action} {s.rollback.params or ''}",
+                          highlight=False)
+
+
+def _print_steps(store: Store, run_id: int, seen: set[int]) -> None:
+    for step in store.runbook_steps(run_id):
+        key = step.id * 10 + (1 if step.ended_at else 0)
+        if key in seen:
+            continue
+        seen.add(key)
+        if step.state == "waiting":
+            console.print(f"  waiting for approval of step {step.idx} ({step.name}): "
+                          f"controlplane runbook approve {run_id} --step {step.idx}")
+        elif step.ended_at:
+            console.print(f"  {step.name:<28} {step.kind:<8} {step.state:<10} "
+                          f"{step.error or ''}", highlight=False)
+
+
+@runbook.command()
+@click.argument("name")
+@click.option("--dry-run", is_flag=True, help="Print the plan; act on nothing.")
+@runbooks_option
+@topology_option
+@state_dir_option
+def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None,
+        state_dir: Path | None) -> None:
+    """Run a runbook now, in this terminal (approvals come from `runbook approve`)."""
+    rb = _get(runbooks_dir, name)
+    platform = local_platform(state_dir, topology_path)
+    platform.info()
+    with Store(platform.state.store_path) as store:
+        engine = RunbookEngine(platform, store)
+        started = engine.start_manual(rb, f"operator:{getpass.getuser()}", dry_run=dry_run)
+        assert started is not None
+        if started.state != "running":
+            raise InvalidInput(started.error or started.state, field="NAME", value=name)
+        console.print(f"run {started.id}: {rb.name}{' (dry run)' if dry_run else ''}")
+        result: dict = {}
+        worker = threading.Thread(target=lambda: result.update(
+            run=RunbookEngine(platform, Store(platform.state.store_path)).execute(started, rb)),
+            daemon=True)
+        worker.start()
+        seen: set[int] = set()
+        while worker.is_alive():
+            _print_steps(store, started.id, seen)
+            time.sleep(0.3)
+        _print_steps(store, started.id, seen)
+    done = result["run"]
+    console.print(f"run {done.id}: {done.state} {done.error or ''}", highlight=False)
+    if done.state != "succeeded":
+        raise SystemExit(1)
+
+
+@runbook.command()
+@click.argument("run_id", type=int)
+@click.option("--step", "idx", type=int, default=None, help="[default: the waiting step]")
+@click.option("--reject", is_flag=True)
+@click.option("--reason", default=None)
+@click.option("--as", "actor", default=None, help="[default: operator:<login>]")
+@topology_option
+@state_dir_option
+def approve(run_id: int, idx: int | None, reject: bool, reason: str | None, actor: str | None,
+            topology_path: Path | None, state_dir: Path | None) -> None:
+    """Approve (or --reject) the step a run is waiting on."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        run_ = store.get_runbook_run(run_id)
+        if run_ is None:
+            raise InvalidInput("no such run", field="RUN_ID", value=run_id,
+                               fix="See `controlplane runbook status`")
+        waiting = [s for s in store.runbook_steps(run_id) if s.state == "waiting"]
+        if idx is None:
+            if not waiting:
+                raise InvalidInput(f"run {run_id} waits for no approval (it is {run_.state})",
+                                   field="RUN_ID", value=run_id)
+            idx = waiting[-1].idx
+        decision = store.decide(run_id, idx, "reject" if reject else "approve",
+                                actor or f"operator:{getpass.getuser()}", reason)
+    console.print(f"run {run_id} step {idx}: {decision.decision}d by {decision.actor}")
+
+
+@runbook.command()
+@click.argument("run_id", type=int, required=False)
+@click.option("--limit", default=20, show_default=True)
+@topology_option
+@state_dir_option
+def status(run_id: int | None, limit: int, topology_path: Path | None,
+           state_dir: Path | None) -> None:
+    """Recent runs, or every step of one run (who, when, input, output, result)."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        if run_id is None:
+            table = Table("run", "runbook", "state", "started by", "started", "error")
+            for r in store.runbook_runs(limit=limit):
+                table.add_row(str(r.id), r.runbook, r.state, r.started_by,
+                              time.strftime("%H:%M:%S", time.localtime(r.started_at)),
+                              r.error or "")
+            console.print(table)
+            return
+        table = Table("step", "kind", "action", "state", "attempt", "actor", "took",
+                      "output / error")
+        for s in store.runbook_steps(run_id):
+            took = f"{s.ended_at - s.started_at:.2f} s" if s.ended_at else "-"
+            table.add_row(s.name, s.kind, s.action, s.state, str(s.attempt), s.actor, took,
+                          s.error or str(s.output or "")[:80])
+        console.print(table)

@@ -1,0 +1,255 @@
+"""The runbook engine: runs a runbook's steps in order, each with its timeout, retries and
+verification, waits for approvals where the runbook asks for them, rolls back completed steps
+when one fails, and records everything in the store.
+
+Guarantees: one run per alert (never on a resolved one), one active run per target, a dry run
+that only plans, and after a restart of the control plane either a resumed run (one waiting
+for approval) or a clean failure with rollback (one interrupted mid-step), never a silent hang.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from controlplane.errors import ControlPlaneError
+from controlplane.platform.base import Platform
+from controlplane.platform.local.procs import alive
+from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
+from controlplane.runbooks.model import Runbook, Step
+from controlplane.store import Store
+from controlplane.store.alerts import AlertRecord
+from controlplane.store.runbooks import RunbookRun
+
+__all__ = ["RunbookEngine", "StepOutcome"]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    ok: bool
+    state: str                     # succeeded / failed / timed_out
+    output: dict[str, Any]
+    error: str | None = None
+
+
+class RunbookEngine:
+    def __init__(self, platform: Platform, store: Store, *,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep,
+                 prometheus_url: str | None = None, poll_s: float = 0.2) -> None:
+        self.platform = platform
+        self.store = store
+        self.clock = clock
+        self.sleep = sleep
+        self.prometheus_url = prometheus_url
+        self.poll_s = poll_s
+        self._lock = threading.Lock()
+
+    # starting ----------------------------------------------------------------------------
+    def start_for_alert(self, rb: Runbook, alert: AlertRecord) -> RunbookRun | None:
+        """A run for a firing alert, or None: resolved, already handled, or target busy."""
+        if alert.status != "firing":
+            return None
+        trigger = {"alert": alert.alertname, "labels": dict(alert.labels),
+                   "fingerprint": alert.fingerprint, "starts_at": alert.starts_at}
+        return self._start(rb, f"controlplane (alert {alert.alertname})", trigger,
+                           fingerprint=alert.fingerprint, starts_at=alert.starts_at)
+
+    def start_manual(self, rb: Runbook, actor: str, dry_run: bool = False) -> RunbookRun | None:
+        return self._start(rb, actor, {"manual": True}, dry_run=dry_run)
+
+    def _start(self, rb: Runbook, actor: str, trigger: dict[str, Any], *,
+               dry_run: bool = False, fingerprint: str | None = None,
+               starts_at: float | None = None) -> RunbookRun | None:
+        with self._lock:
+            busy = [] if dry_run else self.store.runbook_runs(active=True, target=rb.target)
+            run = self.store.start_runbook_run(
+                rb.name, rb.target, actor, trigger, dry_run=dry_run,
+                alert_fingerprint=fingerprint, alert_starts_at=starts_at, pid=os.getpid())
+            if run is None:
+                return None                                   # this alert already has a run
+            if busy:
+                return self.store.set_run_state(
+                    run.id, "skipped", f"target {rb.target} is locked by run {busy[0].id} "
+                    f"({busy[0].runbook}, {busy[0].state})")
+            return run
+
+    # running -----------------------------------------------------------------------------
+    def execute(self, run: RunbookRun, rb: Runbook, resume_at: int = 0) -> RunbookRun:
+        ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
+                            self.prometheus_url)
+        if resume_at == 0:
+            reason = self._preconditions(run, rb, ctx)
+            if reason:
+                return self.store.set_run_state(run.id, "skipped", reason)
+        done = [s for s in rb.steps[:resume_at]]
+        for idx in range(resume_at, len(rb.steps)):
+            step = rb.steps[idx]
+            verdict = self._approve(run, rb, idx, step)
+            if verdict != "approved":
+                self._rollback(run, ctx, rb, done)
+                state = "rejected" if verdict == "rejected" else "failed"
+                return self.store.set_run_state(run.id, state, f"step {step.name}: {verdict}")
+            result = self._run_step(run, ctx, idx, step)
+            if not result.ok:
+                rolled = self._rollback(run, ctx, rb, done + [step])
+                return self.store.set_run_state(
+                    run.id, "rolled_back" if rolled else "failed",
+                    f"step {step.name} {result.state}: {result.error}")
+            done.append(step)
+        return self.store.set_run_state(run.id, "succeeded")
+
+    def _preconditions(self, run: RunbookRun, rb: Runbook, ctx: ActionContext) -> str | None:
+        for i, call in enumerate(rb.preconditions):
+            result = self._attempt(run, ctx, i, f"precondition-{i}", "verify", call.action,
+                                   call.params, 30)
+            if not result.ok:
+                return f"precondition {call.action} does not hold: {result.error}"
+        return None
+
+    def _approve(self, run: RunbookRun, rb: Runbook, idx: int, step: Step) -> str:
+        if run.dry_run or not rb.needs_approval(step):
+            return "approved"
+        record = self.store.start_step(run.id, idx, step.name, "approval", step.action,
+                                       "on-call", step.params, state="waiting")
+        self.store.set_run_state(run.id, "waiting_approval")
+        deadline = self.clock() + rb.approval_timeout_s
+        while (decision := self.store.approval(run.id, idx)) is None:
+            if self.clock() >= deadline:
+                self.store.finish_step(record.id, "timed_out",
+                                       error=f"no decision in {rb.approval_timeout_s:g} s")
+                return f"approval timed out after {rb.approval_timeout_s:g} s"
+            self.sleep(self.poll_s)
+        state = "approved" if decision.decision == "approve" else "rejected"
+        self.store.finish_step(record.id, state, {"by": decision.actor,
+                                                  "reason": decision.reason})
+        self.store.set_run_state(run.id, "running")
+        return state
+
+    def _run_step(self, run: RunbookRun, ctx: ActionContext, idx: int,
+                  step: Step) -> StepOutcome:
+        if run.dry_run and ACTIONS[step.action].mutates:
+            rec = self.store.start_step(run.id, idx, step.name, "step", step.action,
+                                        "dry-run", step.params)
+            self.store.finish_step(rec.id, "skipped", {"plan": step.params,
+                                                       "verify": _verify_text(step)})
+            return StepOutcome(True, "skipped", {})
+        for attempt in range(1, step.retries + 2):
+            result = self._attempt(run, ctx, idx, step.name, "step", step.action, step.params,
+                                   step.timeout_s, attempt)
+            if result.ok and step.verify is not None:
+                result = self._verify(run, ctx, idx, step)
+            if result.ok:
+                return result
+            if attempt <= step.retries:
+                self.sleep(step.retry_delay_s)
+        return result
+
+    def _attempt(self, run: RunbookRun, ctx: ActionContext, idx: int, name: str, kind: str,
+                 action: str, params: dict[str, Any], timeout_s: float,
+                 attempt: int = 1) -> StepOutcome:
+        rec = self.store.start_step(run.id, idx, name, kind, action, _actor(run), params,
+                                    attempt)
+        result = _call_with_timeout(ctx, action, params, timeout_s)
+        self.store.finish_step(rec.id, result.state, result.output, result.error)
+        return result
+
+    def _verify(self, run: RunbookRun, ctx: ActionContext, idx: int, step: Step) -> StepOutcome:
+        v = step.verify
+        assert v is not None
+        deadline = self.clock() + v.within_s
+        action, params = ("prometheus.expect", {"expr": v.promql}) if v.promql \
+            else (v.action or "", v.params)
+        rec = self.store.start_step(run.id, idx, f"{step.name}-verify", "verify", action,
+                                    _actor(run), params)
+        while True:
+            result = _call_with_timeout(ctx, action, params, max(1.0, v.within_s))
+            if result.ok or self.clock() >= deadline:
+                self.store.finish_step(rec.id, result.state, result.output, result.error)
+                return result
+            self.sleep(min(0.5, v.within_s / 10))
+
+    def _rollback(self, run: RunbookRun, ctx: ActionContext, rb: Runbook,
+                  steps: list[Step]) -> bool:
+        """Undo the given steps, last first; True if every rollback succeeded."""
+        ok = True
+        for step in reversed(steps):
+            if step.rollback is None or run.dry_run:
+                continue
+            result = self._attempt(run, ctx, rb.steps.index(step), f"{step.name}-rollback",
+                                   "rollback", step.rollback.action, step.rollback.params,
+                                   step.timeout_s)
+            ok = ok and result.ok
+        return ok
+
+    # after a restart of the control plane ------------------------------------------------
+    def recover(self, runbooks: dict[str, Runbook]) -> list[tuple[RunbookRun, str]]:
+        """Runs left active by a process that is gone: resume the ones waiting for approval,
+        fail (and roll back) the ones interrupted mid-step. Returns (run, what was done)."""
+        out = []
+        for run in self.store.runbook_runs(active=True, limit=1000):
+            if run.pid == os.getpid() or (run.pid and alive(run.pid)):
+                continue
+            rb = runbooks.get(run.runbook)
+            if rb is None:
+                self.store.set_run_state(run.id, "failed", "runbook no longer exists")
+                out.append((run, "failed: runbook gone"))
+                continue
+            out.append((run, self._recover_one(run, rb)))
+        return out
+
+    def _recover_one(self, run: RunbookRun, rb: Runbook) -> str:
+        steps = self.store.runbook_steps(run.id)
+        done_idx = {s.idx for s in steps if s.kind == "step" and s.state == "succeeded"}
+        for s in steps:
+            if s.state in ("running", "waiting"):
+                self.store.finish_step(s.id, "failed" if s.state == "running" else "skipped",
+                                       error="interrupted: the control plane restarted")
+        ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
+                            self.prometheus_url)
+        completed = [st for i, st in enumerate(rb.steps) if i in done_idx]
+        if run.state == "waiting_approval":
+            nxt = max(done_idx, default=-1) + 1
+            self.store.set_run_state(run.id, "running")
+            self.execute(run, rb, resume_at=nxt)
+            return f"resumed at step {nxt} ({rb.steps[nxt].name})"
+        rolled = self._rollback(run, ctx, rb, completed)
+        self.store.set_run_state(run.id, "rolled_back" if rolled else "failed",
+                                 "interrupted mid-step by a control-plane restart")
+        return "failed cleanly (completed steps rolled back)"
+
+
+def _actor(run: RunbookRun) -> str:
+    return run.started_by
+
+
+def _verify_text(step: Step) -> str:
+    if step.verify is None:
+        return ""
+    return step.verify.promql or f"{step.verify.action} {step.verify.params}"
+
+
+def _call_with_timeout(ctx: ActionContext, action: str, params: dict[str, Any],
+                       timeout_s: float) -> StepOutcome:
+    registered = ACTIONS[action]
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["output"] = registered.run(ctx, registered.params(**params)) or {}
+        except (ActionFailed, ControlPlaneError, OSError, ValueError) as err:
+            box["error"] = f"{type(err).__name__}: {err}"
+
+    thread = threading.Thread(target=target, name=f"runbook-{action}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        return StepOutcome(False, "timed_out", {}, f"no answer within {timeout_s:g} s")
+    if "error" in box:
+        return StepOutcome(False, "failed", {}, box["error"])
+    return StepOutcome(True, "succeeded", box["output"])
+

@@ -1,0 +1,150 @@
+"""Ledger actions: wait for a primary, fail over fast when the primary is confirmed dead,
+check HAProxy's routing, and bring the old primary back as a standby.
+
+Fast failover: Patroni promotes the synchronous standby only when the dead primary's leader
+lease expires (about ttl seconds). When the old primary is confirmed dead (no Patroni, no
+PostgreSQL process left of it: nothing can still commit, so no split brain) and the candidate
+is the synchronous standby Patroni recorded (so no acknowledged commit is missing from it),
+deleting the lease in etcd lets Patroni promote it at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controlplane.observe.ledger import normalize_role, routed_to
+from controlplane.runbooks.actions import ActionContext, ActionFailed, NoParams, action
+
+
+class Timeout(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    timeout_s: float = Field(30, gt=0, le=600)
+
+
+def _get_json(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _roles(ctx: ActionContext) -> dict[str, str]:
+    roles = {}
+    for inst in ctx.platform.instances("ledger"):
+        status = _get_json(inst.endpoints["api"] + "/patroni")
+        roles[inst.id] = normalize_role(status) if status else "unreachable"
+    return roles
+
+
+def _etcd(ctx: ActionContext, path: str, key: str) -> dict[str, Any]:
+    url = ctx.platform.instances("etcd")[0].endpoints["client"] + path
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=2) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise ActionFailed(f"etcd did not answer: {err}") from None
+
+
+def _key_value(ctx: ActionContext, key: str) -> str | None:
+    kvs = _etcd(ctx, "/v3/kv/range", key).get("kvs") or []
+    return base64.b64decode(kvs[0]["value"]).decode() if kvs else None
+
+
+def _keys(ctx: ActionContext) -> tuple[str, str]:
+    scope = ctx.platform.topology().name
+    return f"/controlplane/{scope}/leader", f"/controlplane/{scope}/sync"
+
+
+def _confirmed_dead(ctx: ActionContext, node: str) -> str | None:
+    """Why `node` cannot be trusted dead, or None when it is: no process of it is left."""
+    if ctx.platform.info().instance(node).pid is not None:
+        return f"{node}'s Patroni still runs"
+    left = ctx.platform.resources().processes(node)
+    if left:
+        return f"{node} still has {len(left)} processes (PostgreSQL may still accept writes)"
+    if _get_json(ctx.platform.info().instance(node).endpoints["api"] + "/patroni"):
+        return f"{node}'s Patroni API still answers"
+    return None
+
+
+@action("ledger.failover", NoParams, "promote the synchronous standby now if the primary is "
+        "confirmed dead (deletes the dead leader's lease)")
+def failover(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
+    roles = _roles(ctx)
+    primaries = [n for n, r in roles.items() if r == "primary"]
+    if primaries:
+        return {"already_primary": primaries[0], "roles": roles}
+    leader_key, sync_key = _keys(ctx)
+    leader = _key_value(ctx, leader_key)
+    sync = json.loads(_key_value(ctx, sync_key) or "{}")
+    candidate = sync.get("sync_standby")
+    if leader is None:
+        return {"note": "no leader lease: Patroni is already electing", "roles": roles}
+    why = _confirmed_dead(ctx, leader)
+    if why:
+        raise ActionFailed(f"refusing to take {leader}'s lease: {why}")
+    if not candidate or roles.get(candidate) != "sync_standby":
+        raise ActionFailed(f"no healthy synchronous standby to promote (sync key {sync}, "
+                           f"roles {roles}); promoting another node could lose commits")
+    deleted = _etcd(ctx, "/v3/kv/deleterange", leader_key).get("deleted")
+    return {"dead_primary": leader, "candidate": candidate, "lease_deleted": deleted == "1",
+            "roles": roles}
+
+
+@action("ledger.wait_primary", Timeout, "wait until a node is primary", mutates=False)
+def wait_primary(ctx: ActionContext, params: Timeout) -> dict[str, Any]:
+    deadline = time.monotonic() + params.timeout_s
+    while time.monotonic() < deadline:
+        roles = _roles(ctx)
+        primaries = [n for n, r in roles.items() if r == "primary"]
+        if len(primaries) == 1:
+            return {"primary": primaries[0], "roles": roles}
+        time.sleep(0.1)
+    raise ActionFailed(f"no single primary within {params.timeout_s:g} s: {_roles(ctx)}")
+
+
+@action("ledger.verify_routing", NoParams, "HAProxy sends writes to the current primary",
+        mutates=False)
+def verify_routing(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
+    import asyncio
+
+    import aiohttp
+
+    stats = ctx.platform.instances("ledger-proxy")[0].endpoints["stats"]
+
+    async def routes() -> list[str]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as s:
+            return await routed_to(s, stats)
+    routed = asyncio.run(routes())
+    primaries = [n for n, r in _roles(ctx).items() if r == "primary"]
+    if routed != primaries or not routed:
+        raise ActionFailed(f"HAProxy routes to {routed}, the primary is {primaries}")
+    return {"routes_to": routed}
+
+
+@action("ledger.rejoin", Timeout, "restart every stopped ledger node and wait for a "
+        "synchronous standby")
+def rejoin(ctx: ActionContext, params: Timeout) -> dict[str, Any]:
+    started = []
+    for inst in ctx.platform.instances("ledger"):
+        if inst.pid is None:
+            ctx.platform.start(inst.id)
+            started.append(inst.id)
+    deadline = time.monotonic() + params.timeout_s
+    while time.monotonic() < deadline:
+        roles = _roles(ctx)
+        if "sync_standby" in roles.values() and "primary" in roles.values():
+            return {"started": started, "roles": roles}
+        time.sleep(0.5)
+    raise ActionFailed(f"no synchronous standby within {params.timeout_s:g} s: {_roles(ctx)}")

@@ -1,0 +1,161 @@
+"""Runbook run records: the run, each step (who or what did it, when, input, output,
+result) and the approvals given or refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from controlplane.errors import InvalidInput
+from controlplane.store.models import JsonObject, from_json, to_json
+from controlplane.store.records import Records
+
+__all__ = ["ACTIVE_RUN_STATES", "Approval", "RunbookRecords", "RunbookRun", "RunbookStep"]
+
+ACTIVE_RUN_STATES = ("running", "waiting_approval")
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookRun:
+    id: int
+    runbook: str
+    target: str
+    state: str
+    dry_run: bool
+    started_by: str
+    alert_fingerprint: str | None
+    alert_starts_at: float | None
+    trigger: JsonObject
+    pid: int | None
+    started_at: float
+    ended_at: float | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookStep:
+    id: int
+    run_id: int
+    idx: int
+    name: str
+    kind: str
+    action: str
+    state: str
+    attempt: int
+    actor: str
+    input: JsonObject
+    output: JsonObject | None
+    error: str | None
+    started_at: float
+    ended_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    run_id: int
+    idx: int
+    decision: str
+    actor: str
+    reason: str | None
+    at: float
+
+
+class RunbookRecords(Records):
+    def start_runbook_run(self, runbook: str, target: str, started_by: str,
+                          trigger: Mapping[str, object], *, dry_run: bool = False,
+                          alert_fingerprint: str | None = None,
+                          alert_starts_at: float | None = None,
+                          pid: int | None = None) -> RunbookRun | None:
+        """A new running run; None if this alert already has a run of this runbook."""
+        try:
+            return _run(self._insert(
+                "INSERT INTO runbook_runs (runbook, target, state, dry_run, started_by, "
+                "alert_fingerprint, alert_starts_at, trigger, pid, started_at) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                (runbook, target, int(dry_run), started_by, alert_fingerprint,
+                 alert_starts_at, to_json(trigger, "trigger"), pid, self._clock())))
+        except sqlite3.IntegrityError:
+            return None
+
+    def set_run_state(self, run_id: int, state: str, error: str | None = None) -> RunbookRun:
+        final = state not in ACTIVE_RUN_STATES
+        row = self._one(
+            "UPDATE runbook_runs SET state = ?, error = COALESCE(?, error), "
+            "ended_at = CASE WHEN ? THEN ? ELSE ended_at END WHERE id = ? RETURNING *",
+            (state, error, final, self._clock(), run_id))
+        if row is None:
+            raise InvalidInput("no runbook run with this id", field="run_id", value=run_id)
+        return _run(row)
+
+    def get_runbook_run(self, run_id: int) -> RunbookRun | None:
+        row = self._one("SELECT * FROM runbook_runs WHERE id = ?", (run_id,))
+        return None if row is None else _run(row)
+
+    def runbook_runs(self, limit: int = 50, active: bool = False,
+                     target: str | None = None) -> list[RunbookRun]:
+        rows = self._conn.execute(
+            "SELECT * FROM runbook_runs WHERE (? = 0 OR state IN ('running', "
+            "'waiting_approval')) AND (? IS NULL OR target = ?) ORDER BY id DESC LIMIT ?",
+            (int(active), target, target, limit))
+        return [_run(r) for r in rows]
+
+    def start_step(self, run_id: int, idx: int, name: str, kind: str, action: str, actor: str,
+                   input: Mapping[str, object], attempt: int = 1,
+                   state: str = "running") -> RunbookStep:
+        return _step(self._insert(
+            "INSERT INTO runbook_steps (run_id, idx, name, kind, action, state, attempt, actor, "
+            "input, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, idx, name, kind, action, state, attempt, actor, to_json(input, "input"),
+             self._clock())))
+
+    def finish_step(self, step_id: int, state: str, output: Mapping[str, object] | None = None,
+                    error: str | None = None) -> RunbookStep:
+        row = self._one("UPDATE runbook_steps SET state = ?, output = ?, error = ?, ended_at = ? "
+                        "WHERE id = ? RETURNING *",
+                        (state, to_json(output or {}, "output"), error, self._clock(), step_id))
+        if row is None:
+            raise InvalidInput("no runbook step with this id", field="step_id", value=step_id)
+        return _step(row)
+
+    def runbook_steps(self, run_id: int) -> list[RunbookStep]:
+        rows = self._conn.execute("SELECT * FROM runbook_steps WHERE run_id = ? ORDER BY id",
+                                  (run_id,))
+        return [_step(r) for r in rows]
+
+    def decide(self, run_id: int, idx: int, decision: str, actor: str,
+               reason: str | None = None) -> Approval:
+        if decision not in ("approve", "reject"):
+            raise InvalidInput("approve or reject", field="decision", value=decision)
+        try:
+            self._insert("INSERT INTO runbook_approvals (run_id, idx, decision, actor, reason, "
+                         "at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (run_id, idx, decision, actor, reason, self._clock()))
+        except sqlite3.IntegrityError:
+            raise InvalidInput("this step was already decided (or the run does not exist)",
+                               field="step", value=f"run {run_id} step {idx}") from None
+        found = self.approval(run_id, idx)
+        assert found is not None
+        return found
+
+    def approval(self, run_id: int, idx: int) -> Approval | None:
+        row = self._one("SELECT * FROM runbook_approvals WHERE run_id = ? AND idx = ?",
+                        (run_id, idx))
+        if row is None:
+            return None
+        return Approval(row["run_id"], row["idx"], row["decision"], row["actor"], row["reason"],
+                        row["at"])
+
+
+def _run(row: sqlite3.Row) -> RunbookRun:
+    return RunbookRun(row["id"], row["runbook"], row["target"], row["state"],
+                      bool(row["dry_run"]), row["started_by"], row["alert_fingerprint"],
+                      row["alert_starts_at"], from_json(row["trigger"]) or {}, row["pid"],
+                      row["started_at"], row["ended_at"], row["error"])
+
+
+def _step(row: sqlite3.Row) -> RunbookStep:
+    return RunbookStep(row["id"], row["run_id"], row["idx"], row["name"], row["kind"],
+                       row["action"], row["state"], row["attempt"], row["actor"],
+                       from_json(row["input"]) or {}, from_json(row["output"]),
+                       row["error"], row["started_at"], row["ended_at"])

@@ -1,0 +1,260 @@
+"""The runbook engine with test actions (no cluster): dry run, approvals (approve, reject,
+timeout), step timeout and rollback, retries, deduplication and resolved alerts, the lock per
+target, and a restart of the control plane in the middle of a run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from controlplane.observe.alerts import parse_alerts
+from controlplane.runbooks.actions import ACTIONS, ActionFailed, NoParams, action
+from controlplane.runbooks.engine import RunbookEngine
+from controlplane.runbooks.model import Runbook
+from controlplane.store import Store
+from tests.support.net import wait_for
+
+CALLS: list[str] = []
+
+
+class Seconds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seconds: float = 0.0
+
+
+class Label(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    label: str
+
+
+def _register() -> None:
+    if "test.do" in ACTIONS:
+        return
+
+    @action("test.do", Label, "record a call")
+    def do(ctx, params: Label) -> dict:
+        CALLS.append(params.label)
+        return {"did": params.label}
+
+    @action("test.undo", Label, "record an undo")
+    def undo(ctx, params: Label) -> dict:
+        CALLS.append(f"undo {params.label}")
+        return {}
+
+    @action("test.fail", NoParams, "always fails")
+    def fail(ctx, params: NoParams) -> dict:
+        raise ActionFailed("it failed on purpose")
+
+    @action("test.slow", Seconds, "takes a while")
+    def slow(ctx, params: Seconds) -> dict:
+        time.sleep(params.seconds)
+        return {}
+
+    @action("test.flaky", Label, "fails until called three times")
+    def flaky(ctx, params: Label) -> dict:
+        CALLS.append(params.label)
+        if CALLS.count(params.label) < 3:
+            raise ActionFailed("not yet")
+        return {"calls": CALLS.count(params.label)}
+
+    @action("test.check", NoParams, "a check", mutates=False)
+    def check(ctx, params: NoParams) -> dict:
+        CALLS.append("check")
+        return {}
+
+
+_register()
+
+
+@pytest.fixture(autouse=True)
+def fresh_calls() -> None:
+    CALLS.clear()
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store(tmp_path / "controlplane.db") as s:
+        yield s
+
+
+def _rb(steps: list[dict], **extra) -> Runbook:
+    return Runbook.model_validate({"name": "test-rb", "description": "d", "target": "t1",
+                                   "expected_rto_s": 5, "steps": steps, **extra})
+
+
+def _engine(store, **kw) -> RunbookEngine:
+    return RunbookEngine(object(), store, poll_s=0.02, **kw)   # no platform: test actions
+
+
+def _step(name: str, act: str, params: dict | None = None, **extra) -> dict:
+    return {"name": name, "action": act, "params": params or {}, **extra}
+
+
+def test_a_run_records_every_step_and_succeeds(store) -> None:
+    rb = _rb([_step("one", "test.do", {"label": "a"}), _step("two", "test.do", {"label": "b"})])
+    eng = _engine(store)
+    run = eng.execute(eng.start_manual(rb, "operator:alice"), rb)
+    assert run.state == "succeeded" and CALLS == ["a", "b"]
+    steps = store.runbook_steps(run.id)
+    assert [(s.name, s.state, s.actor) for s in steps] == [
+        ("one", "succeeded", "operator:alice"), ("two", "succeeded", "operator:alice")]
+    assert steps[0].input == {"label": "a"} and steps[0].output == {"did": "a"}
+
+
+def test_dry_run_plans_without_acting(store) -> None:
+    rb = _rb([_step("check", "test.check"), _step("act", "test.do", {"label": "x"})])
+    eng = _engine(store)
+    run = eng.execute(eng.start_manual(rb, "op", dry_run=True), rb)
+    assert run.state == "succeeded" and run.dry_run
+    assert CALLS == ["check"]                       # checks run; actions only planned
+    act = [s for s in store.runbook_steps(run.id) if s.name == "act"][0]
+    assert act.state == "skipped" and act.output["plan"] == {"label": "x"}
+
+
+def _in_thread(eng, run, rb) -> dict:
+    box: dict = {}
+    thread = threading.Thread(target=lambda: box.update(run=eng.execute(run, rb)), daemon=True)
+    thread.start()
+    box["thread"] = thread
+    return box
+
+
+@pytest.mark.parametrize(("decision", "state"), [("approve", "succeeded"),
+                                                 ("reject", "rejected")])
+def test_approval_gates_wait_for_on_call(store, decision: str, state: str) -> None:
+    rb = _rb([_step("first", "test.do", {"label": "first"},
+                    rollback={"action": "test.undo", "params": {"label": "first"}}),
+              _step("risky", "test.do", {"label": "risky"}, approval=True)])
+    eng = _engine(store)
+    run = eng.start_manual(rb, "op")
+    box = _in_thread(eng, run, rb)
+    wait_for("waiting for approval",
+             lambda: store.get_runbook_run(run.id).state == "waiting_approval" or None, 10)
+    assert CALLS == ["first"]                          # nothing risky before the decision
+    store.decide(run.id, 1, decision, "oncall:bob", "looks right")
+    box["thread"].join(10)
+    assert box["run"].state == state
+    if decision == "reject":
+        assert CALLS == ["first", "undo first"]       # completed steps rolled back
+    approval = [s for s in store.runbook_steps(run.id) if s.kind == "approval"][0]
+    assert approval.output["by"] == "oncall:bob"
+
+
+def test_an_unanswered_approval_times_out_cleanly(store) -> None:
+    now = [1000.0]
+    eng = _engine(store, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    rb = _rb([_step("risky", "test.do", {"label": "r"}, approval=True)],
+             approval_timeout_s=30)
+    run = eng.execute(eng.start_manual(rb, "op"), rb)
+    assert run.state == "failed" and "approval timed out after 30 s" in run.error
+    assert CALLS == []
+
+
+def test_a_step_that_overruns_its_timeout_rolls_back_what_was_done(store) -> None:
+    rb = _rb([_step("first", "test.do", {"label": "a"},
+                    rollback={"action": "test.undo", "params": {"label": "a"}}),
+              _step("hang", "test.slow", {"seconds": 5}, timeout_s=0.2,
+                    rollback={"action": "test.undo", "params": {"label": "hang"}})])
+    eng = _engine(store)
+    started = time.monotonic()
+    run = eng.execute(eng.start_manual(rb, "op"), rb)
+    assert time.monotonic() - started < 3
+    assert run.state == "rolled_back" and "hang timed_out" in run.error
+    assert CALLS == ["a", "undo hang", "undo a"]       # last first
+    states = [(s.name, s.state) for s in store.runbook_steps(run.id)]
+    assert ("hang", "timed_out") in states and ("first-rollback", "succeeded") in states
+
+
+def test_retries_then_success_and_verification(store) -> None:
+    rb = _rb([_step("flaky", "test.flaky", {"label": "f"}, retries=2, retry_delay_s=0,
+                    verify={"action": "test.check"})])
+    eng = _engine(store)
+    run = eng.execute(eng.start_manual(rb, "op"), rb)
+    assert run.state == "succeeded" and CALLS.count("f") == 3
+    attempts = [s.attempt for s in store.runbook_steps(run.id) if s.name == "flaky"]
+    assert attempts == [1, 2, 3]
+
+
+def test_a_failing_step_without_rollback_fails_the_run(store) -> None:
+    rb = _rb([_step("boom", "test.fail")])
+    eng = _engine(store)
+    run = eng.execute(eng.start_manual(rb, "op"), rb)
+    assert run.state == "rolled_back" and "it failed on purpose" in run.error
+
+
+ALERT = {"labels": {"alertname": "LedgerNoPrimary", "severity": "page", "service": "ledger"},
+         "startsAt": "2026-11-24T00:00:00Z"}
+
+
+def test_one_run_per_alert_and_never_on_a_resolved_one(store) -> None:
+    rb = _rb([_step("one", "test.do", {"label": "a"})],
+             trigger={"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}})
+    eng = _engine(store)
+    firing = store.receive_alerts(parse_alerts([ALERT], 1.79e9), 1.79e9)[0]
+    assert rb.matches(dict(firing.labels))
+    first = eng.start_for_alert(rb, firing)
+    assert first is not None
+    eng.execute(first, rb)
+    again = store.receive_alerts(parse_alerts([ALERT], 1.79e9), 1.79e9 + 5)[0]  # a resend
+    assert eng.start_for_alert(rb, again) is None
+    resolved = store.receive_alerts(parse_alerts([{**ALERT, "startsAt": "2026-11-24T01:00:00Z",
+                                                   "endsAt": "2026-11-24T01:00:05Z"}], 1.8e9),
+                                    1.8e9)[0]
+    assert resolved.status == "resolved" and eng.start_for_alert(rb, resolved) is None
+
+
+def test_one_active_run_per_target(store) -> None:
+    rb = _rb([_step("wait", "test.do", {"label": "w"}, approval=True)],
+             approval_timeout_s=30)
+    eng = _engine(store)
+    first = eng.start_manual(rb, "op")
+    box = _in_thread(eng, first, rb)
+    wait_for("first run waiting", lambda: store.get_runbook_run(first.id).state
+             == "waiting_approval" or None, 10)
+    second = eng.start_manual(rb, "op")
+    assert second.state == "skipped" and f"locked by run {first.id}" in second.error
+    store.decide(first.id, 0, "approve", "op")
+    box["thread"].join(10)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_after_a_restart_a_run_interrupted_mid_step_fails_cleanly(store) -> None:
+    rb = _rb([_step("first", "test.do", {"label": "a"},
+                    rollback={"action": "test.undo", "params": {"label": "a"}}),
+              _step("second", "test.slow", {"seconds": 1})])
+    run = store.start_runbook_run("test-rb", "t1", "op", {}, pid=_dead_pid())
+    done = store.start_step(run.id, 0, "first", "step", "test.do", "op", {"label": "a"})
+    store.finish_step(done.id, "succeeded", {})
+    store.start_step(run.id, 1, "second", "step", "test.slow", "op", {"seconds": 1})
+    results = _engine(store).recover({"test-rb": rb})
+    after = store.get_runbook_run(run.id)
+    assert after.state == "rolled_back" and "restart" in after.error
+    assert CALLS == ["undo a"] and "failed cleanly" in results[0][1]
+    second = [s for s in store.runbook_steps(run.id) if s.name == "second"][0]
+    assert second.state == "failed" and "restarted" in second.error
+
+
+def test_after_a_restart_a_run_waiting_for_approval_resumes(store) -> None:
+    rb = _rb([_step("first", "test.do", {"label": "a"}),
+              _step("second", "test.do", {"label": "b"}, approval=True)])
+    run = store.start_runbook_run("test-rb", "t1", "op", {}, pid=_dead_pid())
+    done = store.start_step(run.id, 0, "first", "step", "test.do", "op", {"label": "a"})
+    store.finish_step(done.id, "succeeded", {})
+    store.start_step(run.id, 1, "second", "approval", "test.do", "on-call", {},
+                     state="waiting")
+    store.set_run_state(run.id, "waiting_approval")
+    store.decide(run.id, 1, "approve", "oncall:carol")   # decided while we were down
+    results = _engine(store).recover({"test-rb": rb})
+    assert "resumed at step 1" in results[0][1]
+    assert store.get_runbook_run(run.id).state == "succeeded" and CALLS == ["b"]
