@@ -89,8 +89,7 @@ class LedgerFailoverDrill:
         self.progress(kind, at, message)
 
     async def run(self) -> DrillOutcome:
-        info = await asyncio.to_thread(self.platform.info)
-        c = _describe(info, self.settings.target)
+        c = await self._ready_cluster()
         targets = self.platform.topology().targets_for(c.ledger)
         drill = self.store.create_drill("ledger-failover", c.primary, {
             **self.settings.as_params(), "standby": c.standby,
@@ -102,6 +101,19 @@ class LedgerFailoverDrill:
             raise
         self.store.finish_drill(drill.id, outcome.state, outcome.result())
         return outcome
+
+    async def _ready_cluster(self, wait_s: float = 30.0) -> _Cluster:
+        """The cluster once it has a primary and a ready synchronous standby (Patroni can
+        take a few seconds to name the standby after a restart); the reason if it never does."""
+        deadline = time.time() + wait_s
+        while True:
+            info = await asyncio.to_thread(self.platform.info)
+            try:
+                return _describe(info, self.settings.target)
+            except PlatformError:
+                if time.time() >= deadline:
+                    raise
+            await asyncio.sleep(0.5)
 
     async def _drill(self, drill_id: int, c: _Cluster, targets) -> DrillOutcome:
         s = self.settings
@@ -180,7 +192,11 @@ class LedgerFailoverDrill:
             return
         sync = self.platform.topology().services[c.ledger].typed_settings().synchronous_mode
         wanted = ("sync_standby",) if sync else ("sync_standby", "standby")
-        await asyncio.to_thread(self.platform.start, c.primary)
+        try:
+            await asyncio.to_thread(self.platform.start, c.primary)
+        except PlatformError as err:            # the ledger-failover runbook may have already
+            if "already running" not in str(err):
+                raise
         deadline = time.time() + self.settings.rejoin_wait_s
         while time.time() < deadline:
             health = await asyncio.to_thread(self.platform.health, c.primary)
