@@ -1,4 +1,4 @@
-"""`controlplane runbook ...`: list, show, run (or dry-run), approve, status."""
+"""`controlplane runbook ...`: list, show, run (or dry-run), approve, status, pause, resume."""
 
 from __future__ import annotations
 
@@ -170,6 +170,11 @@ def status(run_id: int | None, limit: int, topology_path: Path | None,
                 table.add_row(str(r.id), r.runbook, r.state, r.started_by,
                               time.strftime("%H:%M:%S", time.localtime(r.started_at)),
                               r.error or "")
+            paused = store.automation_state()
+            if paused.paused:
+                console.print(f"[bold yellow]automation paused[/] by {paused.actor}"
+                              f"{': ' + paused.reason if paused.reason else ''}; alerts start "
+                              "no runbook until `controlplane runbook resume`")
             console.print(table)
             return
         table = Table("step", "kind", "action", "state", "attempt", "actor", "took",
@@ -179,3 +184,30 @@ def status(run_id: int | None, limit: int, topology_path: Path | None,
             table.add_row(s.name, s.kind, s.action, s.state, str(s.attempt), s.actor, took,
                           s.error or str(s.output or "")[:80])
         console.print(table)
+
+
+@runbook.command()
+@click.option("--reason", required=True, help="Why (shown to everyone who looks).")
+@click.option("--as", "actor", default=None, help="[default: operator:<login>]")
+@topology_option
+@state_dir_option
+def pause(reason: str, actor: str | None, topology_path: Path | None,
+          state_dir: Path | None) -> None:
+    """Stop alerts from starting runbooks (maintenance). Each skipped run is still recorded."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        state = store.set_automation_paused(True, actor or f"operator:{getpass.getuser()}",
+                                            reason)
+    console.print(f"automation paused by {state.actor}: {state.reason}")
+
+
+@runbook.command()
+@click.option("--as", "actor", default=None, help="[default: operator:<login>]")
+@topology_option
+@state_dir_option
+def resume(actor: str | None, topology_path: Path | None, state_dir: Path | None) -> None:
+    """Let alerts start runbooks again."""
+    platform = local_platform(state_dir, topology_path)
+    with Store(platform.state.store_path) as store:
+        state = store.set_automation_paused(False, actor or f"operator:{getpass.getuser()}")
+    console.print(f"automation resumed by {state.actor}")

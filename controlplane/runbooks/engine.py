@@ -56,8 +56,15 @@ class RunbookEngine:
             return None
         trigger = {"alert": alert.alertname, "labels": dict(alert.labels),
                    "fingerprint": alert.fingerprint, "starts_at": alert.starts_at}
-        return self._start(rb, f"controlplane (alert {alert.alertname})", trigger,
-                           fingerprint=alert.fingerprint, starts_at=alert.starts_at)
+        run = self._start(rb, f"controlplane (alert {alert.alertname})", trigger,
+                          fingerprint=alert.fingerprint, starts_at=alert.starts_at)
+        paused = self.store.automation_state()
+        if run is not None and run.state == "running" and paused.paused:
+            return self.store.set_run_state(           # recorded, never acted on
+                run.id, "skipped", f"automation paused by {paused.actor}"
+                + (f": {paused.reason}" if paused.reason else "")
+                + "; `controlplane runbook resume` turns it back on")
+        return run
 
     def start_manual(self, rb: Runbook, actor: str, dry_run: bool = False) -> RunbookRun | None:
         return self._start(rb, actor, {"manual": True}, dry_run=dry_run)

@@ -11,7 +11,8 @@ from controlplane.errors import InvalidInput
 from controlplane.store.models import JsonObject, from_json, to_json
 from controlplane.store.records import Records
 
-__all__ = ["ACTIVE_RUN_STATES", "Approval", "RunbookRecords", "RunbookRun", "RunbookStep"]
+__all__ = ["ACTIVE_RUN_STATES", "Approval", "AutomationState", "RunbookRecords", "RunbookRun",
+           "RunbookStep"]
 
 ACTIVE_RUN_STATES = ("running", "waiting_approval")
 
@@ -61,7 +62,32 @@ class Approval:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class AutomationState:
+    """Whether alerts may start runbooks; who paused them, when and why."""
+
+    paused: bool
+    reason: str | None
+    actor: str | None
+    at: float | None
+
+
 class RunbookRecords(Records):
+    def set_automation_paused(self, paused: bool, actor: str,
+                              reason: str | None = None) -> AutomationState:
+        self._conn.execute(
+            "INSERT INTO automation_pause (id, paused, reason, actor, at) VALUES (1, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,"
+            " actor = excluded.actor, at = excluded.at",
+            (int(paused), reason, actor, self._clock()))
+        return self.automation_state()
+
+    def automation_state(self) -> AutomationState:
+        row = self._one("SELECT * FROM automation_pause WHERE id = 1", ())
+        if row is None:
+            return AutomationState(False, None, None, None)
+        return AutomationState(bool(row["paused"]), row["reason"], row["actor"], row["at"])
+
     def start_runbook_run(self, runbook: str, target: str, started_by: str,
                           trigger: Mapping[str, object], *, dry_run: bool = False,
                           alert_fingerprint: str | None = None,

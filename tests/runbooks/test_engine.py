@@ -209,6 +209,22 @@ def test_one_run_per_alert_and_never_on_a_resolved_one(store) -> None:
     assert resolved.status == "resolved" and eng.start_for_alert(rb, resolved) is None
 
 
+def test_paused_automation_records_the_run_as_skipped_and_acts_on_nothing(store) -> None:
+    rb = _rb([_step("one", "test.do", {"label": "a"})],
+             trigger={"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}})
+    eng = _engine(store)
+    store.set_automation_paused(True, "operator:amy", "patching the ledger hosts")
+    firing = store.receive_alerts(parse_alerts([ALERT], 1.79e9), 1.79e9)[0]
+    run = eng.start_for_alert(rb, firing)
+    assert run.state == "skipped" and "paused by operator:amy: patching" in run.error
+    assert CALLS == [] and store.runbook_steps(run.id) == []
+    store.set_automation_paused(False, "operator:amy")
+    later = store.receive_alerts(parse_alerts([{**ALERT, "startsAt": "2026-11-24T02:00:00Z"}],
+                                              1.8e9), 1.8e9)[0]
+    resumed = eng.start_for_alert(rb, later)
+    assert eng.execute(resumed, rb).state == "succeeded" and CALLS == ["a"]
+
+
 def test_one_active_run_per_target(store) -> None:
     rb = _rb([_step("wait", "test.do", {"label": "w"}, approval=True)],
              approval_timeout_s=30)
