@@ -3,6 +3,8 @@ under traffic, and a short GameDay of chaos experiments, each with its report.""
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 
 import click
@@ -27,6 +29,7 @@ from controlplane.cli.drill import (
 )
 from controlplane.cli.render import progress_line, status_table
 from controlplane.drills.report import render_outcome
+from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.base import ClusterInfo
 from controlplane.platform.local import LocalPlatform
 from controlplane.store import Store
@@ -69,7 +72,8 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, keep: bool,
     suite = None
     try:
         console.print(status_table(info))
-        console.rule(f"2/{steps} kill the ledger primary under steady order traffic")
+        console.rule(f"2/{steps} failover loop: kill the ledger primary under steady order "
+                     "traffic; the alert runs the ledger-failover runbook")
         with Store(platform.state.store_path) as store:
             outcome = run_failover(platform, store, settings)
             drill_id = store.list_drills(limit=1)[0].id
@@ -77,6 +81,7 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, keep: bool,
         plot_outcome(platform, outcome, drill_id)
         if gameday:
             console.rule(f"3/{steps} GameDay: {len(GAMEDAY)} chaos experiments under traffic")
+            _settle(platform)
             suite = _gameday(platform)
     finally:
         if not keep:
@@ -87,6 +92,23 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, keep: bool,
     unreverted = [o.title for o in (suite.outcomes if suite else []) if not o.all_reverted]
     if not outcome.passed or unreverted:
         raise SystemExit(1)
+
+
+def _settle(platform: LocalPlatform, limit_ms: float = 4000, wait_s: float = 45) -> None:
+    """Wait until the failover's slow answers have left the 15 s latency window the GameDay's
+    steady-state probes read; otherwise the first experiment is (rightly) skipped."""
+    prom = PrometheusClient(platform.instances("prometheus")[0].endpoints["http"], timeout=3)
+    expr = ('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket'
+            '{job="gateway",route="/v1/orders"}[15s]))) * 1000')
+    deadline = time.time() + wait_s
+    with console_err.status("waiting for the order latency window to settle...") as status:
+        while time.time() < deadline:
+            samples = prom.query(expr)
+            p99 = samples[0].value if samples else 0.0
+            if math.isnan(p99) or p99 < limit_ms:
+                return
+            status.update(f"waiting for the order latency window to settle (p99 {p99:.0f} ms)")
+            time.sleep(1)
 
 
 def _gameday(platform: LocalPlatform) -> SuiteResult:

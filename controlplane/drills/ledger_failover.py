@@ -3,6 +3,7 @@ saw, reconcile every acknowledged order, and bring the old primary back as a sta
 
 Timeline of one drill (all recorded as drill events in the store):
     load_started -> fault_injected -> detected (Prometheus scraped the node as down)
+    -> alerted (LedgerNoPrimary reached the control plane) -> runbook_started -> first_action
     -> promoted (Patroni made another node primary) -> routed (HAProxy sends writes there)
     -> first_write_ok -> recovered -> rpo_checked -> rejoined (old primary is a standby again)
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from controlplane.drills.loop import collect_loop
 from controlplane.drills.model import DrillOutcome, DrillSettings, Timeline
 from controlplane.drills.watch import FailoverWatcher, first_down_sample
 from controlplane.errors import PlatformError
@@ -145,13 +147,17 @@ class LedgerFailoverDrill:
         if detected is not None:
             self._event(drill_id, "detected", detected,
                         f"Prometheus scraped {c.primary} as down (up == 0)")
+        loop = await collect_loop(self.store, s.alert, s.runbook, fault_at, s.loop_wait_s)
+        for kind, at, message in loop.events():
+            self._event(drill_id, kind, at, message)
         return DrillOutcome(
             kind="ledger-failover", target=c.primary, new_primary=watch.new_primary,
             fault_at=fault_at, detected_at=detected, promoted_at=watch.promoted_at,
             routed_at=watch.routed_at, rto=measure_rto(attempts, fault_at, s.rate), rpo=rpo,
             latency=latency_summary([a for a in attempts if a.intended < fault_at]),
             outcomes=outcome_counts(attempts), targets=targets, settings=s,
-            timeline=self.timeline, rejoined_at=self.timeline.at("rejoined"), attempts=attempts)
+            timeline=self.timeline, rejoined_at=self.timeline.at("rejoined"), loop=loop,
+            attempts=attempts)
 
     async def _inject(self, drill_id: int, c: _Cluster):
         fault = self.store.record_fault("process-kill", c.primary,

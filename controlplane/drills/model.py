@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from controlplane.drills.loop import LoopEvidence
 from controlplane.meter import Attempt, LatencySummary, RpoResult, RtoResult
 from controlplane.topology import Targets
 
@@ -21,6 +22,9 @@ class DrillSettings:
     target: str | None = None           # the primary to kill; default: whichever it is
     rejoin: bool = True                 # restart the old primary as a standby afterwards
     rejoin_wait_s: float = 90.0
+    alert: str = "LedgerNoPrimary"      # the closed loop to look for: this alert ...
+    runbook: str = "ledger-failover"    # ... starting this runbook
+    loop_wait_s: float = 30.0           # how long to wait for their records after recovery
 
     def as_params(self) -> dict[str, object]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -77,11 +81,17 @@ class DrillOutcome:
     settings: DrillSettings
     timeline: Timeline
     rejoined_at: float | None = None
+    loop: LoopEvidence | None = None    # alert received, runbook run, its first action
     attempts: list[Attempt] = field(default_factory=list, repr=False)   # not stored
 
     @property
     def detection_s(self) -> float | None:
         return _since(self.detected_at, self.fault_at)
+
+    @property
+    def alerted_s(self) -> float | None:
+        """Fault to the alert received by the control plane (the detection that acts)."""
+        return None if self.loop is None else _since(self.loop.alerted_at, self.fault_at)
 
     @property
     def failover_s(self) -> float | None:
@@ -127,6 +137,7 @@ class DrillOutcome:
                 "mean": _finite(self.latency.mean_ms), "p50": _finite(self.latency.p50_ms),
                 "p99": _finite(self.latency.p99_ms), "max": _finite(self.latency.max_ms)},
             "rejoin_s": _finite(_since(self.rejoined_at, self.fault_at)),
+            "loop": None if self.loop is None else self.loop.as_dict(self.fault_at),
             "checks": [{"name": c.name, "measured": _finite(c.measured), "target": c.target,
                         "unit": c.unit, "passed": c.passed} for c in self.checks()],
         }

@@ -21,6 +21,10 @@ LABELS = {
     "recovered": "recovered",
     "rejoined": "rejoined",
     "rpo_checked": "RPO checked",
+    "alerted": "alerted",
+    "runbook_started": "runbook",
+    "first_action": "first action",
+    "runbook_done": "runbook done",
 }
 
 
@@ -35,6 +39,10 @@ def _fmt(x: float | None, unit: str) -> str:
     return f"{x:.0f} {unit}" if unit == "orders" else f"{x:.2f} {unit}"
 
 
+def _rel(at: float | None, origin: float) -> float | None:
+    return None if at is None else at - origin
+
+
 def render_outcome(o: DrillOutcome, drill_id: int | None = None) -> Panel:
     lines = [timeline_line(k, t, o.fault_at, m) for k, t, m in o.timeline.sorted()]
     timeline = Text("\n".join(lines))
@@ -46,6 +54,13 @@ def render_outcome(o: DrillOutcome, drill_id: int | None = None) -> Panel:
         table.add_row(c.name, _fmt(c.measured, c.unit), f"{op} {c.target:g} {c.unit}",
                       "[green]PASS[/]" if c.passed else "[red]FAIL[/]")
     table.add_row("detection (Prometheus)", _fmt(o.detection_s, "s"), "", "")
+    if o.loop is not None:
+        table.add_row("alert at the control plane", _fmt(o.alerted_s, "s"),
+                      o.loop.alert, "")
+        run = ("no runbook ran" if o.loop.run_id is None else
+               f"run {o.loop.run_id} {o.loop.run_state}, first action "
+               f"{_fmt(_rel(o.loop.first_action_at, o.fault_at), 's')}")
+        table.add_row(f"runbook {o.loop.runbook}", run, "", "")
     lat = o.latency
     table.add_row("ack latency before fault", f"p50 {lat.p50_ms:.1f} ms, p99 {lat.p99_ms:.1f} ms,"
                   f" mean {lat.mean_ms:.1f} ms", "", "")

@@ -15,7 +15,7 @@ __all__ = ["current_prices"]
 async def current_prices(gateway: str, symbols: tuple[str, ...],
                          wait_s: float = 20.0) -> dict[str, str]:
     """The last price of each symbol. A retryable answer (503: the gateway cannot reach market
-    data yet, as just after a restart) is retried until `wait_s`; then the last answer is the error."""
+    data yet, as just after a restart) is retried until `wait_s`; then it is the error."""
     prices: dict[str, str] = {}
     deadline = time.monotonic() + wait_s
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
@@ -29,7 +29,7 @@ async def current_prices(gateway: str, symbols: tuple[str, ...],
                         problem = f"HTTP {resp.status}"
                         if resp.status != 503:
                             break
-                except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+                except (TimeoutError, aiohttp.ClientError) as err:
                     problem = f"{type(err).__name__}: {err}"
                 if time.monotonic() >= deadline:
                     break

@@ -229,8 +229,9 @@ def test_down_then_up_keeps_the_ledger_and_the_addresses(cluster) -> None:
 
 
 @pytest.mark.e2e
-def test_ledger_failover_drill_loses_no_acknowledged_order(cluster) -> None:
-    """Kill the primary (Patroni and PostgreSQL, SIGKILL) under 50 orders/s and reconcile."""
+def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(cluster) -> None:
+    """Kill the primary (Patroni and PostgreSQL, SIGKILL) under 50 orders/s: the alert starts the
+    ledger-failover runbook, writes recover, and every acknowledged order is in the ledger."""
     events: list[str] = []
     with Store(cluster.state.store_path) as store:
         outcome = asyncio.run(run_ledger_failover(
@@ -246,11 +247,19 @@ def test_ledger_failover_drill_loses_no_acknowledged_order(cluster) -> None:
     assert outcome.failover_s <= outcome.targets.failover_seconds
     assert outcome.new_primary not in (None, outcome.target)
     assert drill.state == "passed" and drill.result["rpo_orders"] == 0
-    for kind in ("fault_injected", "detected", "promoted", "routed", "recovered", "rejoined"):
+    for kind in ("fault_injected", "detected", "promoted", "routed", "recovered", "rejoined",
+                 "alerted", "runbook_started", "first_action", "runbook_done"):
         assert kind in recorded
     assert faults == []                                # the kill was reverted (node rejoined)
     roles = sorted(i.health.role for i in cluster.instances("ledger"))
     assert roles == ["primary", "sync_standby"]
+    # the closed loop: LedgerNoPrimary reached the control plane and its runbook ran to the end
+    loop = outcome.loop
+    assert loop.alerted_at is not None and loop.alerted_at > outcome.fault_at
+    assert loop.run_state == "succeeded", (loop.run_error, loop.steps)
+    done = {s["name"] for s in loop.steps if s["kind"] == "step" and s["state"] == "succeeded"}
+    assert {"promote-sync-standby", "verify-routing", "verify-writes"} <= done
+    assert drill.result["loop"]["run_id"] == loop.run_id
 
 
 @pytest.mark.e2e
