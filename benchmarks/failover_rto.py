@@ -67,6 +67,9 @@ def run_variant(name: str, settings: dict[str, int], drills: int, soak_s: float)
     results = []
     with cluster(topology_with(settings)) as platform, \
             Store(platform.state.store_path) as store:
+        # Patroni alone: the ledger-failover runbook would otherwise act first (that closed
+        # loop is measured by closed_loop_failover.py)
+        store.set_automation_paused(True, "benchmark", "measuring Patroni's own failover")
         for i in range(drills):
             o = asyncio.run(run_ledger_failover(
                 platform, store, DrillSettings(rate=50, warmup_s=3, settle_s=2,
