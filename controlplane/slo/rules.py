@@ -71,10 +71,10 @@ def _recordings(policy: SloPolicy) -> list[dict[str, Any]]:
         rules.append({"record": "slo:error_budget_remaining:ratio", "labels": labels,
                       "expr": f'1 - {_metric(policy.window)}{{slo="{slo.name}"}} / '
                               f"{slo.budget:.10g}"})
-        minutes = duration_seconds(policy.window) / 60
+        budget_minutes = duration_seconds(policy.window) / 60 * slo.budget  # 4.32 at 99.99%/30d
         rules.append({"record": "slo:error_budget_remaining:minutes", "labels": labels,
                       "expr": f'slo:error_budget_remaining:ratio{{slo="{slo.name}"}} * '
-                              f"{minutes:g}"})
+                              f"{budget_minutes:.10g}"})
         rules.append({"record": "slo:objective:ratio", "labels": labels,
                       "expr": f"vector({slo.objective:.10g})"})
     return rules

@@ -65,3 +65,13 @@ def test_bad_slo_files_name_the_file_and_field(tmp_path: Path, body: str, field:
     with pytest.raises(InvalidInput) as err:
         load_slos(path)
     assert str(path) in str(err.value) and field in str(err.value)
+
+
+def test_budget_minutes_are_the_share_left_of_the_allowed_bad_minutes() -> None:
+    """99.99% over 30 days allows 4.32 bad minutes; the record scales that by the share left."""
+    rules = yaml.safe_load(render_rules(load_slos()))
+    records = {(r["record"], r["labels"]["slo"]): r["expr"]
+               for g in rules["groups"] if g["name"] == "slo-recordings" for r in g["rules"]}
+    expr = records[("slo:error_budget_remaining:minutes", "order-availability")]
+    assert expr.endswith("* 4.32"), expr
+    assert records[("slo:error_budget_remaining:minutes", "order-latency")].endswith("* 432")
