@@ -15,6 +15,7 @@ from controlplane.cli.load import load
 from controlplane.cli.policies import policies
 from controlplane.cli.runbook import runbook
 from controlplane.cli.serve import serve
+from controlplane.cli.slo import slo
 from controlplane.errors import ControlPlaneError
 
 __all__ = ["cli", "main"]
@@ -35,6 +36,7 @@ cli.add_command(demo)
 cli.add_command(load)
 cli.add_command(policies)
 cli.add_command(runbook)
+cli.add_command(slo)
 
 
 def main(argv: list[str] | None = None) -> None:

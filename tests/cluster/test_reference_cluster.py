@@ -23,6 +23,8 @@ from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.local import LocalPlatform
 from controlplane.platform.local.procs import alive, find_owned
+from controlplane.slo import load_slos
+from controlplane.slo.budget import error_budgets
 from controlplane.store import Store
 from tests.support.net import wait_for
 
@@ -74,6 +76,26 @@ def test_prometheus_loads_the_slo_rules(cluster) -> None:
         groups = {g["name"]: g for g in json.loads(r.read())["data"]["groups"]}
     assert {"slo-recordings", "slo-burn-rate-alerts", "symptom-alerts"} <= set(groups)
     assert all(rule["health"] != "err" for g in groups.values() for rule in g["rules"])
+
+
+def test_error_budgets_are_read_from_prometheus(cluster) -> None:
+    prom = PrometheusClient(_url(cluster, "prometheus"))
+    policy = load_slos()
+
+    def availability():                                 # good orders meanwhile: a rate needs
+        assert _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())[0] == 201
+        b = {x.slo: x for x in error_budgets(prom, policy)}["order-availability"]
+        return b if b.remaining_ratio is not None else None     # two scrapes with an increase
+    b = wait_for("order-availability budget", availability, timeout=40, interval=1)
+    assert b.error_ratio == 0 and b.remaining_ratio == 1      # no 5xx answered so far
+    assert abs(b.remaining_minutes - 4.32) < 1e-6 and abs(b.budget_minutes - 4.32) < 1e-6
+    result = subprocess.run(
+        [sys.executable, "-m", "controlplane", "slo", "status", "--json", "--state-dir",
+         str(cluster.state.root)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows = {r["slo"]: r for r in json.loads(result.stdout)}
+    assert set(rows) == {s.name for s in policy.slos}
+    assert rows["order-availability"]["remaining_ratio"] == 1
 
 
 def test_a_down_component_alerts_the_control_plane_within_seconds(cluster) -> None:
