@@ -112,7 +112,7 @@ SYMPTOMS: list[dict[str, Any]] = [
     {"alert": "OrderEntryDown", "for": "3s", "expr": 'max(up{job="gateway"}) == 0',
      "labels": {"severity": "page", "service": "gateway"},
      "annotations": {"summary": "No gateway instance answers its scrape"}},
-    {"alert": "LedgerNoPrimary", "for": "3s",
+    {"alert": "LedgerNoPrimary", "for": "2s",   # 3 evaluations: one missed scrape is no page
      "expr": 'max(patroni_primary{job="ledger"}) == 0 or '
              'absent(patroni_primary{job="ledger"} == 1)',
      "labels": {"severity": "page", "service": "ledger"},
