@@ -54,7 +54,7 @@ def main() -> None:
     injected = [o for o in result.outcomes if o.faults]
     summary = {"experiments": len(result.outcomes), "every": args.every,
                "catalogue": len(select(args.select)), "wall_s": round(wall),
-               "median_experiment_s": round(wall / max(1, len(result.outcomes)), 1),
+               "mean_experiment_s": round(wall / max(1, len(result.outcomes)), 1),
                "states": dict(Counter(o.state for o in result.outcomes)),
                "all_faults_verified_reverted": reverted,
                "share_reverted": reverted / len(result.outcomes),
