@@ -18,7 +18,9 @@ import urllib.request
 
 import pytest
 
+from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.drills import DrillSettings, run_ledger_failover
+from controlplane.drills.loop import collect_loop
 from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.local import LocalPlatform
@@ -221,9 +223,8 @@ def test_scale_starts_one_more_serving_instance_that_prometheus_scrapes(cluster)
              timeout=30, interval=0.5)
 
 
-def test_scaling_a_sharded_or_stateful_component_is_refused_with_the_reason(cluster) -> None:
-    with pytest.raises(PlatformError, match="shard map is fixed"):
-        cluster.scale("matcher")
+def test_scaling_a_stateful_component_is_refused_with_the_reason(cluster) -> None:
+    # the matcher scales (tests/cluster/test_matcher_autoscaling.py); the ledger does not
     with pytest.raises(PlatformError, match="not supported"):
         cluster.scale("ledger")
     assert [i.id for i in cluster.instances("matcher")] == ["matcher-0", "matcher-1"]
@@ -248,6 +249,29 @@ def test_down_then_up_keeps_the_ledger_and_the_addresses(cluster) -> None:
     assert _url(cluster, "gateway") == gateway          # same ports as before
     code, order = _http("GET", f"{gateway}/v1/orders/{ack['order_id']}")
     assert code == 200 and order["seq"] == ack["seq"] and order["status"] == "new"
+
+
+@pytest.mark.e2e
+def test_marketdata_stall_loop_the_alert_restarts_market_data(cluster) -> None:
+    """A 120 s stall: MarketDataStale reaches the control plane, the marketdata-stall-recovery
+    runbook restarts the service and sees fresh quotes long before the stall would end."""
+    engine = FaultEngine(FaultContext(cluster, cluster.state.store_path))
+    since = time.time()
+    fault = engine.inject("marketdata-stall", "marketdata", {"duration_s": 120},
+                          run_id="test-stall-loop")
+    try:
+        assert fault.evidence.ok, fault.evidence.observed
+        with Store(cluster.state.store_path) as store:
+            loop = asyncio.run(collect_loop(store, "MarketDataStale",
+                                            "marketdata-stall-recovery", since, wait_s=90))
+    finally:
+        reverted = engine.revert(fault.id)
+    assert loop.alerted_at is not None, "MarketDataStale never reached the control plane"
+    assert loop.run_state == "succeeded", (loop.run_error, loop.steps)
+    assert [s["name"] for s in loop.steps if s["kind"] == "step"][:2] == ["restart",
+                                                                         "verify-fresh"]
+    assert loop.run_ended_at < since + 120             # fixed by the runbook, not by the ttl
+    assert reverted.ok, reverted.observed
 
 
 @pytest.mark.e2e
