@@ -25,6 +25,7 @@ __all__ = [
     "MESH_SERVICE",
     "ControlplaneSettings",
     "LedgerSettings",
+    "MatcherSettings",
     "MeshLink",
     "PrometheusSettings",
     "Service",
@@ -96,8 +97,16 @@ class ControlplaneSettings(_Strict):
     max_spans: int = Field(50_000, ge=1000)
 
 
+class MatcherSettings(_Strict):
+    """The matcher's capacity model: a matching engine is single-threaded per instance, and
+    each order holds it `engine_cost_ms` (0: no model, as fast as the ledger allows)."""
+
+    engine_cost_ms: float = Field(0.0, ge=0, le=1000)
+
+
 SETTINGS_MODELS: dict[str, type[_Strict]] = {
     "ledger": LedgerSettings,
+    "matcher": MatcherSettings,
     "prometheus": PrometheusSettings,
     "controlplane": ControlplaneSettings,
 }

@@ -3,6 +3,9 @@
 Fields every service reads: service, instance, host, port, trading, otlp_endpoint.
 gateway also needs ledger_dsn, matchers (index = shard number) and marketdata;
 matcher needs ledger_dsn, marketdata, shard and shards; marketdata needs nothing more.
+`shard_epoch` is the epoch of the shard map (gateway and matcher); the platform pushes newer
+maps at run time through /admin/shardmap. `engine_cost_ms` (matcher) is the modelled time one
+order holds the matcher's single-threaded engine (0: no model, today's behaviour).
 `admin_token` (optional, any service) enables /admin/faults behind `Authorization: Bearer`.
 """
 
@@ -40,6 +43,9 @@ class ServiceConfig(BaseModel):
     matchers: list[str] = Field(default_factory=list)
     shard: int = Field(0, ge=0)
     shards: int = Field(1, ge=1)
+    shard_epoch: int = Field(1, ge=1)
+    # The matching engine is single-threaded per instance: each order holds it this long.
+    engine_cost_ms: float = Field(0.0, ge=0, le=1000)
     marketdata: str | None = None
     # How long the matcher retries a ledger transaction through a failover before a 503.
     ledger_deadline_seconds: float = Field(3.0, gt=0, le=60)

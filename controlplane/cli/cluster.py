@@ -101,11 +101,21 @@ click.option("--signal", default="KILL", show_default=True, help="Signal name.")
 
 @cluster.command()
 @click.argument("component")
+@click.option("--in", "scale_in", is_flag=True,
+              help="Scale in: stop and forget the highest-numbered instance (never the last).")
 @topology_option
 @state_dir_option
-def scale(component: str, topology_path: Path | None, state_dir: Path | None) -> None:
-    """Start one more instance of a component."""
-    inst = local_platform(state_dir, topology_path).scale(component)
+def scale(component: str, scale_in: bool, topology_path: Path | None,
+          state_dir: Path | None) -> None:
+    """One more instance of a component (gateway, marketdata, matcher), or one fewer with
+    --in. The matcher's symbols are rebalanced under a new shard-map epoch, without dropping
+    orders."""
+    platform = local_platform(state_dir, topology_path)
+    if scale_in:
+        inst = platform.scale_in(component)
+        console.print(f"stopped and removed {inst.id}")
+        return
+    inst = platform.scale(component)
     console.print(f"started {inst.id} at {', '.join(inst.endpoints.values())}")
 
 

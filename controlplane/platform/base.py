@@ -244,7 +244,12 @@ class Platform(ABC):
 
     @abstractmethod
     def scale(self, component: str) -> InstanceInfo:
-        """Start one more instance of a component."""
+        """Start one more instance of a component (for the matcher: and move symbols to it)."""
+
+    @abstractmethod
+    def scale_in(self, component: str) -> InstanceInfo:
+        """Stop and forget the highest-numbered instance of a component, never the last one
+        (for the matcher: its symbols move to the others first, then it is drained)."""
 
     @abstractmethod
     def network(self) -> NetworkControl:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from testbed.common.faults import FaultSwitch, ServiceFault
 from testbed.common.jsonio import error_response, json_response, read_json, validate_body
 from testbed.errors import ApiError
 
-__all__ = ["add_admin_routes"]
+__all__ = ["add_admin_routes", "admin_refusal", "guarded"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,21 @@ def add_admin_routes(app: web.Application, switch: FaultSwitch, token: str | Non
     app.router.add_get("/admin/faults", get_fault)
     app.router.add_put("/admin/faults", put_fault)
     app.router.add_delete("/admin/faults", delete_fault)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def guarded(handler: Handler, token: str | None) -> Handler:
+    """`handler` behind the admin token, for a service's own /admin routes (/admin/shardmap)."""
+    async def run(request: web.Request) -> web.StreamResponse:
+        return _refused(request, token) or await handler(request)
+    return run
+
+
+def admin_refusal(request: web.Request, token: str | None) -> web.Response | None:
+    """None when the caller may use the admin API, else the 404 or 401 to answer."""
+    return _refused(request, token)
 
 
 def _refused(request: web.Request, token: str | None) -> web.Response | None:

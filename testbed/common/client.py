@@ -32,18 +32,22 @@ class Unreachable(Exception):
 
 class TracedClient:
     def __init__(self, peer: str, tracer: Tracer, *, timeout: float = 2.0,
-                 connect_timeout: float = 1.0, limit: int = 100) -> None:
+                 connect_timeout: float = 1.0, limit: int = 100,
+                 limit_per_host: int = 0) -> None:
         self.peer = peer
         self._tracer = tracer
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
         self._limit = limit
+        self._limit_per_host = limit_per_host
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         """The session, created on first use (inside the running event loop)."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit), timeout=self._timeout)
+                connector=aiohttp.TCPConnector(limit=self._limit,
+                                               limit_per_host=self._limit_per_host),
+                timeout=self._timeout)
         return self._session
 
     async def close(self) -> None:

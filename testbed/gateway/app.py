@@ -1,20 +1,26 @@
-"""Wiring of the gateway: ledger pool, peers, order routes, quotes and positions."""
+"""Wiring of the gateway: ledger pool, peers, order routes, quotes and positions, and the
+shard map in force (`GET|PUT /admin/shardmap`, behind the admin token).
+
+    PUT /admin/shardmap {"epoch": E, "shards": N, "matchers": [N URLs]} -> 200 the map in force;
+    409 for an epoch older than the one in force; 400 naming the field for a bad body.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from testbed.common.admin import guarded
 from testbed.common.app import ServiceContext, new_app
 from testbed.common.client import Reply, TracedClient
 from testbed.common.db import Database
-from testbed.common.jsonio import json_response
+from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
 from testbed.gateway.ledger import LedgerReader
 from testbed.gateway.metrics import GatewayMetrics
 from testbed.gateway.orders import OrderRoutes
 from testbed.gateway.prices import LastPrices
 from testbed.gateway.replies import or_unavailable, unavailable
-from testbed.gateway.upstream import Marketdata, Matchers
+from testbed.gateway.upstream import GatewayShardMap, Marketdata, Matchers
 from testbed.gateway.views import positions_view
 
 __all__ = ["GatewayService", "build"]
@@ -35,10 +41,14 @@ class GatewayService:
         self.db = Database(config.ledger_dsn, ctx.registry, ctx.tracer,
                            application_name=config.instance)
         self.ledger = LedgerReader(self.db)
-        self._clients = [TracedClient("matcher", ctx.tracer),
+        # A pool per matcher (bulkheads): a saturated shard must not take the connections
+        # the other shards' orders need.
+        self._clients = [TracedClient("matcher", ctx.tracer, limit=0, limit_per_host=100),
                          TracedClient("marketdata", ctx.tracer)]
-        matchers = Matchers(self._clients[0], config.matchers,
-                            timeout=config.ledger_deadline_seconds + 2.0)
+        self._token = config.admin_token
+        self.matchers = matchers = Matchers(
+            self._clients[0], config.matchers, timeout=config.ledger_deadline_seconds + 2.0,
+            epoch=config.shard_epoch, redirects=self.metrics.matcher_redirects)
         self.marketdata = Marketdata(self._clients[1], config.marketdata)
         prices = LastPrices(ctx.trading, self.marketdata.quote_body, self.metrics.price_fallbacks)
         self.orders = OrderRoutes(ctx.trading, matchers, prices, self.ledger, self.metrics)
@@ -51,6 +61,8 @@ class GatewayService:
         app.router.add_get("/v1/quotes/{symbol}", self.get_quote)
         app.router.add_get("/v1/quotes", self.get_quotes)
         app.router.add_get("/v1/positions/{account}", self.get_positions)
+        app.router.add_get("/admin/shardmap", guarded(self.get_shardmap, self._token))
+        app.router.add_put("/admin/shardmap", guarded(self.put_shardmap, self._token))
 
     async def _startup(self, _: web.Application) -> None:
         await self.db.start()
@@ -59,6 +71,19 @@ class GatewayService:
         for client in self._clients:
             await client.close()
         await self.db.close()
+
+    async def get_shardmap(self, _: web.Request) -> web.Response:
+        return json_response(self.matchers.map.model_dump())
+
+    async def put_shardmap(self, request: web.Request) -> web.Response:
+        new = validate_body(GatewayShardMap, await read_json(request), status=400)
+        current = self.matchers.map
+        if new.epoch < current.epoch or (new.epoch == current.epoch and new != current):
+            raise ApiError(409, f"shard map epoch {new.epoch} is not newer than the one in "
+                                f"force ({current.epoch})", field="epoch", value=new.epoch,
+                           extra={"shard_epoch": current.epoch})
+        self.matchers.switch(new)
+        return json_response(self.matchers.map.model_dump())
 
     async def get_quote(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]

@@ -25,6 +25,10 @@ class GatewayMetrics:
         self.price_fallbacks = Counter("gateway_price_fallbacks_total",
                                        "Price-band checks that used the reference price because "
                                        "marketdata had no answer", registry=registry)
+        self.matcher_redirects = Counter(
+            "gateway_matcher_redirects_total",
+            "Orders and cancels sent again because a matcher no longer owned the symbol "
+            "(a resharding in progress)", registry=registry)
         for result in ("accepted", "rejected", "error"):
             self.orders.labels(result=result)
         for rule in ("validation", *RULES, "matcher"):

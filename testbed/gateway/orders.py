@@ -85,7 +85,8 @@ class OrderRoutes:
 
 
 def _passed_on(reply: Reply) -> web.Response:
-    """A matcher's refusal (4xx) is passed on as it is; anything else is a retryable 503."""
-    if 400 <= reply.status < 500 and isinstance(reply.body, dict):
+    """A matcher's refusal (4xx) is passed on as it is; anything else is a retryable 503 (a
+    421 still misdirected after the redirect window too: a resharding that did not settle)."""
+    if 400 <= reply.status < 500 and reply.status != 421 and isinstance(reply.body, dict):
         return json_response(reply.body, status=reply.status)
     raise unavailable(message_of(reply))

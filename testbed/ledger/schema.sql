@@ -47,3 +47,14 @@ create index if not exists trades_by_buy_order on trades (buy_order_id);
 create index if not exists trades_by_sell_order on trades (sell_order_id);
 create index if not exists trades_by_buy_account on trades (buy_account);
 create index if not exists trades_by_sell_account on trades (sell_account);
+
+-- Which matcher owns each symbol's book, under which shard-map epoch. A matcher claims a
+-- symbol (epoch only grows) before it loads the book, and every transaction that commits on
+-- the symbol reads this row FOR SHARE and checks the epoch: a claim waits for the previous
+-- owner's commits in flight, and fences every commit it would make afterwards.
+create table if not exists symbol_owners (
+    symbol     text primary key,
+    epoch      bigint not null check (epoch >= 1),
+    owner      text not null,
+    claimed_at timestamptz not null default now()
+);

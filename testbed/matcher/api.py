@@ -21,7 +21,7 @@ from testbed.matcher.engine import NewOrder
 from testbed.matcher.orderbook import OrderBook
 from testbed.matcher.orders import Order
 
-__all__ = ["OrderIn", "book_response", "book_view", "new_order_of", "owned_symbol",
+__all__ = ["OrderIn", "book_response", "book_view", "new_order_of", "not_owner", "owned_symbol",
            "parse_depth", "parse_order_id"]
 
 MAX_QUANTITY = 2**53
@@ -57,10 +57,18 @@ def owned_symbol(symbol: str | None, books: Books) -> str:
     if not symbol:
         raise ApiError(400, "symbol is required", field="symbol")
     if symbol not in books:
-        raise ApiError(421, f"this matcher does not own {symbol}; it owns "
-                            f"{', '.join(books.symbols) or 'no symbols'}",
-                       field="symbol", value=symbol)
+        raise not_owner(symbol, books)
     return symbol
+
+
+def not_owner(symbol: str, books: Books, why: str = "") -> ApiError:
+    """421 Misdirected Request: nothing was committed, so the gateway retries the order with
+    the owner its (possibly newer) shard map names."""
+    return ApiError(421, f"this matcher does not own {symbol} under shard-map epoch "
+                         f"{books.fence.epoch}{why}; it owns "
+                         f"{', '.join(books.symbols) or 'no symbols'}",
+                    field="symbol", value=symbol, retryable=True,
+                    extra={"shard_epoch": books.fence.epoch})
 
 
 def parse_order_id(text: str) -> str:

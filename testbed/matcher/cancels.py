@@ -30,10 +30,13 @@ class Canceller:
             self._metrics.ledger_retries.inc()
 
         async def attempt() -> CancelAck:
-            await self._matcher.books.ensure_fresh(symbol)
-            outcome = await cancel_order(self._matcher.db, order_id)
+            books = self._matcher.books
+            await books.ensure_fresh(symbol)
+            outcome = await cancel_order(self._matcher.db, order_id, symbol,
+                                         books.claimed(symbol))
             return self._conclude(order_id, symbol, outcome, retried)
 
+        await self._matcher.engine.process()
         async with self._matcher.serialized(symbol) as deadline:
             return await retry_until(attempt, deadline=deadline, on_retry=on_retry,
                                      clock=self._matcher.clock)
@@ -52,7 +55,8 @@ class Canceller:
             raise ApiError(409, f"the order is already {row.status}", field="order_id",
                            value=order_id, extra={"status": row.status})
         books = self._matcher.books
-        if books[symbol].cancel(order_id) is None and outcome.cancel_seq is not None:
+        book = books.books.get(symbol)
+        if book is not None and book.cancel(order_id) is None and outcome.cancel_seq is not None:
             books.mark_dirty(symbol)  # the ledger had it open but the book did not
         return CancelAck(order_id, symbol, cancel_seq, "cancelled", row.filled,
                          row.quantity - row.filled)

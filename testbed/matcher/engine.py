@@ -5,6 +5,10 @@ trades in one ledger transaction, and only then apply the plan to the book. Conn
 failures are retried until the request's deadline; a retry that finds its own order already
 committed (the earlier COMMIT went through before the connection died) answers with the
 committed order and reloads the book.
+
+Before that, an order takes its turn on the instance's single-threaded engine (capacity.py):
+with a modelled per-order cost, one instance handles at most 1000 / cost_ms orders a second.
+A symbol this matcher does not (or no longer) own raises `NotOwner` without committing.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from testbed.errors import ApiError, LedgerUnavailable
 from testbed.ledger.queries import find_order, find_order_by_client_id, trades_of_order
 from testbed.matcher.acks import Ack, ack_from_ledger, ack_from_plan
 from testbed.matcher.books import Books
+from testbed.matcher.capacity import EngineModel
 from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.orderbook import StalePlan
 from testbed.matcher.orders import Order
+from testbed.matcher.ownership import NotOwner
 from testbed.matcher.store import BookDiverged, commit_order
 
 __all__ = ["Matcher", "NewOrder"]
@@ -43,24 +49,32 @@ class NewOrder:
 
 class Matcher:
     def __init__(self, books: Books, db: Database, metrics: MatcherMetrics, *,
-                 deadline: float = 3.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 deadline: float = 3.0, clock: Callable[[], float] = time.monotonic,
+                 engine: EngineModel | None = None) -> None:
         self.books = books
         self.db = db
         self._metrics = metrics
         self._deadline = deadline
         self.clock = clock
-        self._locks = {symbol: asyncio.Lock() for symbol in books.symbols}
+        self.engine = engine or EngineModel(0.0)
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def load_all(self) -> None:
-        """Reload every book that is stale (all of them, at first)."""
+        """Reload every book that is stale (all of them, at first); a symbol that a newer
+        epoch has claimed is dropped."""
         for symbol in self.books.stale():
             async with self.locked(symbol):
-                await self.books.ensure_fresh(symbol)
+                try:
+                    await self.books.ensure_fresh(symbol)
+                except NotOwner as exc:
+                    log.warning("dropping %s: %s", symbol, exc)
+                    self.books.drop(symbol)
 
     @contextlib.asynccontextmanager
     async def locked(self, symbol: str) -> AsyncIterator[None]:
         """Hold the symbol's lock; waiting requests show in matcher_queue_depth."""
-        lock, waiting = self._locks[symbol], self._metrics.queue_depth.labels(symbol=symbol)
+        lock = self._locks.setdefault(symbol, asyncio.Lock())
+        waiting = self._metrics.queue_depth.labels(symbol=symbol)
         waiting.inc()
         try:
             await lock.acquire()
@@ -84,6 +98,7 @@ class Matcher:
             raise LedgerUnavailable(str(exc) or "the ledger did not answer in time") from exc
 
     async def submit(self, new: NewOrder) -> Ack:
+        await self.engine.process()
         async with self.serialized(new.symbol) as deadline:
             return await retry_until(lambda: self._try_submit(new), deadline=deadline,
                                      on_retry=self._count_retry, clock=self.clock)
@@ -93,7 +108,8 @@ class Matcher:
         plan = book.plan(new.order)
         started = time.perf_counter()
         try:
-            committed = await commit_order(self.db, new.symbol, new.client_order_id, plan)
+            committed = await commit_order(self.db, new.symbol, new.client_order_id, plan,
+                                           self.books.claimed(new.symbol))
         except asyncpg.UniqueViolationError:
             return await self._already_committed(new)
         except BookDiverged:
@@ -118,7 +134,8 @@ class Matcher:
                                                       new.client_order_id)
         if row is not None:
             self.books.mark_dirty(new.symbol)
-            await self.books.ensure_fresh(new.symbol)
+            with contextlib.suppress(NotOwner):     # committed all the same: acknowledge it
+                await self.books.ensure_fresh(new.symbol)
             return ack_from_ledger(row, trades)
         if other is not None:
             raise ApiError(409, f"client_order_id is already used by order {other.order_id}",

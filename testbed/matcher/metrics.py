@@ -68,7 +68,7 @@ class MatcherMetrics:
         for symbol in symbols:
             self.queue_depth.labels(symbol=symbol)
             self.trades.labels(symbol=symbol)
-        for result in ("accepted", "rejected", "unavailable", "error"):
+        for result in ("accepted", "rejected", "unavailable", "error", "misdirected"):
             self.orders.labels(result=result)
-        for result in ("cancelled", "rejected", "unavailable", "error"):
+        for result in ("cancelled", "rejected", "unavailable", "error", "misdirected"):
             self.cancels.labels(result=result)

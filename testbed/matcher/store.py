@@ -2,7 +2,9 @@
 
 A new order's transaction inserts the order (seq = nextval('ack_seq')), updates the resting
 orders it filled and inserts the trades. If the ledger's resting orders do not match what the
-book planned, `BookDiverged` aborts it so that the book can be reloaded.
+book planned, `BookDiverged` aborts it so that the book can be reloaded. Every transaction
+first checks, FOR SHARE, that this matcher still owns the symbol under its epoch (`NotOwner`
+otherwise, see ownership.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from testbed.common.db import Database
 from testbed.common.retry import Retryable
 from testbed.ledger.queries import OrderRow, find_order
 from testbed.matcher.orders import MatchPlan
+from testbed.matcher.ownership import Fence, check_owner
 
 __all__ = ["BookDiverged", "CancelOutcome", "Committed", "cancel_order", "commit_order"]
 
@@ -64,9 +67,10 @@ class CancelOutcome:
 
 
 async def commit_order(db: Database, symbol: str, client_order_id: str | None,
-                       plan: MatchPlan) -> Committed:
+                       plan: MatchPlan, fence: Fence) -> Committed:
     order = plan.order
     async with db.transaction() as tx:
+        await check_owner(tx, symbol, fence)
         seq = await tx.fetchval(
             _INSERT_ORDER, uuid.UUID(order.order_id), order.account, client_order_id, symbol,
             order.side, order.type, order.price_ticks, order.quantity, plan.filled, plan.status)
@@ -105,9 +109,10 @@ def _trade_columns(plan: MatchPlan) -> list[list[object]]:
     ]
 
 
-async def cancel_order(db: Database, order_id: str) -> CancelOutcome:
+async def cancel_order(db: Database, order_id: str, symbol: str, fence: Fence) -> CancelOutcome:
     """Cancel an open order (locking its row); an unknown or final order is left alone."""
     async with db.transaction() as tx:
+        await check_owner(tx, symbol, fence)
         row = await find_order(tx, order_id, for_update=True)
         if row is None or not row.is_open:
             return CancelOutcome(row, None)

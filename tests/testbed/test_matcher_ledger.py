@@ -188,7 +188,7 @@ def test_bootstrap_gives_the_app_user_its_tables(ledger_dsn: str) -> None:
             owners = await conn.fetch("select tablename, tableowner from pg_tables "
                                       "where schemaname = 'public' order by tablename")
             assert [(r["tablename"], r["tableowner"]) for r in owners] == [
-                ("orders", "trader"), ("trades", "trader")]
+                ("orders", "trader"), ("symbol_owners", "trader"), ("trades", "trader")]
             first, second = await conn.fetchval("select nextval('ack_seq')"), \
                 await conn.fetchval("select nextval('ack_seq')")
             assert second > first

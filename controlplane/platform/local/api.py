@@ -62,11 +62,20 @@ def make_app(sup: Supervisor) -> web.Application:
 
     @routes.post("/v1/components/{name}/scale")
     async def scale(request: web.Request) -> web.Response:
+        direction = request.query.get("direction", "out")
+        if direction not in ("out", "in"):
+            return _json({"error": {"message": f"direction must be out or in, got "
+                                               f"{direction!r}", "field": "direction"}}, 400)
         try:
-            info = await sup.scale(request.match_info["name"])
+            name = request.match_info["name"]
+            info = await (sup.scale(name) if direction == "out" else sup.scale_in(name))
         except ControlPlaneError as err:
             return _error(err)
         return _json(info.to_dict())
+
+    @routes.get("/v1/scale-reports")
+    async def scale_reports(request: web.Request) -> web.Response:
+        return _json({"reports": [r.as_dict() for r in sup.scale_reports]})
 
     @routes.post("/v1/shutdown")
     async def shutdown(request: web.Request) -> web.Response:

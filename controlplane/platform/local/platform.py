@@ -176,7 +176,17 @@ class LocalPlatform(Platform):
         return self._act(instance_id, "resume")
 
     def scale(self, component: str) -> InstanceInfo:
-        return InstanceInfo.from_dict(self._call("POST", f"/v1/components/{component}/scale"))
+        return InstanceInfo.from_dict(self._call("POST", f"/v1/components/{component}/scale",
+                                                 timeout=max(self.timeout, 120.0)))
+
+    def scale_in(self, component: str) -> InstanceInfo:
+        return InstanceInfo.from_dict(self._call(
+            "POST", f"/v1/components/{component}/scale?direction=in",
+            timeout=max(self.timeout, 120.0)))
+
+    def scale_reports(self) -> list[dict[str, Any]]:
+        """The recent scale operations of the supervisor, with their steps (wall-clock)."""
+        return list(self._call("GET", "/v1/scale-reports")["reports"])
 
     # lifecycle --------------------------------------------------------------------------
     def up(self, topology: Topology, *, all_auto_ports: bool = False, timeout: float = 300.0,

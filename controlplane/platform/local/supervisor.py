@@ -20,12 +20,15 @@ from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.kinds import KINDS, BuildContext
 from controlplane.platform.local.managed import Managed
 from controlplane.platform.local.procs import find_owned, kill_tree
+from controlplane.platform.local.resharding import Resharding, ScaleReport
+from controlplane.platform.local.shardmap import bump_epoch
 from controlplane.topology import free_port, start_order
 
 __all__ = ["Supervisor"]
 
 log = logging.getLogger("controlplane.supervisor")
 PROBE_INTERVAL = 0.5
+SCALABLE = ("gateway", "marketdata", "matcher")
 PROBE_TIMEOUT = 1.0
 
 
@@ -40,7 +43,10 @@ class Supervisor:
         self.closing = False
         self.stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
+        self._runners: dict[str, asyncio.Task] = {}
         self.cgroups = Cgroups(ctx.state.cgroup_name)
+        self.resharding = Resharding(self)
+        self.scale_reports: list[ScaleReport] = []
 
     # lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -48,6 +54,8 @@ class Supervisor:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             self._spawn_task(self._health_loop(session))
             try:
+                epoch = bump_epoch(self.ctx.state.root)   # never reuse an earlier run's epoch
+                log.info("matcher shard map epoch %d", epoch)
                 await self._start_all()
             except PlatformError as err:
                 self.phase, self.detail = "failed", str(err)
@@ -62,8 +70,8 @@ class Supervisor:
             svc = self.topology.services[name]
             self.detail = f"starting {name}"
             for index in range(svc.instances):
-                self._launch(name, index)
-            self._write_targets(name)
+                self.launch(name, index)
+            self.publish_targets(name)
             await self._wait_service_ready(name)
             hook = KINDS[svc.kind].after_ready
             if hook is not None:
@@ -95,14 +103,26 @@ class Supervisor:
         return task
 
     # instances --------------------------------------------------------------------------
-    def _launch(self, name: str, index: int) -> Managed:
+    def launch(self, name: str, index: int) -> Managed:
         svc = self.topology.services[name]
         spec = KINDS[svc.kind].build(self.ctx, name, svc, index)
         m = Managed(spec=spec, restart=svc.restart, state_dir=self.ctx.state,
                     cgroups=self.cgroups)
         self.instances[spec.instance] = m
-        self._spawn_task(self._runner(m))
+        self._runners[spec.instance] = self._spawn_task(self._runner(m))
         return m
+
+    async def forget(self, instance_id: str) -> None:
+        """Stop an instance and drop it: no runner, no health probe, no scrape target."""
+        m = self.get(instance_id)
+        await self.stop(instance_id)
+        runner = self._runners.pop(instance_id, None)
+        if runner is not None:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        del self.instances[instance_id]
+        self.ctx.ports.pop(instance_id, None)
+        self.publish_targets(m.spec.component)
 
     async def _runner(self, m: Managed) -> None:
         while not self.closing:
@@ -193,7 +213,7 @@ class Supervisor:
         return f"{name}-0"
 
     # prometheus targets -----------------------------------------------------------------
-    def _write_targets(self, name: str) -> None:
+    def publish_targets(self, name: str) -> None:
         svc = self.topology.services[name]
         kind = KINDS[svc.kind]
         if kind.scrape_port is None:
@@ -264,25 +284,47 @@ class Supervisor:
         m.paused = False
         return m.info()
 
-    async def scale(self, component: str) -> InstanceInfo:
+    def _scalable(self, component: str) -> str:
         if component not in self.topology.services:
             raise UnknownTarget("component", component, sorted(self.topology.services))
+        kind = self.topology.services[component].kind
+        if kind not in SCALABLE:
+            raise PlatformError(f"scaling {kind} is not supported by the local platform; "
+                                f"scale {', '.join(SCALABLE)}")
+        if self.phase != "ready":
+            raise PlatformError(f"the cluster is {self.phase}; scale it once it is ready")
+        return kind
+
+    async def scale(self, component: str) -> InstanceInfo:
+        """One more instance. The matcher's shards are rebalanced (resharding.py)."""
+        if self._scalable(component) == "matcher":
+            m, _ = await self.resharding.scale_out(component)
+            return m.info()
         svc = self.topology.services[component]
-        if svc.kind == "matcher":
-            raise PlatformError("the matcher is sharded by symbol and the gateway's shard map is "
-                                "fixed at start, so one more matcher would own no symbols; "
-                                "change matcher instances in the topology and restart instead")
-        if svc.kind not in ("gateway", "marketdata"):
-            raise PlatformError(f"scaling {svc.kind} is not supported by the local platform; "
-                                "scale gateway or marketdata")
         taken = {p for ports in self.ctx.ports.values() for p in ports.values()}
         index = 1 + max(int(m.id.rsplit("-", 1)[1]) for m in self.instances.values()
                         if m.spec.component == component)
         inst = f"{component}-{index}"
         self.ctx.ports[inst] = {p: free_port(taken) for p in svc.port_names()}
-        m = self._launch(component, index)
-        self._write_targets(component)
+        m = self.launch(component, index)
+        self.publish_targets(component)
         return m.info()
+
+    async def scale_in(self, component: str) -> InstanceInfo:
+        """One instance fewer: the highest-numbered one, never the last one. A matcher's
+        symbols move to the others first, and it is drained before it stops."""
+        if self._scalable(component) == "matcher":
+            m, _ = await self.resharding.scale_in(component)
+            return m.info()
+        ids = sorted((m.id for m in self.instances.values() if m.spec.component == component),
+                     key=lambda i: int(i.rsplit("-", 1)[1]))
+        if len(ids) <= 1:
+            raise PlatformError(f"{component} runs {len(ids)} instance; it cannot scale in "
+                                "below 1")
+        m = self.get(ids[-1])
+        await self.forget(m.id)
+        return m.info()
+
 
 
 def _signal_named(name: str) -> int:

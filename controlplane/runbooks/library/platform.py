@@ -1,4 +1,5 @@
-"""Platform actions: start, stop, restart, kill, scale, and waiting for readiness."""
+"""Platform actions: start, stop, restart, kill, scale (out and in), and waiting for
+readiness."""
 
 from __future__ import annotations
 
@@ -51,6 +52,57 @@ def restart(ctx: ActionContext, params: Instance) -> dict[str, Any]:
 @action("platform.scale", Component, "start one more instance of a component")
 def scale(ctx: ActionContext, params: Component) -> dict[str, Any]:
     return _summary(ctx.platform.scale(params.component))
+
+
+class ScaleOut(Component):
+    max_instances: int = Field(8, ge=1, le=64)
+
+
+class ScaleIn(Component):
+    min_instances: int = Field(1, ge=1, le=64)
+
+
+def _running(ctx: ActionContext, component: str) -> list[str]:
+    instances = ctx.platform.instances(component)
+    if not instances:
+        known = sorted(c.name for c in ctx.platform.components())
+        raise ActionFailed(f"no component {component!r}; the cluster has: {', '.join(known)}")
+    return [i.id for i in instances]
+
+
+def _scale_report(ctx: ActionContext, instance: str) -> dict[str, Any]:
+    """The platform's account of the operation (the local supervisor keeps one), if any."""
+    reports = getattr(ctx.platform, "scale_reports", None)
+    if reports is None:
+        return {}
+    for report in reversed(reports()):
+        if report["instance"] == instance:
+            return {"report": report}
+    return {}
+
+
+@action("platform.scale_out", ScaleOut,
+        "one more instance of a component (the matcher's symbols are rebalanced to it)")
+def scale_out(ctx: ActionContext, params: ScaleOut) -> dict[str, Any]:
+    before = _running(ctx, params.component)
+    if len(before) >= params.max_instances:
+        raise ActionFailed(f"{params.component} already runs {len(before)} instances "
+                           f"(max_instances {params.max_instances}); not scaling out")
+    info = ctx.platform.scale(params.component)
+    return {**_summary(info), "instances_before": len(before),
+            "instances_after": len(before) + 1, **_scale_report(ctx, info.id)}
+
+
+@action("platform.scale_in", ScaleIn,
+        "stop and forget the highest-numbered instance (never below min_instances)")
+def scale_in(ctx: ActionContext, params: ScaleIn) -> dict[str, Any]:
+    before = _running(ctx, params.component)
+    if len(before) <= params.min_instances:
+        raise ActionFailed(f"{params.component} runs {len(before)} instances, not above "
+                           f"min_instances {params.min_instances}; not scaling in")
+    info = ctx.platform.scale_in(params.component)
+    return {**_summary(info), "instances_before": len(before),
+            "instances_after": len(before) - 1, **_scale_report(ctx, info.id)}
 
 
 @action("platform.wait_ready", Wait, "wait until an instance is ready", mutates=False)

@@ -2,6 +2,9 @@
 
     GET    /v1/links                  every link: addresses, fault, ttl left, connections, bytes
     GET    /v1/links/{name}           one link
+    PUT    /v1/links/{name}           carry a new link: {"listen", "upstream"} (a scaled-out
+                                      instance's); the same link again is a no-op, 201 if new
+    DELETE /v1/links/{name}           stop carrying it (idempotent): {"removed": bool}
     PUT    /v1/links/{name}/fault     set (replace) the link's fault: a JSON fault spec
     DELETE /v1/links/{name}/fault     clear it (idempotent)
     DELETE /v1/faults                 clear every fault
@@ -21,7 +24,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from controlplane.errors import InvalidInput, UnknownTarget
+from controlplane.errors import InvalidInput, PlatformError, UnknownTarget
+from controlplane.platform.local.faultproxy.config import parse_config
 from controlplane.platform.local.faultproxy.proxy import FaultProxy
 from controlplane.platform.local.faultproxy.spec import parse_spec
 
@@ -51,6 +55,22 @@ def admin_app(proxy: FaultProxy) -> web.Application:
         target.set_fault(parse_spec(await _body(request)))
         return _json(target.view())
 
+    async def add_link(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise InvalidInput("the body must be an object with listen and upstream",
+                               source="link", field="(body)")
+        config = parse_config({"admin": {"port": 0},
+                               "links": [{**body, "name": _name(request)}]}, "link")
+        try:
+            link, created = await proxy.add(config.links[0])
+        except PlatformError as exc:
+            return _error(409, str(exc), name=_name(request))
+        return _json(link.view(), 201 if created else 200)
+
+    async def remove_link(request: web.Request) -> web.Response:
+        return _json({"link": _name(request), "removed": await proxy.remove(_name(request))})
+
     async def clear(request: web.Request) -> web.Response:
         target = proxy.link(_name(request))
         return _json({"link": target.name, "cleared": target.faults.clear()})
@@ -63,6 +83,8 @@ def admin_app(proxy: FaultProxy) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/v1/links", links)
     app.router.add_get("/v1/links/{name}", link)
+    app.router.add_put("/v1/links/{name}", add_link)
+    app.router.add_delete("/v1/links/{name}", remove_link)
     app.router.add_put("/v1/links/{name}/fault", set_fault)
     app.router.add_delete("/v1/links/{name}/fault", clear)
     app.router.add_delete("/v1/faults", clear_all)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry
 
 from controlplane.errors import PlatformError, UnknownTarget
-from controlplane.platform.local.faultproxy.config import ProxyConfig
+from controlplane.platform.local.faultproxy.config import LinkConfig, ProxyConfig
 from controlplane.platform.local.faultproxy.link import Link
 from controlplane.platform.local.faultproxy.metrics import ProxyMetrics
 
@@ -23,8 +23,9 @@ class FaultProxy:
                  rng: random.Random | None = None) -> None:
         self.config = config
         self.registry = registry
-        metrics = ProxyMetrics(registry)
-        rng = rng or random.Random()
+        self._metrics = metrics = ProxyMetrics(registry)
+        self._clock = clock
+        self._rng = rng = rng or random.Random()
         self.links = {link.name: Link(link, metrics.for_link(link.name), clock=clock, rng=rng)
                       for link in config.links}
 
@@ -47,6 +48,34 @@ class FaultProxy:
             return self.links[name]
         except KeyError:
             raise UnknownTarget("link", name, sorted(self.links)) from None
+
+    async def add(self, config: LinkConfig) -> tuple[Link, bool]:
+        """Carry one more link at run time (a scaled-out instance's): (link, created). The same
+        link again is a no-op; the same name with other addresses is refused."""
+        existing = self.links.get(config.name)
+        if existing is not None:
+            if existing.config != config:
+                raise PlatformError(f"link {config.name} already exists with listen "
+                                    f"{existing.config.listen} and upstream "
+                                    f"{existing.config.upstream}; delete it first")
+            return existing, False
+        link = Link(config, self._metrics.for_link(config.name), clock=self._clock,
+                    rng=self._rng)
+        try:
+            await link.start()
+        except OSError as exc:
+            raise PlatformError(f"link {config.name}: cannot listen on {config.listen}: "
+                                f"{exc.strerror or exc}") from exc
+        self.links[config.name] = link
+        return link, True
+
+    async def remove(self, name: str) -> bool:
+        """Stop carrying a link (a scaled-in instance's); idempotent."""
+        link = self.links.pop(name, None)
+        if link is None:
+            return False
+        await link.stop()
+        return True
 
     def clear_all(self) -> list[str]:
         """Clear every fault; the links that had one."""

@@ -9,17 +9,26 @@ from controlplane.platform.local.kinds.base import (
     http_probe,
     write_file,
 )
-from controlplane.topology import Service
+from controlplane.topology import MESH_EDGES, Service
 
-__all__ = ["KIND"]
+__all__ = ["KIND", "link_config"]
+
+
+def link_config(ctx: BuildContext, link: str) -> dict[str, str]:
+    """A mesh link's listen and upstream addresses, from its name ("gateway-0->matcher-2") and
+    the port plan: the links of instances scaled out at run time included."""
+    client, _, server = link.partition("->")
+    kinds = {n: s.kind for n, s in ctx.topology.services.items()}
+    server_kind = kinds[server.rsplit("-", 1)[0]]
+    port = dict(MESH_EDGES[kinds[client.rsplit("-", 1)[0]]])[server_kind]
+    return {"listen": f"127.0.0.1:{ctx.ports['mesh-0'][link]}",
+            "upstream": ctx.addr(server, port)}
 
 
 def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:
     inst = f"{name}-{index}"
     ports = ctx.ports[inst]
-    links = [{"name": link.name, "listen": f"127.0.0.1:{ports[link.name]}",
-              "upstream": ctx.addr(link.server, link.port)}
-             for link in ctx.topology.mesh_links() if link.name in ports]
+    links = [{"name": link, **link_config(ctx, link)} for link in ports if "->" in link]
     cwd = ctx.state.instance_dir(inst)
     cfg = write_file(cwd / "faultproxy.json", {
         "admin": {"host": "127.0.0.1", "port": ports["admin"]}, "links": links})

@@ -10,7 +10,8 @@ from controlplane.platform.local.kinds.base import (
     http_probe,
     write_file,
 )
-from controlplane.topology import ControlplaneSettings, Service
+from controlplane.platform.local.shardmap import read_epoch
+from controlplane.topology import ControlplaneSettings, MatcherSettings, Service
 
 __all__ = ["APP_USER", "KINDS", "ledger_dsn"]
 
@@ -46,9 +47,13 @@ def _testbed(kind: str):
         if kind == "gateway":
             config["matchers"] = [f"http://{ctx.via(inst, m, 'http')}"
                                   for m in ctx.instances_of("matcher")]
+            config["shard_epoch"] = read_epoch(ctx.state.root)
         if kind == "matcher":
+            settings: MatcherSettings = svc.typed_settings()
             config["shard"] = index
-            config["shards"] = ctx.topology.services[name].instances
+            config["shards"] = max(len(ctx.instances_of("matcher")), index + 1)
+            config["shard_epoch"] = read_epoch(ctx.state.root)
+            config["engine_cost_ms"] = settings.engine_cost_ms
         cwd = ctx.state.instance_dir(inst)
         path = write_file(cwd / "config.json", config, mode=0o600)
         url = ctx.url(inst)
