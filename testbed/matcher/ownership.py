@@ -3,8 +3,9 @@
 A matcher claims a symbol under the epoch of the shard map it serves, before it loads the
 book: `claim` takes the row's lock, so it waits for the commits in flight of the previous
 owner (which hold the row FOR SHARE), and the book loaded afterwards has all of them. Every
-transaction that commits on the symbol starts with `check_owner` (FOR SHARE): once a newer
-epoch has claimed the symbol, the old owner's transactions fail with `NotOwner` and roll back.
+transaction that commits on the symbol reads the row FOR SHARE and checks the epoch and owner
+(`check_owner`; a new order's insert carries the same check, store.py): once a newer epoch has
+claimed the symbol, the old owner's transactions fail with `NotOwner` and roll back.
 So two matchers can never both commit fills planned on their own copy of the same book.
 """
 

@@ -3,8 +3,8 @@
 A new order's transaction inserts the order (seq = nextval('ack_seq')), updates the resting
 orders it filled and inserts the trades. If the ledger's resting orders do not match what the
 book planned, `BookDiverged` aborts it so that the book can be reloaded. Every transaction
-first checks, FOR SHARE, that this matcher still owns the symbol under its epoch (`NotOwner`
-otherwise, see ownership.py).
+checks, FOR SHARE, that this matcher still owns the symbol under its epoch (`NotOwner`
+otherwise, see ownership.py): a new order's insert carries the check itself.
 """
 
 from __future__ import annotations
@@ -16,14 +16,20 @@ from testbed.common.db import Database
 from testbed.common.retry import Retryable
 from testbed.ledger.queries import OrderRow, find_order
 from testbed.matcher.orders import MatchPlan
-from testbed.matcher.ownership import Fence, check_owner
+from testbed.matcher.ownership import Fence, NotOwner, check_owner
 
 __all__ = ["BookDiverged", "CancelOutcome", "Committed", "cancel_order", "commit_order"]
 
+# The fence rides on the insert (no extra round trip): nothing is inserted, and no row comes
+# back, unless this matcher owns the symbol under its epoch; the row stays held FOR SHARE.
 _INSERT_ORDER = """
 insert into orders (order_id, seq, account, client_order_id, symbol, side, type, price_ticks,
                     quantity, filled, status)
-values ($1, nextval('ack_seq'), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+select $1::uuid, nextval('ack_seq'), $2::text, $3::text, $4::text, $5::text, $6::text,
+       $7::bigint, $8::bigint, $9::bigint, $10::text
+ where exists (select 1 from symbol_owners
+                where symbol = $4::text and epoch = $11::bigint and owner = $12::text
+                  for share)
 returning seq"""
 
 _FILL_RESTING = """
@@ -70,10 +76,13 @@ async def commit_order(db: Database, symbol: str, client_order_id: str | None,
                        plan: MatchPlan, fence: Fence) -> Committed:
     order = plan.order
     async with db.transaction() as tx:
-        await check_owner(tx, symbol, fence)
         seq = await tx.fetchval(
             _INSERT_ORDER, uuid.UUID(order.order_id), order.account, client_order_id, symbol,
-            order.side, order.type, order.price_ticks, order.quantity, plan.filled, plan.status)
+            order.side, order.type, order.price_ticks, order.quantity, plan.filled, plan.status,
+            fence.epoch, fence.owner)
+        if seq is None:
+            await check_owner(tx, symbol, fence)      # raises NotOwner naming the holder
+            raise NotOwner(symbol, fence.epoch, None, None)
         if not plan.fills:
             return Committed(seq, {})
         updated = await tx.fetch(
