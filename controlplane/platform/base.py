@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controlplane.errors import PlatformError
 from controlplane.topology import Topology
 
 __all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "LinkControl",
@@ -203,6 +204,12 @@ class Platform(ABC):
     @abstractmethod
     def ledger_admin_dsn(self, instance_id: str) -> str:
         """A superuser DSN straight to one ledger node (replication and load faults)."""
+
+    def acknowledged_orders(self, since: float) -> dict[str, dict[str, Any]]:
+        """Each order-entry instance's journal of the orders it acknowledged since `since`
+        (epoch seconds): {"instance": {"complete": bool, "acks": [{"order_id", "seq", "at"}]}}.
+        The server side of the RPO check: no client records needed."""
+        raise PlatformError(f"the {self.name} platform cannot read order-entry journals")
 
     @abstractmethod
     def info(self) -> ClusterInfo:

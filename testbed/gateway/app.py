@@ -15,6 +15,7 @@ from testbed.common.client import Reply, TracedClient
 from testbed.common.db import Database
 from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
+from testbed.gateway.journal import AckJournal
 from testbed.gateway.ledger import LedgerReader
 from testbed.gateway.metrics import GatewayMetrics
 from testbed.gateway.orders import OrderRoutes
@@ -51,7 +52,9 @@ class GatewayService:
             epoch=config.shard_epoch, redirects=self.metrics.matcher_redirects)
         self.marketdata = Marketdata(self._clients[1], config.marketdata)
         prices = LastPrices(ctx.trading, self.marketdata.quote_body, self.metrics.price_fallbacks)
-        self.orders = OrderRoutes(ctx.trading, matchers, prices, self.ledger, self.metrics)
+        self.journal = AckJournal()
+        self.orders = OrderRoutes(ctx.trading, matchers, prices, self.ledger, self.metrics,
+                                  self.journal)
         ctx.readiness.add(self.db.ready_reason)
 
     def install(self, app: web.Application) -> None:
@@ -62,6 +65,7 @@ class GatewayService:
         app.router.add_get("/v1/quotes", self.get_quotes)
         app.router.add_get("/v1/positions/{account}", self.get_positions)
         app.router.add_get("/admin/shardmap", guarded(self.get_shardmap, self._token))
+        app.router.add_get("/admin/acks", guarded(self.get_acks, self._token))
         app.router.add_put("/admin/shardmap", guarded(self.put_shardmap, self._token))
 
     async def _startup(self, _: web.Application) -> None:
@@ -84,6 +88,15 @@ class GatewayService:
                            extra={"shard_epoch": current.epoch})
         self.matchers.switch(new)
         return json_response(self.matchers.map.model_dump())
+
+    async def get_acks(self, request: web.Request) -> web.Response:
+        """The orders this gateway acknowledged since `?since=<epoch seconds>` (admin)."""
+        raw = request.query.get("since", "0")
+        try:
+            since = float(raw)
+        except ValueError:
+            raise ApiError(400, "since must be epoch seconds", field="since", value=raw) from None
+        return json_response(self.journal.since(since))
 
     async def get_quote(self, request: web.Request) -> web.Response:
         symbol = request.match_info["symbol"]

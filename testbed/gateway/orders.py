@@ -15,6 +15,7 @@ from testbed.common.client import Reply
 from testbed.common.jsonio import json_response, read_json
 from testbed.common.middleware import current_trace_id
 from testbed.errors import ApiError
+from testbed.gateway.journal import AckJournal
 from testbed.gateway.ledger import LedgerReader
 from testbed.gateway.metrics import GatewayMetrics
 from testbed.gateway.prices import LastPrices
@@ -30,7 +31,9 @@ __all__ = ["OrderRoutes"]
 
 class OrderRoutes:
     def __init__(self, trading: Trading, matchers: Matchers, prices: LastPrices,
-                 ledger: LedgerReader, metrics: GatewayMetrics) -> None:
+                 ledger: LedgerReader, metrics: GatewayMetrics,
+                 journal: AckJournal | None = None) -> None:
+        self._journal = journal
         self._trading = trading
         self._matchers = matchers
         self._prices = prices
@@ -57,6 +60,8 @@ class OrderRoutes:
                                 current_trace_id() or "")
                 self._metrics.orders.labels(result="accepted").inc()
                 self._metrics.ack_seconds.observe(time.perf_counter() - started)
+                if self._journal is not None:
+                    self._journal.record(view["order_id"], view["seq"])
                 return json_response(view, status=201)
             response = _passed_on(reply)
         except Exception:

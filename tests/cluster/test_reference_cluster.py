@@ -54,9 +54,14 @@ def _order(**overrides: object) -> dict:
 
 
 def test_every_component_is_ready_with_a_primary_and_a_sync_standby(cluster) -> None:
-    info = cluster.info()
+    def all_ready():
+        info = cluster.info()
+        return info if all(i.health.ready and i.state == "running"
+                           for i in info.instances) else None
+    # `up` returned once everything was ready; an instance that lost a port race with another
+    # process on this shared machine is restarted by its policy, so allow it a moment
+    info = wait_for("every instance ready", all_ready, timeout=30, interval=0.5)
     assert info.phase == "ready"
-    assert all(i.health.ready and i.state == "running" for i in info.instances), info.instances
     roles = sorted(i.health.role for i in cluster.instances("ledger"))
     assert roles == ["primary", "sync_standby"]
     assert {c.name for c in info.components} == set(cluster.topology().services)
@@ -159,6 +164,21 @@ def test_bad_orders_get_a_4xx_naming_the_field(cluster, change, field) -> None:
     assert body["error"]["field"] == field
 
 
+def test_the_acknowledgement_journal_needs_the_admin_token(cluster) -> None:
+    status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())
+    assert status == 201
+    assert _http("GET", _url(cluster, "gateway") + "/admin/acks?since=0")[0] == 401
+    journals = cluster.acknowledged_orders(time.time() - 60)
+    acks = {a["order_id"]: a["seq"] for j in journals.values() for a in j["acks"]}
+    assert acks[ack["order_id"]] == ack["seq"]
+    req = urllib.request.Request(_url(cluster, "gateway") + "/admin/acks?since=soon",
+                                 headers={"Authorization": "Bearer "
+                                          + cluster.state.secrets()["admin"]})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 400 and json.loads(err.value.read())["error"]["field"] == "since"
+
+
 def test_malformed_json_is_a_400_not_a_500(cluster) -> None:
     req = urllib.request.Request(_url(cluster, "gateway") + "/v1/orders", data=b"{not json",
                                  method="POST", headers={"Content-Type": "application/json"})
@@ -175,6 +195,11 @@ def test_status_command_shows_roles_and_addresses(cluster) -> None:
     assert "primary" in result.stdout and "sync_standby" in result.stdout
     gw = _url(cluster, "gateway").removeprefix("http://")
     assert gw in result.stdout
+
+
+def store_steps(cluster, run_id: int):
+    with Store(cluster.state.store_path) as store:
+        return store.runbook_steps(run_id)
 
 
 def _wait_health(cluster, inst: str, ready: bool, timeout: float = 30):
@@ -304,7 +329,11 @@ def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(clu
     assert loop.alerted_at is not None and loop.alerted_at > outcome.fault_at
     assert loop.run_state == "succeeded", (loop.run_error, loop.steps)
     done = {s["name"] for s in loop.steps if s["kind"] == "step" and s["state"] == "succeeded"}
-    assert {"promote-sync-standby", "verify-routing", "verify-writes"} <= done
+    assert {"promote-sync-standby", "verify-routing", "verify-writes",
+            "reconcile-acknowledged-orders"} <= done
+    reconciled = [s for s in store_steps(cluster, loop.run_id)
+                  if s.name == "reconcile-acknowledged-orders" and s.state == "succeeded"][0]
+    assert reconciled.output["missing"] == 0 and reconciled.output["acknowledged"] > 100
     assert drill.result["loop"]["run_id"] == loop.run_id
 
 

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +109,22 @@ class LocalPlatform(Platform):
         port = self.state.read_cluster().ports[f"{name}-0"]["primary"]
         return (f"postgresql://{APP_USER}:{self.state.secrets()['app']}@127.0.0.1:{port}"
                 "/ledger")
+
+    def acknowledged_orders(self, since: float) -> dict[str, dict[str, Any]]:
+        token = self.state.secrets()["admin"]
+        out = {}
+        for inst in self.instances("gateway"):
+            if inst.pid is None:
+                out[inst.id] = {"complete": False, "acks": [], "error": f"{inst.id} is down"}
+                continue
+            url = f"{inst.endpoints['http']}/admin/acks?since={since!r}"
+            req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    out[inst.id] = json.loads(resp.read())
+            except (urllib.error.URLError, OSError, ValueError) as err:
+                out[inst.id] = {"complete": False, "acks": [], "error": f"{inst.id}: {err}"}
+        return out
 
     def ledger_admin_dsn(self, instance_id: str) -> str:
         ports = self.state.read_cluster().ports

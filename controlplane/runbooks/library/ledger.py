@@ -148,3 +148,36 @@ def rejoin(ctx: ActionContext, params: Timeout) -> dict[str, Any]:
             return {"started": started, "roles": roles}
         time.sleep(0.5)
     raise ActionFailed(f"no synchronous standby within {params.timeout_s:g} s: {_roles(ctx)}")
+
+
+class Reconcile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lookback_s: float = Field(300, gt=0, le=3600)   # before the alert (or now, when manual)
+    show: int = Field(20, ge=0, le=1000)            # missing order ids to list
+
+
+@action("ledger.reconcile", Reconcile, "every order a gateway acknowledged in the window is in "
+        "the ledger (RPO = 0), read through HAProxy", mutates=False)
+def reconcile(ctx: ActionContext, params: Reconcile) -> dict[str, Any]:
+    import asyncio
+
+    from controlplane.meter import present_orders
+
+    anchor = float(ctx.alert.get("starts_at") or time.time())
+    since = anchor - params.lookback_s
+    journals = ctx.platform.acknowledged_orders(since)
+    acked = {a["order_id"]: a for j in journals.values() for a in j.get("acks", [])}
+    gaps = {inst: j.get("error") or "journal does not cover the whole window"
+            for inst, j in journals.items() if not j.get("complete")}
+    present = asyncio.run(present_orders(ctx.platform.ledger_dsn(), sorted(acked)))
+    missing = sorted((a for oid, a in acked.items() if oid not in present),
+                     key=lambda a: a["seq"])
+    out = {"since": since, "acknowledged": len(acked), "missing": len(missing),
+           "missing_orders": missing[:params.show], "gateways": sorted(journals),
+           "incomplete_journals": gaps}
+    if missing:
+        span = missing[-1]["at"] - missing[0]["at"]
+        raise ActionFailed(f"RPO breach: {len(missing)} of {len(acked)} acknowledged orders are "
+                           f"missing from the ledger (over {span:.2f} s), first seq "
+                           f"{missing[0]['seq']}: {[m['order_id'] for m in missing[:5]]}")
+    return out
