@@ -9,14 +9,14 @@ import math
 import pytest
 
 from controlplane.drills.autoscale_model import AutoscaleOutcome, AutoscaleSettings, p99_ms
-from controlplane.drills.autoscale_slo import _BUCKET, _COUNT
+from controlplane.drills.autoscale_slo import _BUCKET, _COUNT, _le
 from controlplane.drills.loop import LoopEvidence
 from controlplane.drills.model import Timeline
 from controlplane.meter import Attempt, RpoResult
 from controlplane.runbooks.model import check_promql
 
 
-@pytest.mark.parametrize(("field", "value"), [("rate", 0), ("settle_s", -1),
+@pytest.mark.parametrize(("field", "value"), [("rate", 0), ("max_wait_s", -1),
                                                ("window_s", math.nan), ("slo_p99_ms", "x")])
 def test_bad_settings_name_the_setting_and_value(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"{field} must be a positive number"):
@@ -57,8 +57,9 @@ def test_a_good_loop_passes_and_its_record_is_plain_json() -> None:
 @pytest.mark.parametrize(("changes", "reason"), [
     ({"alerted_at": None}, "never reached the control plane"),
     ({"instances_after": 1}, "was not scaled out"),
-    ({"p99_after_ms": 140.0}, "not back under 100 ms"),
-    ({"p99_recovered_at": None, "p99_after_ms": None}, "not back under 100 ms"),
+    ({"sli_after": 0.985, "p99_after_ms": 140.0}, "not back under 100 ms"),
+    ({"sli_after": None}, "not back under 100 ms"),
+    ({"p99_recovered_at": None}, "not back under 100 ms"),
     ({"rpo": RpoResult(3000, 2, 0.5, ["a", "b"])}, "2 acknowledged orders lost"),
     ({"double_fills": 1}, "filled more than their trades"),
     ({"crossed_books": ["AAPL"]}, "crossed books"),
@@ -70,7 +71,8 @@ def test_each_failed_measure_is_named(changes: dict, reason: str) -> None:
 
 
 def test_the_slo_queries_pass_prometheus_parser() -> None:
-    le = f'{_BUCKET.rstrip("}")},le="0.1"}}'
+    le = _le(0.1)
+    assert le.endswith(',le="0.1"}')
     check_promql({
         "p99": f"histogram_quantile(0.99, sum by (le) (increase({_BUCKET}[10s])))",
         "sli": f"sum(increase({le}[10s])) / sum(increase({_COUNT}[10s]))",

@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable
 
 import asyncpg
+import yaml
 
 from controlplane.drills.autoscale_model import AutoscaleOutcome, AutoscaleSettings, p99_ms
-from controlplane.drills.autoscale_slo import gateway_p99_ms, slo_window
+from controlplane.drills.autoscale_slo import gateway_p99_ms, gateway_sli, slo_window
 from controlplane.drills.loop import collect_loop
 from controlplane.drills.model import Timeline
 from controlplane.errors import PlatformError
@@ -31,9 +32,10 @@ from controlplane.meter.prices import current_prices
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.base import Platform
 from controlplane.store import Store
+from controlplane.topology import DEFAULT_TOPOLOGY, Topology, parse_topology
 
-__all__ = ["AutoscaleDrill", "AutoscaleOutcome", "AutoscaleSettings", "ledger_consistency",
-           "run_autoscale_drill"]
+__all__ = ["AutoscaleDrill", "AutoscaleOutcome", "AutoscaleSettings", "autoscale_topology",
+           "ledger_consistency", "run_autoscale_drill"]
 
 Progress = Callable[[str, float, str], None]   # (event kind, at, message)
 
@@ -49,6 +51,17 @@ select symbol from orders
  group by symbol
 having max(price_ticks) filter (where side = 'buy')
        >= min(price_ticks) filter (where side = 'sell')"""
+
+
+def autoscale_topology(engine_cost_ms: float = 20.0) -> Topology:
+    """The shipped topology with one matcher whose engine takes `engine_cost_ms` an order
+    (1000 / cost orders/s of capacity), so that a load on two cores can saturate it."""
+    data = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
+    data["name"] = "reference-trading-autoscale"
+    data["services"]["matcher"]["instances"] = 1
+    data["services"]["matcher"].setdefault("settings", {})["engine_cost_ms"] = engine_cost_ms
+    return parse_topology(data, f"{DEFAULT_TOPOLOGY} (one matcher, {engine_cost_ms:g} ms an "
+                                "order)")
 
 
 async def ledger_consistency(dsn: str, account: str, symbols: list[str]) -> tuple[int, list[str]]:
@@ -116,7 +129,7 @@ class AutoscaleDrill:
         writer = OrderWriter(gateway, s.rate, symbols=s.symbols, prices=prices,
                              account=f"autoscale-{uuid.uuid4().hex[:8]}", timeout=s.timeout_s)
         t0 = time.time()
-        load = asyncio.create_task(writer.run(s.max_wait_s + s.settle_s + s.window_s + 5))
+        load = asyncio.create_task(writer.run(s.max_wait_s + 5))
         self._event(drill_id, "load_started", t0, f"order traffic at {s.rate:g}/s (open model)"
                     + (f", {before} x {capacity:g}/s of matcher capacity" if capacity else ""))
         try:
@@ -128,8 +141,8 @@ class AutoscaleDrill:
 
     async def _watch(self, drill_id: int, writer: OrderWriter, t0: float,
                      before: int) -> dict[str, object]:
-        """Record the loop as it happens; return once p99 has been back under the SLO for
-        `settle_s` after the scale-out, or at `max_wait_s`."""
+        """Record the loop as it happens; return once a whole `window_s` window after the
+        scale-out met the latency SLO, or at `max_wait_s`."""
         s = self.settings
         scale: dict[str, object] = {}
         deadline = t0 + s.max_wait_s
@@ -143,18 +156,18 @@ class AutoscaleDrill:
             self._scale_events(drill_id, scale)
             switched = scale.get("switched_at")
             now = time.time()
-            if isinstance(switched, float) and self.recovered_at is None \
-                    and now >= switched + 1.0:
-                p99 = await asyncio.to_thread(gateway_p99_ms, self._prom(), now,
-                                              round(s.window_s))
-                if p99 is not None and p99 < s.slo_p99_ms:
-                    self.recovered_at = now
-                    self._event(drill_id, "p99_recovered", now,
-                                f"gateway order p99 over the last {s.window_s:g} s is "
-                                f"{p99:.0f} ms, under {s.slo_p99_ms:g} ms again")
-            if self.recovered_at is not None and now >= self.recovered_at + s.settle_s + 1.5:
-                break                        # + 1.5 s: the window's last scrape is in
-            await asyncio.sleep(0.25 if self.recovered_at is None else 0.5)
+            if isinstance(switched, float) and now >= switched + s.window_s:
+                window = round(s.window_s)
+                sli = await asyncio.to_thread(gateway_sli, self._prom(), now, window,
+                                              s.slo_p99_ms / 1000)
+                if sli is not None and sli >= 0.99:
+                    self.recovered_at = now - window
+                    p99 = await asyncio.to_thread(gateway_p99_ms, self._prom(), now, window)
+                    self._event(drill_id, "p99_recovered", self.recovered_at,
+                                f"gateway order p99 under {s.slo_p99_ms:g} ms again: {sli:.1%} "
+                                f"of the next {window} s within it (p99 about {p99 or 0:.0f} ms)")
+                    break
+            await asyncio.sleep(0.5)
         return scale
 
     def _scale_events(self, drill_id: int, scale: dict[str, object]) -> None:
@@ -209,7 +222,7 @@ class AutoscaleDrill:
         back = self.recovered_at
         before_w = await asyncio.to_thread(slo_window, self._prom(), t0, scale_from)
         after_w = None if back is None else await asyncio.to_thread(
-            slo_window, self._prom(), back, back + s.settle_s, s.slo_p99_ms / 1000)
+            slo_window, self._prom(), back, back + s.window_s, s.slo_p99_ms / 1000)
         return AutoscaleOutcome(
             settings=s, load_started_at=t0, instances_before=before,
             instances_after=len(await asyncio.to_thread(self.platform.instances, s.component)),
@@ -222,7 +235,7 @@ class AutoscaleDrill:
             sli_after=None if after_w is None else after_w.good_ratio,
             client_p99_before_ms=p99_ms([a for a in attempts if t0 <= a.intended < scale_from]),
             client_p99_after_ms=None if back is None else p99_ms(
-                [a for a in attempts if back <= a.intended < back + s.settle_s]),
+                [a for a in attempts if back <= a.intended < back + s.window_s]),
             rpo=rpo, double_fills=misfilled, crossed_books=crossed,
             outcomes=outcome_counts(attempts),
             loop=loop, timeline=self.timeline, attempts=attempts)

@@ -190,7 +190,7 @@ def test_the_autoscaling_loop_scales_out_and_brings_p99_back_under_the_slo(clust
     """Order load past one matcher's capacity: MatcherSaturated reaches the control plane, the
     matcher-autoscaling runbook scales out, p99 comes back under 100 ms, RPO = 0."""
     events: list[tuple[str, float]] = []
-    settings = AutoscaleSettings(rate=60, symbols=SYMBOLS, max_wait_s=75, settle_s=6)
+    settings = AutoscaleSettings(rate=60, symbols=SYMBOLS, max_wait_s=75)
     with Store(cluster.state.store_path) as store:
         outcome = asyncio.run(run_autoscale_drill(
             cluster, store, settings, progress=lambda kind, at, msg: events.append((kind, at))))
@@ -203,7 +203,7 @@ def test_the_autoscaling_loop_scales_out_and_brings_p99_back_under_the_slo(clust
     assert outcome.instance_ready_at is not None and outcome.switched_at is not None
     assert outcome.alerted_at < outcome.scale_out_at < outcome.instance_ready_at  # type: ignore[operator]
     assert outcome.p99_before_ms is not None and outcome.p99_before_ms > 100
-    assert outcome.p99_after_ms is not None and outcome.p99_after_ms < 100
+    assert outcome.p99_under_slo, (outcome.sli_after, outcome.p99_after_ms)  # p99 < 100 ms
     assert outcome.rpo.acknowledged > 300 and outcome.rpo.lost == 0, outcome.rpo.lost_order_ids
     assert outcome.double_fills == 0 and outcome.crossed_books == []
     assert drill.state == "passed" and drill.result["rpo_orders"] == 0

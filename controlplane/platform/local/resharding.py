@@ -161,31 +161,41 @@ class Resharding:
 
     # the map switch -------------------------------------------------------------------------
     async def _switch(self, epoch: int, report: ScaleReport, skip: str = "") -> None:
+        """Every matcher, then every gateway, on the map (epoch, current matchers). Config files
+        first, so an instance that restarts meanwhile (or is down now) starts on it."""
         matchers = self.ctx.instances_of("matcher")
         shards = len(matchers)
-        token = self.ctx.secrets["admin"]
+        for inst in [*matchers, *self._of_kind("gateway")]:
+            self._rewrite(inst)
         for inst in matchers:
             if inst == skip:
                 continue
-            url, _ = self._admin(inst)
-            view = await self._session_call("PUT", url, {"epoch": epoch, "shards": shards}, token)
-            if not view.get("loaded"):
+            view = await self._push(inst, {"epoch": epoch, "shards": shards})
+            if view is None:
+                report.step(f"{inst} is down; it starts on epoch {epoch}")
+            elif not view.get("loaded"):
                 raise PlatformError(f"{inst} took shard map epoch {epoch} but did not load its "
                                     f"books: {view.get('problem') or 'unknown reason'}")
-            report.step(f"{inst} on epoch {epoch}: owns {', '.join(view['owned']) or 'nothing'}")
+            else:
+                report.step(f"{inst} on epoch {epoch}: owns "
+                            f"{', '.join(view['owned']) or 'nothing'}")
         for gw in self._of_kind("gateway"):
             urls = [f"http://{self.ctx.via(gw, m, 'http')}" for m in matchers]
-            url, _ = self._admin(gw)
-            try:
-                await self._session_call("PUT", url, {"epoch": epoch, "shards": shards,
-                                                      "matchers": urls}, token)
-            except PlatformError as err:
-                if self.sup.instances[gw].pid:      # a stopped gateway reads it at restart
-                    raise
-                log.warning("%s is down; it takes epoch %d at restart: %s", gw, epoch, err)
-            report.step(f"{gw} routes by epoch {epoch} ({shards} shards)")
-        for inst in [*matchers, *self._of_kind("gateway")]:
-            self._rewrite(inst)
+            view = await self._push(gw, {"epoch": epoch, "shards": shards, "matchers": urls})
+            report.step(f"{gw} routes by epoch {epoch} ({shards} shards)" if view is not None
+                        else f"{gw} is down; it starts on epoch {epoch}")
+
+    async def _push(self, inst: str, body: dict[str, Any]) -> Any:
+        """PUT the map to a running instance; None when the instance is not running (its
+        config file has the map already)."""
+        url, token = self._admin(inst)
+        try:
+            return await self._session_call("PUT", url, body, token)
+        except PlatformError as err:
+            if self.sup.instances[inst].pid:
+                raise
+            log.warning("%s is down; it takes epoch %s at restart: %s", inst, body["epoch"], err)
+            return None
 
     async def _wait_ready(self, m: Managed, wait_s: float = READY_TIMEOUT_S) -> None:
         url = m.spec.endpoints["http"] + "/readyz"
