@@ -1,8 +1,10 @@
-"""`controlplane demo` (what `make demo` runs): the reference cluster, a ledger failover drill
-under traffic, and a short GameDay of chaos experiments, each with its report."""
+"""`controlplane demo` (what `make demo` runs): the reference cluster, the failover loop (a
+ledger primary kill under traffic that the alert's runbook repairs), a short GameDay of chaos
+experiments, and the autoscaling loop on a one-matcher cluster, each with its report."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from pathlib import Path
@@ -28,7 +30,13 @@ from controlplane.cli.drill import (
     with_options,
 )
 from controlplane.cli.render import progress_line, status_table
-from controlplane.drills.report import render_outcome
+from controlplane.drills.autoscale import (
+    AutoscaleOutcome,
+    AutoscaleSettings,
+    autoscale_topology,
+    run_autoscale_drill,
+)
+from controlplane.drills.report import render_autoscale, render_outcome
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.base import ClusterInfo
 from controlplane.platform.local import LocalPlatform
@@ -52,17 +60,20 @@ GAMEDAY = [
 @with_options(drill_options)
 @click.option("--gameday/--no-gameday", default=True, show_default=True,
               help="Run the short GameDay of chaos experiments after the drill.")
+@click.option("--autoscale/--no-autoscale", default=True, show_default=True,
+              help="Run the autoscaling loop on a one-matcher cluster at the end.")
 @click.option("--keep", is_flag=True, help="Leave the cluster running afterwards.")
 @topology_option
 @state_dir_option
-def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, keep: bool,
+def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: bool, keep: bool,
          topology_path: Path | None, state_dir: Path | None) -> None:
-    """Start the cluster, kill the ledger primary under traffic, run a GameDay, report, stop."""
+    """Start the cluster, kill the ledger primary under traffic, run a GameDay, overload the
+    matcher of a second cluster until the runbook scales it out, report, stop."""
     topology = load_topology(topology_path)
     settings = settings_from(rate, warmup, rejoin, None)
     platform = LocalPlatform(resolve_state(state_dir, topology) if state_dir else
                              Path.cwd() / ".state" / "demo")
-    steps = 3 + gameday
+    steps = 3 + gameday + autoscale
     console.rule(f"1/{steps} start the reference trading cluster")
     platform.down(purge=True)
     with console_err.status("starting cluster...") as status:
@@ -85,13 +96,41 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, keep: bool,
             suite = _gameday(platform)
     finally:
         if not keep:
-            console.rule(f"{steps}/{steps} stop")
+            console.rule(f"{3 + gameday}/{steps} stop")
             with console_err.status("stopping cluster..."):
                 platform.down()
             console.print("cluster stopped; nothing left running")
+    scaled = None
+    if autoscale:
+        console.rule(f"{steps}/{steps} autoscaling loop: order load past one matcher's "
+                     "capacity; the alert runs the matcher-autoscaling runbook")
+        scaled = _autoscale(platform.state.root.parent / f"{platform.state.root.name}-autoscale")
     unreverted = [o.title for o in (suite.outcomes if suite else []) if not o.all_reverted]
-    if not outcome.passed or unreverted:
+    if not outcome.passed or unreverted or (scaled is not None and not scaled.passed):
         raise SystemExit(1)
+
+
+def _autoscale(state_dir: Path) -> AutoscaleOutcome:
+    """A second cluster (the first is stopped): one matcher modelled as a single-threaded engine
+    at 20 ms an order (50 orders/s), offered 70 orders/s."""
+    platform = LocalPlatform(state_dir)
+    platform.down(purge=True)
+    with console_err.status("starting a cluster with one matcher (50 orders/s)...") as status:
+        platform.up(autoscale_topology(), all_auto_ports=True,
+                    progress=lambda info: status.update(progress_line(info)))
+    try:
+        def progress(kind: str, at: float, message: str) -> None:
+            console.print(f"  {time.strftime('%H:%M:%S', time.localtime(at))}  {message}",
+                          highlight=False)
+        with Store(platform.state.store_path) as store:
+            outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(),
+                                                      progress=progress))
+            drill_id = store.list_drills(limit=1)[0].id
+        console.print(render_autoscale(outcome, drill_id))
+        return outcome
+    finally:
+        with console_err.status("stopping the autoscaling cluster..."):
+            platform.down(purge=True)
 
 
 def _settle(platform: LocalPlatform, limit_ms: float = 4000, wait_s: float = 45) -> None:

@@ -7,9 +7,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from controlplane.drills.autoscale_model import AutoscaleOutcome
 from controlplane.drills.model import DrillOutcome
 
-__all__ = ["render_outcome", "timeline_line"]
+__all__ = ["render_autoscale", "render_outcome", "timeline_line"]
 
 LABELS = {
     "load_started": "load started",
@@ -25,6 +26,10 @@ LABELS = {
     "runbook_started": "runbook",
     "first_action": "first action",
     "runbook_done": "runbook done",
+    "scale_out": "scale out",
+    "instance_ready": "instance ready",
+    "rebalanced": "rebalanced",
+    "p99_recovered": "p99 recovered",
 }
 
 
@@ -77,3 +82,45 @@ def render_outcome(o: DrillOutcome, drill_id: int | None = None) -> Panel:
             f"({o.target} -> {o.new_primary or '?'})"
     return Panel(Group(timeline, Text(""), table, Text(""), summary, verdict), title=title,
                  title_align="left")
+
+
+def _ms(x: float | None) -> str:
+    return "not measured" if x is None else f"{x:.0f} ms"
+
+
+def render_autoscale(o: AutoscaleOutcome, drill_id: int | None = None) -> Panel:
+    """The autoscaling loop: timeline from the load start, p99 before and after, the checks."""
+    t0 = o.load_started_at
+    lines = [timeline_line(k, t, t0, m) for k, t, m in o.timeline.sorted()]
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("measure", "measured", "target", ""):
+        table.add_column(col)
+    s = o.settings
+    recovered = o.p99_after_ms is not None and o.p99_after_ms < s.slo_p99_ms
+    table.add_row("gateway order p99 before scale-out", _ms(o.p99_before_ms), "", "")
+    table.add_row("gateway order p99 after (recovery + "
+                  f"{s.settle_s:g} s)", _ms(o.p99_after_ms), f"< {s.slo_p99_ms:g} ms",
+                  "[green]PASS[/]" if recovered else "[red]FAIL[/]")
+    table.add_row(f"{s.component} instances", f"{o.instances_before} -> {o.instances_after}",
+                  "", "[green]PASS[/]" if o.instances_after > o.instances_before
+                  else "[red]FAIL[/]")
+    table.add_row("alert to new instance ready", _fmt(o.alert_to_ready_s, "s"), "", "")
+    table.add_row("RPO (lost acknowledged orders)", _fmt(float(o.rpo.lost), "orders"),
+                  "= 0 orders", "[green]PASS[/]" if not o.rpo.lost else "[red]FAIL[/]")
+    table.add_row("orders filled twice / crossed books",
+                  f"{o.double_fills} / {', '.join(o.crossed_books) or 'none'}", "= 0",
+                  "[green]PASS[/]" if not (o.double_fills or o.crossed_books)
+                  else "[red]FAIL[/]")
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(o.outcomes.items()))
+    cap = (f", one {s.component} takes {o.capacity_per_instance:g}/s"
+           if o.capacity_per_instance else "")
+    text = f"load: {s.rate:g} orders/s open model{cap}; {counts}"
+    if o.failures():
+        text += "\n" + "; ".join(o.failures())
+    summary = Text(text)
+    verdict = Text("verdict: PASS" if o.passed else "verdict: FAIL",
+                   style="bold green" if o.passed else "bold red")
+    title = f"drill {'#' + str(drill_id) + ': ' if drill_id else ''}{s.component} autoscaling " \
+            f"({o.new_instance or 'no new instance'})"
+    return Panel(Group(Text("\n".join(lines)), Text(""), table, Text(""), summary, verdict),
+                 title=title, title_align="left")
