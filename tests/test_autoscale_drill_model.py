@@ -77,3 +77,22 @@ def test_the_slo_queries_pass_prometheus_parser() -> None:
         "p99": f"histogram_quantile(0.99, sum by (le) (increase({_BUCKET}[10s])))",
         "sli": f"sum(increase({le}[10s])) / sum(increase({_COUNT}[10s]))",
     }, "autoscale_slo.py")
+
+
+def _rendered(outcome: AutoscaleOutcome) -> str:
+    from rich.console import Console
+
+    from controlplane.drills.report import render_autoscale
+    console = Console(width=160, record=True)
+    console.print(render_autoscale(outcome, 4))
+    return console.export_text()
+
+
+def test_the_report_shows_the_measures_and_names_what_failed() -> None:
+    timeline = Timeline()
+    timeline.add("alerted", 1007.0, "alert MatcherSaturated received by the control plane")
+    good = _rendered(_outcome(timeline=timeline))
+    assert "drill #4: matcher autoscaling (matcher-1)" in good and "verdict: PASS" in good
+    assert "+7.00 s  alerted" in good and "99.5% within 100 ms" in good and "1 -> 2" in good
+    bad = _rendered(_outcome(double_fills=2))
+    assert "verdict: FAIL" in bad and "2 orders filled more than their trades say" in bad
