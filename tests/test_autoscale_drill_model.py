@@ -59,6 +59,7 @@ def test_a_good_loop_passes_and_its_record_is_plain_json() -> None:
     ({"instances_after": 1}, "was not scaled out"),
     ({"sli_after": 0.985, "p99_after_ms": 140.0}, "not back under 100 ms"),
     ({"sli_after": None}, "not back under 100 ms"),
+    ({"client_p99_after_ms": 180.0}, "client p99 180.0 ms"),
     ({"p99_recovered_at": None}, "not back under 100 ms"),
     ({"rpo": RpoResult(3000, 2, 0.5, ["a", "b"])}, "2 acknowledged orders lost"),
     ({"double_fills": 1}, "filled more than their trades"),

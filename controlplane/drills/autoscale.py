@@ -32,6 +32,7 @@ from controlplane.meter.prices import current_prices
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.base import Platform
 from controlplane.store import Store
+from controlplane.store.runbooks import ACTIVE_RUN_STATES
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, parse_topology
 
 __all__ = ["AutoscaleDrill", "AutoscaleOutcome", "AutoscaleSettings", "autoscale_topology",
@@ -142,7 +143,9 @@ class AutoscaleDrill:
     async def _watch(self, drill_id: int, writer: OrderWriter, t0: float,
                      before: int) -> dict[str, object]:
         """Record the loop as it happens; return once a whole `window_s` window after the
-        scale-out met the latency SLO, or at `max_wait_s`."""
+        scale-out met the latency SLO both at the gateway (the SLO's own measure) and for the
+        meter's orders answered in it, and the runbook run is over (its verification needs
+        the traffic), or at `max_wait_s`."""
         s = self.settings
         scale: dict[str, object] = {}
         deadline = t0 + s.max_wait_s
@@ -156,19 +159,27 @@ class AutoscaleDrill:
             self._scale_events(drill_id, scale)
             switched = scale.get("switched_at")
             now = time.time()
-            if isinstance(switched, float) and now >= switched + s.window_s:
-                window = round(s.window_s)
-                sli = await asyncio.to_thread(gateway_sli, self._prom(), now, window,
-                                              s.slo_p99_ms / 1000)
-                if sli is not None and sli >= 0.99:
-                    self.recovered_at = now - window
-                    p99 = await asyncio.to_thread(gateway_p99_ms, self._prom(), now, window)
-                    self._event(drill_id, "p99_recovered", self.recovered_at,
-                                f"gateway order p99 under {s.slo_p99_ms:g} ms again: {sli:.1%} "
-                                f"of the next {window} s within it (p99 about {p99 or 0:.0f} ms)")
-                    break
+            if self.recovered_at is None and isinstance(switched, float) \
+                    and now >= switched + s.window_s:
+                await self._check_recovered(drill_id, writer, now)
+            if self.recovered_at is not None and ev.run_state not in ACTIVE_RUN_STATES:
+                break                  # the runbook's own verification saw traffic too
             await asyncio.sleep(0.5)
         return scale
+
+    async def _check_recovered(self, drill_id: int, writer: OrderWriter, now: float) -> None:
+        s, window = self.settings, round(self.settings.window_s)
+        sli = await asyncio.to_thread(gateway_sli, self._prom(), now, window,
+                                      s.slo_p99_ms / 1000)
+        client = p99_ms([a for a in writer.attempts if now - window <= a.done < now])
+        if sli is None or sli < 0.99 or client is None or client >= s.slo_p99_ms:
+            return
+        self.recovered_at = now - window
+        p99 = await asyncio.to_thread(gateway_p99_ms, self._prom(), now, window)
+        self._event(drill_id, "p99_recovered", self.recovered_at,
+                    f"order p99 under {s.slo_p99_ms:g} ms again over the next {window} s: "
+                    f"{sli:.1%} within it at the gateway (p99 about {p99 or 0:.0f} ms), "
+                    f"client p99 {client:.0f} ms")
 
     def _scale_events(self, drill_id: int, scale: dict[str, object]) -> None:
         ready, switched = scale.get("ready_at"), scale.get("switched_at")
@@ -233,9 +244,9 @@ class AutoscaleDrill:
             p99_before_ms=before_w.p99_ms,
             p99_after_ms=None if after_w is None else after_w.p99_ms,
             sli_after=None if after_w is None else after_w.good_ratio,
-            client_p99_before_ms=p99_ms([a for a in attempts if t0 <= a.intended < scale_from]),
+            client_p99_before_ms=p99_ms([a for a in attempts if t0 <= a.done < scale_from]),
             client_p99_after_ms=None if back is None else p99_ms(
-                [a for a in attempts if back <= a.intended < back + s.window_s]),
+                [a for a in attempts if back <= a.done < back + s.window_s]),
             rpo=rpo, double_fills=misfilled, crossed_books=crossed,
             outcomes=outcome_counts(attempts),
             loop=loop, timeline=self.timeline, attempts=attempts)
