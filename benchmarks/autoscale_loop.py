@@ -21,24 +21,18 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cluster, median, save  # noqa: E402
 
-from controlplane.drills.autoscale import AutoscaleSettings, run_autoscale_drill  # noqa: E402
+from controlplane.drills.autoscale import (  # noqa: E402
+    AutoscaleSettings,
+    autoscale_topology,
+    run_autoscale_drill,
+)
 from controlplane.observe.prometheus import PrometheusClient  # noqa: E402
 from controlplane.store import Store  # noqa: E402
-from controlplane.topology import DEFAULT_TOPOLOGY, parse_topology  # noqa: E402
 
 SYMBOLS = ("AAPL", "AMZN", "MSFT", "NVDA")
-
-
-def topology(cost_ms: float):
-    data = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
-    data["services"]["matcher"]["instances"] = 1
-    data["services"]["matcher"]["settings"] = {"engine_cost_ms": cost_ms}
-    return parse_topology(data, f"{DEFAULT_TOPOLOGY} (autoscale benchmark variant)")
 
 
 def quiet(platform, wait_s: float = 60.0) -> None:
@@ -91,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = AutoscaleSettings(rate=args.rate, symbols=SYMBOLS, max_wait_s=75)
     rows, ref = [], None
-    with cluster(topology(args.engine_cost_ms)) as platform:
+    with cluster(autoscale_topology(args.engine_cost_ms)) as platform:
         if not args.no_reference:
             print("reference (automation paused):", flush=True)
             ref = reference(platform, AutoscaleSettings(rate=args.rate, symbols=SYMBOLS,

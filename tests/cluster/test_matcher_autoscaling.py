@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from controlplane.drills.autoscale import (
     AutoscaleSettings,
+    autoscale_topology,
     ledger_consistency,
     run_autoscale_drill,
 )
@@ -33,7 +33,6 @@ from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.local import LocalPlatform
 from controlplane.platform.local.procs import find_owned
 from controlplane.store import Store
-from controlplane.topology import DEFAULT_TOPOLOGY, parse_topology
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -42,20 +41,12 @@ ENGINE_COST_MS = 20
 SYMBOLS = ("AAPL", "AMZN", "MSFT", "NVDA")     # two shards of two under a 2-matcher map
 
 
-def autoscale_topology():
-    data = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
-    data["name"] = "autoscale-test"
-    data["services"]["matcher"]["instances"] = 1
-    data["services"]["matcher"]["settings"] = {"engine_cost_ms": ENGINE_COST_MS}
-    return parse_topology(data, "autoscale-test topology")
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     platform = LocalPlatform(Path(tmp_path_factory.mktemp("autoscale")) / "state")
     roots: list[Path] = []
     try:
-        platform.up(autoscale_topology(), all_auto_ports=True, timeout=240)
+        platform.up(autoscale_topology(ENGINE_COST_MS), all_auto_ports=True, timeout=240)
         roots = platform.state.roots()
         yield platform
     finally:
