@@ -124,8 +124,11 @@ SYMPTOMS: list[dict[str, Any]] = [
      "labels": {"severity": "critical", "service": "ledger"},
      "annotations": {"summary": "No synchronous standby: a primary loss now could lose "
                                 "acknowledged orders"}},
+    # only while a matcher feeds it: at cluster start quotes are stale until the matchers
+    # run, and restarting market data then (the runbook's remedy) helps nothing
     {"alert": "MarketDataStale", "for": "5s",
-     "expr": 'min(marketdata_quote_age_seconds{job="marketdata"}) > 5',
+     "expr": 'min(marketdata_quote_age_seconds{job="marketdata"}) > 5 '
+             'and on() max(up{job="matcher"}) == 1',
      "labels": {"severity": "critical", "service": "marketdata"},
      "annotations": {"summary": "No quote has been updated for more than 5 s"}},
     {"alert": "GatewayCrashLoop", "for": "0s",

@@ -280,6 +280,10 @@ def test_down_then_up_keeps_the_ledger_and_the_addresses(cluster) -> None:
 def test_marketdata_stall_loop_the_alert_restarts_market_data(cluster) -> None:
     """A 120 s stall: MarketDataStale reaches the control plane, the marketdata-stall-recovery
     runbook restarts the service and sees fresh quotes long before the stall would end."""
+    _wait_health(cluster, "marketdata-0", ready=True)
+    with Store(cluster.state.store_path) as store:       # nothing else acting on it now
+        wait_for("no runbook on marketdata", lambda: not store.runbook_runs(
+            active=True, target="marketdata"), timeout=60, interval=0.5)
     engine = FaultEngine(FaultContext(cluster, cluster.state.store_path))
     since = time.time()
     fault = engine.inject("marketdata-stall", "marketdata", {"duration_s": 120},
