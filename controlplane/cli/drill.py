@@ -101,6 +101,46 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
         raise SystemExit(1)
 
 
+@drill.command("autoscale")
+@click.option("--rate", type=float, default=70, show_default=True,
+              help="Orders per second offered (open model); must exceed the matchers' capacity.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@topology_option
+@state_dir_option
+def autoscale(rate: float, as_json: bool, topology_path: Path | None,
+              state_dir: Path | None) -> None:
+    """Overload the matcher until MatcherSaturated makes the runbook scale it out; measure
+    when p99 is back under the SLO and that no acknowledged order was lost."""
+    from controlplane.drills.autoscale import AutoscaleSettings, run_autoscale_drill
+    from controlplane.drills.report import render_autoscale
+
+    if not 0 < rate <= 2000:
+        raise InvalidInput("must be between 0 and 2000 orders per second", field="--rate",
+                           value=rate, fix="Offer more than the matchers can take, e.g. 70")
+    platform = local_platform(state_dir, topology_path)
+    platform.info()     # a clear error now if no cluster is running
+    cost = getattr(platform.topology().services["matcher"].typed_settings(), "engine_cost_ms", 0)
+    if not cost:
+        raise InvalidInput("the running cluster's matcher has no engine cost, so no load this "
+                           "machine can offer saturates it", field="matcher.settings."
+                           "engine_cost_ms", value=cost,
+                           fix="Start a cluster whose topology sets it, e.g. 20 (50 orders/s "
+                               "per matcher), as `make demo` does")
+
+    def progress(kind: str, at: float, message: str) -> None:
+        console.print(f"  {kind:<16} {message}", highlight=False)
+    with Store(platform.state.store_path) as store:
+        outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(rate=rate),
+                                                  progress=None if as_json else progress))
+        drill_id = store.list_drills(limit=1)[0].id
+    if as_json:
+        click.echo(json.dumps(outcome.result(), indent=2))
+    else:
+        console.print(render_autoscale(outcome, drill_id))
+    if not outcome.passed:
+        raise SystemExit(1)
+
+
 @click.group()
 def drills() -> None:
     """Read recorded drills."""

@@ -187,6 +187,18 @@ def test_malformed_json_is_a_400_not_a_500(cluster) -> None:
     assert err.value.code == 400
 
 
+def test_the_autoscale_drill_refuses_a_matcher_no_load_can_saturate(cluster) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "controlplane", "drill", "autoscale", *args,
+                               "--state-dir", str(cluster.state.root)],
+                              capture_output=True, text=True, timeout=60)
+    bad_rate = run("--rate", "-3")
+    assert bad_rate.returncode == 2 and "--rate" in bad_rate.stderr
+    no_cost = run()                                    # the shipped matcher has no engine cost
+    assert no_cost.returncode == 2, no_cost.stderr
+    assert "matcher.settings.engine_cost_ms" in no_cost.stderr and "e.g. 20" in no_cost.stderr
+
+
 def test_status_command_shows_roles_and_addresses(cluster) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "controlplane", "cluster", "status", "--state-dir",
