@@ -5,7 +5,6 @@ experiments, and the autoscaling loop on a one-matcher cluster, each with its re
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from controlplane.drills.autoscale import (
     autoscale_topology,
     run_autoscale_drill,
 )
+from controlplane.drills.autoscale_slo import gateway_p99_ms
 from controlplane.drills.report import render_autoscale, render_outcome
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.base import ClusterInfo
@@ -137,14 +137,11 @@ def _settle(platform: LocalPlatform, limit_ms: float = 4000, wait_s: float = 45)
     """Wait until the failover's slow answers have left the 15 s latency window the GameDay's
     steady-state probes read; otherwise the first experiment is (rightly) skipped."""
     prom = PrometheusClient(platform.instances("prometheus")[0].endpoints["http"], timeout=3)
-    expr = ('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket'
-            '{job="gateway",route="/v1/orders"}[15s]))) * 1000')
     deadline = time.time() + wait_s
     with console_err.status("waiting for the order latency window to settle...") as status:
         while time.time() < deadline:
-            samples = prom.query(expr)
-            p99 = samples[0].value if samples else 0.0
-            if math.isnan(p99) or p99 < limit_ms:
+            p99 = gateway_p99_ms(prom, time.time(), 15)
+            if p99 is None or p99 < limit_ms:              # None: no orders in the window
                 return
             status.update(f"waiting for the order latency window to settle (p99 {p99:.0f} ms)")
             time.sleep(1)

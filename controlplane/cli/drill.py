@@ -111,7 +111,11 @@ def autoscale(rate: float, as_json: bool, topology_path: Path | None,
               state_dir: Path | None) -> None:
     """Overload the matcher until MatcherSaturated makes the runbook scale it out; measure
     when p99 is back under the SLO and that no acknowledged order was lost."""
-    from controlplane.drills.autoscale import AutoscaleSettings, run_autoscale_drill
+    from controlplane.drills.autoscale import (
+        AutoscaleSettings,
+        engine_capacity,
+        run_autoscale_drill,
+    )
     from controlplane.drills.report import render_autoscale
 
     if not 0 < rate <= 2000:
@@ -119,11 +123,10 @@ def autoscale(rate: float, as_json: bool, topology_path: Path | None,
                            value=rate, fix="Offer more than the matchers can take, e.g. 70")
     platform = local_platform(state_dir, topology_path)
     platform.info()     # a clear error now if no cluster is running
-    cost = getattr(platform.topology().services["matcher"].typed_settings(), "engine_cost_ms", 0)
-    if not cost:
+    if engine_capacity(platform) is None:
         raise InvalidInput("the running cluster's matcher has no engine cost, so no load this "
                            "machine can offer saturates it", field="matcher.settings."
-                           "engine_cost_ms", value=cost,
+                           "engine_cost_ms", value=0,
                            fix="Start a cluster whose topology sets it, e.g. 20 (50 orders/s "
                                "per matcher), as `make demo` does")
 

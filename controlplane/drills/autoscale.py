@@ -36,7 +36,7 @@ from controlplane.store.runbooks import ACTIVE_RUN_STATES
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, parse_topology
 
 __all__ = ["AutoscaleDrill", "AutoscaleOutcome", "AutoscaleSettings", "autoscale_topology",
-           "ledger_consistency", "run_autoscale_drill"]
+           "engine_capacity", "ledger_consistency", "run_autoscale_drill"]
 
 Progress = Callable[[str, float, str], None]   # (event kind, at, message)
 
@@ -52,6 +52,14 @@ select symbol from orders
  group by symbol
 having max(price_ticks) filter (where side = 'buy')
        >= min(price_ticks) filter (where side = 'sell')"""
+
+
+def engine_capacity(platform: Platform, component: str = "matcher") -> float | None:
+    """Orders a second one instance of `component` takes under the engine model (its
+    `engine_cost_ms`); None when it has no model, so no load here can saturate it."""
+    settings = platform.topology().services[component].typed_settings()
+    cost = getattr(settings, "engine_cost_ms", 0.0)
+    return 1000.0 / cost if cost > 0 else None
 
 
 def autoscale_topology(engine_cost_ms: float = 20.0) -> Topology:
@@ -119,9 +127,7 @@ class AutoscaleDrill:
         return outcome
 
     def _capacity(self) -> float | None:
-        settings = self.platform.topology().services[self.settings.component].typed_settings()
-        cost = getattr(settings, "engine_cost_ms", 0.0)
-        return 1000.0 / cost if cost > 0 else None
+        return engine_capacity(self.platform, self.settings.component)
 
     async def _drill(self, drill_id: int, gateway: str, before: int,
                      capacity: float | None) -> AutoscaleOutcome:
