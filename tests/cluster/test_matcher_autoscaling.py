@@ -16,7 +16,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -31,8 +30,8 @@ from controlplane.meter import measure_rpo, present_orders
 from controlplane.meter.background import BackgroundMeter
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.local import LocalPlatform
-from controlplane.platform.local.procs import find_owned
 from controlplane.store import Store
+from tests.support.cluster import running_cluster
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -43,17 +42,9 @@ SYMBOLS = ("AAPL", "AMZN", "MSFT", "NVDA")     # two shards of two under a 2-mat
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    platform = LocalPlatform(Path(tmp_path_factory.mktemp("autoscale")) / "state")
-    roots: list[Path] = []
-    try:
-        platform.up(autoscale_topology(ENGINE_COST_MS), all_auto_ports=True, timeout=240)
-        roots = platform.state.roots()
+    with running_cluster(tmp_path_factory, autoscale_topology(ENGINE_COST_MS),
+                         "autoscale") as platform:
         yield platform
-    finally:
-        roots = roots or platform.state.roots()
-        platform.down(purge=True)
-        left = find_owned(roots)
-        assert left == [], f"processes left behind: {left}"
 
 
 def _gateway(cluster: LocalPlatform) -> str:

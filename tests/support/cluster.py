@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,17 +10,19 @@ import pytest
 
 from controlplane.platform.local import LocalPlatform
 from controlplane.platform.local.procs import find_owned
-from controlplane.topology import load_topology
+from controlplane.topology import Topology, load_topology
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "running_cluster"]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    platform = LocalPlatform(Path(tmp_path_factory.mktemp("cluster")) / "state")
+@contextlib.contextmanager
+def running_cluster(tmp_path_factory: pytest.TempPathFactory, topology: Topology,
+                    name: str = "cluster") -> Iterator[LocalPlatform]:
+    """A cluster of `topology` on free ports, purged afterwards; no process may be left."""
+    platform = LocalPlatform(Path(tmp_path_factory.mktemp(name)) / "state")
     roots: list[Path] = []
     try:
-        platform.up(load_topology(), all_auto_ports=True, timeout=240)
+        platform.up(topology, all_auto_ports=True, timeout=240)
         roots = platform.state.roots()
         yield platform
     finally:
@@ -27,3 +30,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]
         platform.down(purge=True)
         left = find_owned(roots)
         assert left == [], f"processes left behind: {left}"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    with running_cluster(tmp_path_factory, load_topology()) as platform:
+        yield platform

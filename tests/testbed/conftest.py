@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from testbed.ledger.bootstrap import bootstrap_ledger
 from testbed.trading import Trading, load_trading
 from tests.support.otlp import TraceReceiver
-from tests.support.pg import CREATED, pg_available
+from tests.support.pg import CREATED, pg_available, throwaway_postgres
 from tests.support.procs import leftover_processes
 from tests.testbed.cluster import Cluster, running_cluster
 
@@ -22,6 +24,19 @@ def nothing_left_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     yield
     markers = [str(tmp_path_factory.getbasetemp()), *(str(d) for d in CREATED)]
     assert leftover_processes(markers) == []
+
+
+@pytest.fixture(scope="module")
+def ledger_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway PostgreSQL with the ledger bootstrapped (twice: it must be idempotent), as
+    the app user (a password with a quote, to keep the quoting honest)."""
+    reason = pg_available()
+    if reason is not None:
+        pytest.skip(reason)
+    with throwaway_postgres(tmp_path_factory.mktemp("pg")) as pg:
+        asyncio.run(bootstrap_ledger(pg.dsn, "trader", "pw'1"))
+        asyncio.run(bootstrap_ledger(pg.dsn, "trader", "pw'1"))
+        yield pg.dsn_for("trader", "pw'1", "ledger")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -14,25 +14,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from testbed.common.db import Database
-from testbed.ledger.bootstrap import bootstrap_ledger
 from testbed.matcher.books import Books
 from testbed.matcher.engine import Matcher, NewOrder
 from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.orders import Order
 from testbed.matcher.ownership import Fence, NotOwner, claim
-from tests.support.pg import pg_available, throwaway_postgres
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture(scope="module")
-def ledger_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    reason = pg_available()
-    if reason is not None:
-        pytest.skip(reason)
-    with throwaway_postgres(tmp_path_factory.mktemp("pg")) as pg:
-        asyncio.run(bootstrap_ledger(pg.dsn, "trader", "pw"))
-        yield pg.dsn_for("trader", "pw", "ledger")
 
 
 class Node:

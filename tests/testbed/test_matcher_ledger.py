@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -18,28 +18,15 @@ from prometheus_client import CollectorRegistry
 from testbed.common.db import Database
 from testbed.common.dbsession import Session
 from testbed.errors import LedgerUnavailable
-from testbed.ledger.bootstrap import bootstrap_ledger
 from testbed.matcher.books import Books
 from testbed.matcher.cancels import Canceller
 from testbed.matcher.engine import Matcher, NewOrder
 from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.orders import Order
-from tests.support.pg import pg_available, throwaway_postgres
 
 pytestmark = pytest.mark.cluster
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "TSLA", "JPM", "XOM"]
-
-
-@pytest.fixture(scope="module")
-def ledger_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    reason = pg_available()
-    if reason is not None:
-        pytest.skip(reason)
-    with throwaway_postgres(tmp_path_factory.mktemp("pg")) as pg:
-        asyncio.run(bootstrap_ledger(pg.dsn, "trader", "pw'1"))
-        asyncio.run(bootstrap_ledger(pg.dsn, "trader", "pw'1"))  # idempotent
-        yield pg.dsn_for("trader", "pw'1", "ledger")
 
 
 class Rig:
