@@ -68,17 +68,29 @@ class Targets(_Strict):
     availability: float = Field(0.9999, gt=0, lt=1)
 
 
+PATRONI4_MIN_TTL = 20
+
+
 class LedgerSettings(_Strict):
     """Patroni's timing: failover takes about `ttl` after the primary dies."""
 
-    ttl: int = Field(10, ge=2)
+    ttl: int = Field(20, ge=2, le=3600)
     loop_wait: int = Field(1, ge=1)
     retry_timeout: int = Field(3, ge=1)
     synchronous_mode: bool = True
     synchronous_mode_strict: bool = False
     maximum_lag_on_failover: int = Field(1048576, ge=0)
+    # pinned: Patroni from requirements-patroni.lock (4.1.4); a leader whose lease expired while
+    # it was frozen cannot take the leader key back from the node that promoted meanwhile.
+    # debian: Debian's 3.0.2, which can (patroni#2689); kept as the reference for the hang bench.
+    patroni: Literal["pinned", "debian"] = "pinned"
 
     def check(self) -> None:
+        if self.patroni == "pinned" and self.ttl < PATRONI4_MIN_TTL:
+            raise ValueError(
+                f"ttl {self.ttl} is under {PATRONI4_MIN_TTL} s, which Patroni 4 (patroni: pinned) "
+                f"silently raises to {PATRONI4_MIN_TTL}; set ttl: {PATRONI4_MIN_TTL} or more, or "
+                "patroni: debian for Debian's 3.0.2")
         if self.loop_wait + 2 * self.retry_timeout > self.ttl:
             raise ValueError(
                 f"loop_wait + 2*retry_timeout ({self.loop_wait} + 2*{self.retry_timeout}) must "

@@ -57,3 +57,20 @@ if [[ "$want" != "$have" || ! -x "$VENV/bin/controlplane" ]]; then
   echo "$want" > "$VENV/.lock-hash"
   echo "setup: $VENV ready"
 fi
+
+# 3. Patroni with the stale-leader fix (patroni#2689, after Debian's 3.0.2), pinned and
+#    hash-checked, in .patroni/. It runs as the postgres user under Debian's python3: that user
+#    cannot read a Python under /root, and the Debian package already brought python3 in.
+PATRONI_LOCK=requirements-patroni.lock
+PATRONI_HOME=.patroni
+want=$(sha256sum "$PATRONI_LOCK" | cut -c1-16)
+have=$(cat "$PATRONI_HOME/.lock-hash" 2>/dev/null || true)
+if [[ "$want" != "$have" ]]; then
+  echo "setup: installing Patroni from $PATRONI_LOCK into $PATRONI_HOME"
+  rm -rf "$PATRONI_HOME"
+  quiet() { grep -v "^WARNING: Location" || true; }
+  "$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps \
+    --no-build-isolation --target "$PATRONI_HOME/lib" -r "$PATRONI_LOCK" 2>&1 | quiet
+  PYTHONPATH="$PATRONI_HOME/lib" /usr/bin/python3 -m patroni --version
+  echo "$want" > "$PATRONI_HOME/.lock-hash"
+fi

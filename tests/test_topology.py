@@ -50,8 +50,12 @@ CASES = [
      ["services.gateway.depends_on", "matchr", "Use one of"]),
     ("single ledger node", lambda d: d["services"]["ledger"].update(instances=1),
      ["services.ledger.instances", "synchronous standby", "1"]),
-    ("Patroni timing", lambda d: d["services"]["ledger"]["settings"].update(ttl=4),
-     ["services.ledger.settings", "retry_timeout", "ttl"]),
+    ("Patroni timing", lambda d: d["services"]["ledger"]["settings"].update(
+        ttl=4, patroni="debian"), ["services.ledger.settings", "retry_timeout", "ttl"]),
+    ("a lease Patroni 4 would raise", lambda d: d["services"]["ledger"]["settings"].update(
+        ttl=10), ["services.ledger.settings", "ttl 10", "raises to 20"]),
+    ("unknown Patroni", lambda d: d["services"]["ledger"]["settings"].update(patroni="4.1"),
+     ["services.ledger.settings.patroni", "pinned", "debian"]),
     ("bad port name", lambda d: d["services"]["gateway"].update(ports={"grpc": 9000}),
      ["services.gateway.ports.grpc", "Use: http"]),
     ("port out of range", lambda d: d["services"]["gateway"].update(ports={"http": 80}),

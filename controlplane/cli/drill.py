@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -91,7 +92,48 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
     platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
         outcome = run_failover(platform, store, settings)
-        drill_id = store.list_drills(limit=1)[0].id
+        drill_id = outcome.drill_id
+    if as_json:
+        click.echo(json.dumps(outcome.result(), indent=2))
+    else:
+        console.print(render_outcome(outcome, drill_id))
+        plot_outcome(platform, outcome, drill_id)
+    if not outcome.passed:
+        raise SystemExit(1)
+
+
+@drill.command("ledger-hang")
+@click.option("--hold", type=float, default=30, show_default=True,
+              help="Seconds the primary stays frozen (SIGSTOP); longer than the leader lease "
+                   "(ledger ttl) makes Patroni promote the standby meanwhile.")
+@with_options(drill_options)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
+@topology_option
+@state_dir_option
+def ledger_hang(hold: float, rate: float, warmup: float, rejoin: bool, as_json: bool,
+                topology_path: Path | None, state_dir: Path | None) -> None:
+    """Freeze the ledger primary for --hold seconds under order traffic, resume it, and check
+    every acknowledged order on each node and in the gateways' journals."""
+    from controlplane.drills.ledger_hang import run_ledger_hang
+
+    if not 1 <= hold <= 600:
+        raise InvalidInput("must be between 1 and 600 seconds", field="--hold", value=hold,
+                           fix="Hold longer than the ledger's ttl (10 s by default), e.g. 30")
+    base = settings_from(rate, warmup, rejoin, None)
+    settings = replace(base, hold_s=hold, max_wait_s=max(base.max_wait_s, hold + 60))
+    platform = local_platform(state_dir, topology_path)
+    platform.info()     # a clear error now if no cluster is running
+    fault_at: list[float] = []
+
+    def progress(kind: str, at: float, message: str) -> None:
+        if kind == "fault_injected":
+            fault_at.append(at)
+        console.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
+                      highlight=False)
+    with Store(platform.state.store_path) as store:
+        outcome = asyncio.run(run_ledger_hang(platform, store, settings,
+                                              None if as_json else progress))
+        drill_id = outcome.drill_id
     if as_json:
         click.echo(json.dumps(outcome.result(), indent=2))
     else:

@@ -11,7 +11,8 @@ from controlplane.errors import InvalidInput
 
 __all__ = ["serve"]
 
-OPTIONS = {"forward_otlp_endpoint": "--forward-otlp"}   # settings field -> option
+OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> option
+           "ack_audit_interval_s": "--ack-audit-interval"}
 
 
 @click.command()
@@ -25,15 +26,19 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp"}   # settings field -> opti
               help="Spans kept in memory for trace queries and summaries.")
 @click.option("--runbooks", "runbooks_dir", type=click.Path(path_type=Path), default=None,
               help="Run the runbooks in this folder when their alerts fire (with --state-dir).")
+@click.option("--ack-audit-interval", "ack_audit_interval_s", type=float, default=5,
+              show_default=True, help="Seconds between checks that every order the gateways "
+              "acknowledged in the last 5 minutes is in the ledger (with --runbooks); 0: off.")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
-          max_spans: int, runbooks_dir: Path | None) -> None:
+          max_spans: int, runbooks_dir: Path | None, ack_audit_interval_s: float) -> None:
     """Run the control-plane service in the foreground."""
     from controlplane.server import ServerSettings, run_server
 
     try:
         settings = ServerSettings(host=host, port=port, state_dir=state_dir,
                                   forward_otlp_endpoint=forward_otlp, max_spans=max_spans,
-                                  runbooks_dir=runbooks_dir)
+                                  runbooks_dir=runbooks_dir,
+                                  ack_audit_interval_s=ack_audit_interval_s)
     except ValidationError as err:
         e = err.errors()[0]
         name = str(e["loc"][0])

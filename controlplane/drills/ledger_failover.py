@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -77,6 +77,8 @@ def _describe(info: ClusterInfo, target: str | None) -> _Cluster:
 
 
 class LedgerFailoverDrill:
+    kind = "ledger-failover"
+
     def __init__(self, platform: Platform, store: Store, settings: DrillSettings,
                  progress: Progress | None = None) -> None:
         self.platform = platform
@@ -93,7 +95,7 @@ class LedgerFailoverDrill:
     async def run(self) -> DrillOutcome:
         c = await self._ready_cluster()
         targets = self.platform.topology().targets_for(c.ledger)
-        drill = self.store.create_drill("ledger-failover", c.primary, {
+        drill = self.store.create_drill(self.kind, c.primary, {
             **self.settings.as_params(), "standby": c.standby,
             "targets": targets.model_dump()})
         try:
@@ -102,7 +104,7 @@ class LedgerFailoverDrill:
             self.store.finish_drill(drill.id, "aborted", {"error": repr(err)[:500]})
             raise
         self.store.finish_drill(drill.id, outcome.state, outcome.result())
-        return outcome
+        return replace(outcome, drill_id=drill.id)
 
     async def _ready_cluster(self, wait_s: float = 30.0) -> _Cluster:
         """The cluster once it has a primary and a ready synchronous standby (Patroni can
@@ -142,6 +144,7 @@ class LedgerFailoverDrill:
             self.platform.ledger_dsn(), [a.order_id for a in writer.acked()]))
         self._event(drill_id, "rpo_checked", time.time(),
                     f"{rpo.lost} of {rpo.acknowledged} acknowledged orders missing")
+        extra = await self._more_evidence(drill_id, c, writer)
         detected = await asyncio.to_thread(first_down_sample, c.prometheus, c.ledger,
                                            c.primary, fault_at)
         if detected is not None:
@@ -151,13 +154,18 @@ class LedgerFailoverDrill:
         for kind, at, message in loop.events():
             self._event(drill_id, kind, at, message)
         return DrillOutcome(
-            kind="ledger-failover", target=c.primary, new_primary=watch.new_primary,
+            kind=self.kind, target=c.primary, new_primary=watch.new_primary,
             fault_at=fault_at, detected_at=detected, promoted_at=watch.promoted_at,
             routed_at=watch.routed_at, rto=measure_rto(attempts, fault_at, s.rate), rpo=rpo,
             latency=latency_summary([a for a in attempts if a.intended < fault_at]),
             outcomes=outcome_counts(attempts), targets=targets, settings=s,
             timeline=self.timeline, rejoined_at=self.timeline.at("rejoined"), loop=loop,
-            attempts=attempts)
+            attempts=attempts, **extra)
+
+    async def _more_evidence(self, drill_id: int, c: _Cluster,
+                             writer: OrderWriter) -> dict[str, object]:
+        """Extra DrillOutcome fields a variant of the drill measures (none here)."""
+        return {}
 
     async def _inject(self, drill_id: int, c: _Cluster):
         fault = self.store.record_fault("process-kill", c.primary,

@@ -22,6 +22,7 @@ class DrillSettings:
     target: str | None = None           # the primary to kill; default: whichever it is
     rejoin: bool = True                 # restart the old primary as a standby afterwards
     rejoin_wait_s: float = 90.0
+    hold_s: float = 0.0                 # ledger-hang: how long the primary stays frozen
     alert: str = "LedgerNoPrimary"      # the closed loop to look for: this alert ...
     runbook: str = "ledger-failover"    # ... starting this runbook
     loop_wait_s: float = 30.0           # how long to wait for their records after recovery
@@ -83,6 +84,11 @@ class DrillOutcome:
     rejoined_at: float | None = None
     loop: LoopEvidence | None = None    # alert received, runbook run, its first action
     attempts: list[Attempt] = field(default_factory=list, repr=False)   # not stored
+    # a hang drill also checks every node directly and the gateways' journals
+    node_missing: dict[str, int] | None = None
+    journal_missing: int | None = None
+    notes: list[str] = field(default_factory=list)
+    drill_id: int | None = None         # the store's record of this drill
 
     @property
     def detection_s(self) -> float | None:
@@ -99,12 +105,20 @@ class DrillOutcome:
         return _since(self.routed_at, self.fault_at)
 
     def checks(self) -> list[Check]:
-        return [
+        rpo = float(self.targets.rpo_orders)
+        checks = [
             Check("failover", self.failover_s, self.targets.failover_seconds, "s"),
             Check("client-observed RTO", self.rto.rto_s, self.targets.rto_seconds, "s"),
-            Check("RPO (lost acknowledged orders)", float(self.rpo.lost),
-                  float(self.targets.rpo_orders), "orders"),
+            Check("RPO (lost acknowledged orders)", float(self.rpo.lost), rpo, "orders"),
         ]
+        if self.node_missing is not None:
+            worst = max(self.node_missing.values(), default=None)
+            checks.append(Check("RPO on every ledger node (SQL)",
+                                None if worst is None else float(worst), rpo, "orders"))
+        if self.journal_missing is not None:
+            checks.append(Check("RPO from the gateways' journals", float(self.journal_missing),
+                                rpo, "orders"))
+        return checks
 
     @property
     def passed(self) -> bool:
@@ -138,6 +152,9 @@ class DrillOutcome:
                 "p99": _finite(self.latency.p99_ms), "max": _finite(self.latency.max_ms)},
             "rejoin_s": _finite(_since(self.rejoined_at, self.fault_at)),
             "loop": None if self.loop is None else self.loop.as_dict(self.fault_at),
+            "node_missing": self.node_missing,
+            "journal_missing": self.journal_missing,
+            "notes": self.notes,
             "checks": [{"name": c.name, "measured": _finite(c.measured), "target": c.target,
                         "unit": c.unit, "passed": c.passed} for c in self.checks()],
         }

@@ -30,6 +30,10 @@ LABELS = {
     "instance_ready": "instance ready",
     "rebalanced": "rebalanced",
     "p99_recovered": "p99 recovered",
+    "resumed": "resumed",
+    "role_changed": "role changed",
+    "nodes_checked": "nodes checked",
+    "journals_checked": "journals checked",
 }
 
 
@@ -78,10 +82,13 @@ def render_outcome(o: DrillOutcome, drill_id: int | None = None) -> Panel:
                    f"{o.rto.failed_in_gap} writes failed inside the gap")
     verdict = Text("verdict: PASS" if o.passed else "verdict: FAIL",
                    style="bold green" if o.passed else "bold red")
-    title = f"drill {'#' + str(drill_id) + ': ' if drill_id else ''}ledger primary kill " \
+    what = (f"ledger primary hang, {o.settings.hold_s:g} s" if o.kind == "ledger-hang"
+            else "ledger primary kill")
+    title = f"drill {'#' + str(drill_id) + ': ' if drill_id else ''}{what} " \
             f"({o.target} -> {o.new_primary or '?'})"
-    return Panel(Group(timeline, Text(""), table, Text(""), summary, verdict), title=title,
-                 title_align="left")
+    notes = [Text(f"note: {n}", style="yellow") for n in o.notes]
+    return Panel(Group(timeline, Text(""), table, Text(""), summary, *notes, verdict),
+                 title=title, title_align="left")
 
 
 def _ms(x: float | None) -> str:

@@ -7,14 +7,18 @@ call the store synchronously (short indexed SQLite reads).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from controlplane.observe.ack_audit import AckAudit
 from controlplane.observe.forward import OtlpForwarder
 from controlplane.observe.spans import SpanStore
+from controlplane.platform.base import Platform
 from controlplane.server import alerts_api, api
 from controlplane.server.errors import error_middleware, error_reply, metrics_middleware
 from controlplane.server.receiver import receive_traces
@@ -52,16 +56,24 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
+    audit: asyncio.Task | None = None
+    stop = asyncio.Event()
     if state.settings.state_dir is not None:
         state.settings.state_dir.mkdir(parents=True, exist_ok=True)
         state.store = Store(db_path(state.settings.state_dir), clock=state.clock)
         if state.settings.runbooks_dir is not None:
-            _start_runbooks(app)
+            platform = _cluster_platform(state.settings.state_dir)
+            _start_runbooks(app, platform)
+            if state.settings.ack_audit_interval_s > 0:
+                audit = asyncio.create_task(_ack_audit(app, platform).run(stop))
     if state.forwarder is not None:
         await state.forwarder.start()
     try:
         yield
     finally:
+        stop.set()
+        if audit is not None:
+            await audit
         if state.forwarder is not None:
             await state.forwarder.close()
         if state.store is not None:
@@ -69,15 +81,33 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             state.store = None
 
 
-def _start_runbooks(app: web.Application) -> None:
-    """Alerts start runbooks (local platform: the cluster of this state directory)."""
+def _cluster_platform(state_dir: Path) -> Platform:
+    """The cluster this service acts for (local platform: the one of this state directory)."""
     from controlplane.platform.local import LocalPlatform
+
+    return LocalPlatform(state_dir)
+
+
+def _ack_audit(app: web.Application, platform: Platform) -> AckAudit:
+    """The continuous RPO audit: the gateways' journals against the ledger."""
+    from controlplane.meter import present_orders
+
+    settings = app[STATE].settings
+
+    async def present(ids: list[str]) -> set[str]:
+        return await present_orders(platform.ledger_dsn(), ids, query_timeout=5.0)
+    return AckAudit(platform.acknowledged_orders, present, app[REGISTRY],
+                    window_s=settings.ack_audit_window_s,
+                    interval_s=settings.ack_audit_interval_s)
+
+
+def _start_runbooks(app: web.Application, platform: Platform) -> None:
+    """Alerts start runbooks against `platform`."""
     from controlplane.runbooks.service import RunbookService
 
     settings = app[STATE].settings
     assert settings.state_dir is not None and settings.runbooks_dir is not None
-    service = RunbookService(LocalPlatform(settings.state_dir), db_path(settings.state_dir),
-                             settings.runbooks_dir)
+    service = RunbookService(platform, db_path(settings.state_dir), settings.runbooks_dir)
     app[alerts_api.ALERT_LISTENERS].append(service.on_alerts)
     service.recover()
 

@@ -104,6 +104,9 @@ def _burn_alerts(policy: SloPolicy) -> list[dict[str, Any]]:
     return alerts
 
 
+PRIMARY_TIMELINE = ('max(patroni_postgres_timeline{job="ledger"} and on(instance_id) '
+                    '(patroni_primary{job="ledger"} == 1))')
+
 SYMPTOMS: list[dict[str, Any]] = [
     {"alert": "OrderWritesFailing", "for": "5s",
      "expr": '(sum(rate(http_requests_total{job="gateway",route="/v1/orders",method="POST",'
@@ -119,6 +122,25 @@ SYMPTOMS: list[dict[str, Any]] = [
              'absent(patroni_primary{job="ledger"} == 1)',
      "labels": {"severity": "page", "service": "ledger"},
      "annotations": {"summary": "The ledger has no primary: writes cannot commit"}},
+    # the continuous RPO audit of the control plane found acknowledged orders gone
+    {"alert": "AcknowledgedOrdersMissing", "for": "0s",
+     "expr": "max by (gateway, first_seq, last_seq, seqs, first_at, last_at) "
+             '(controlplane_acknowledged_orders_missing{job="controlplane"}) > 0',
+     "labels": {"severity": "page", "service": "ledger"},
+     "annotations": {
+         "summary": "{{ $value }} orders that {{ $labels.gateway }} acknowledged are missing "
+                    "from the ledger: seq {{ $labels.first_seq }} to {{ $labels.last_seq }}",
+         "description": "Missing sequence ids {{ $labels.seqs }}, acknowledged between "
+                        "{{ $labels.first_at }} and {{ $labels.last_at }} (Unix time). RPO is "
+                        "broken: find them in the gateway's journal (GET /admin/acks)."}},
+    # the primary runs on an older timeline than a primary of the last 10 minutes did: the
+    # newer timeline's writes were discarded (a stale leader took the lock back, patroni#2689)
+    {"alert": "LedgerTimelineRegressed", "for": "5s",
+     "expr": f"max_over_time({PRIMARY_TIMELINE}[10m:1s]) > {PRIMARY_TIMELINE}",
+     "labels": {"severity": "page", "service": "ledger"},
+     "annotations": {"summary": "The ledger primary runs on a timeline older than "
+                                "{{ $value }}, which a primary had in the last 10 minutes: "
+                                "the writes of that timeline were discarded"}},
     {"alert": "LedgerNoSyncStandby", "for": "30s",
      "expr": 'max(patroni_sync_standby{job="ledger"}) == 0',
      "labels": {"severity": "critical", "service": "ledger"},

@@ -40,8 +40,8 @@ def _spec(ctx, service: str, index: int = 0):
     return KINDS[svc.kind].build(ctx, service, svc, index)
 
 
-def _run(argv: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+def _run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_prometheus_config_passes_promtool(ctx) -> None:
@@ -75,13 +75,14 @@ EXPECTED = ('must not contain "127.0.0.1"', "is not reachable")
 def test_patroni_config_validates(ctx) -> None:
     spec = _spec(ctx, "ledger")
     cfg = Path(spec.argv[-1])
-    result = _run(["patroni", "--validate-config", str(cfg)])
+    assert spec.argv[:3] == ["/usr/bin/python3", "-m", "patroni"]   # the pinned Patroni 4
+    result = _run([*spec.argv[:-1], "--validate-config", str(cfg)], env=spec.env)
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     unexpected = [c for c in complaints if not any(e in c for e in EXPECTED)]
     assert unexpected == []
     data = yaml.safe_load(cfg.read_text())
     assert data["bootstrap"]["dcs"]["synchronous_mode"] is True
-    assert data["bootstrap"]["dcs"]["ttl"] == 10
+    assert data["bootstrap"]["dcs"]["ttl"] == 20
 
 
 def test_controlplane_forwards_spans_when_the_topology_says_so(ctx) -> None:

@@ -78,9 +78,23 @@ def _confirmed_dead(ctx: ActionContext, node: str) -> str | None:
     return None
 
 
-@action("ledger.failover", NoParams, "promote the synchronous standby now if the primary is "
-        "confirmed dead (deletes the dead leader's lease)")
-def failover(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
+class Failover(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # how long to wait for the primary to be confirmed dead before leaving it to Patroni
+    wait_dead_s: float = Field(3, ge=0, le=60)
+
+
+def _dead_or_why(ctx: ActionContext, node: str, wait_s: float) -> str | None:
+    deadline = time.monotonic() + wait_s
+    while (why := _confirmed_dead(ctx, node)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return why
+
+
+@action("ledger.failover", Failover, "promote the synchronous standby now if the primary is "
+        "confirmed dead (deletes the dead leader's lease); otherwise leave it to Patroni, "
+        "which promotes when the lease expires")
+def failover(ctx: ActionContext, params: Failover) -> dict[str, Any]:
     roles = _roles(ctx)
     primaries = [n for n, r in roles.items() if r == "primary"]
     if primaries:
@@ -91,9 +105,9 @@ def failover(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
     candidate = sync.get("sync_standby")
     if leader is None:
         return {"note": "no leader lease: Patroni is already electing", "roles": roles}
-    why = _confirmed_dead(ctx, leader)
-    if why:
-        raise ActionFailed(f"refusing to take {leader}'s lease: {why}")
+    why = _dead_or_why(ctx, leader, params.wait_dead_s)
+    if why:     # hung, partitioned or still dying: only the lease's expiry is safe
+        return {"left_to_patroni": f"not taking {leader}'s lease: {why}", "roles": roles}
     if not candidate or roles.get(candidate) != "sync_standby":
         raise ActionFailed(f"no healthy synchronous standby to promote (sync key {sync}, "
                            f"roles {roles}); promoting another node could lose commits")

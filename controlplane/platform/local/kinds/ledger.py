@@ -17,7 +17,7 @@ import yaml
 
 from controlplane.observe.ledger import normalize_role
 from controlplane.platform.base import Health
-from controlplane.platform.local.binaries import postgres_bindir, require
+from controlplane.platform.local.binaries import patroni_command, postgres_bindir
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec, write_file
 from controlplane.platform.local.kinds.etcd import client_urls
 from controlplane.platform.local.kinds.services import APP_USER
@@ -27,7 +27,7 @@ from controlplane.topology import LedgerSettings, Service
 __all__ = [
     "KIND",
     "node_dir",
-        "postmaster_pid",
+    "postmaster_pid",
     "render_config",
     "superuser_dsn",
 ]
@@ -111,6 +111,7 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
                      owner=ctx.pg_owner, mode=0o600)
     api = f"http://{ctx.addr(inst, 'api')}"
     data = home / "data"
+    patroni, patroni_env = patroni_command(svc.typed_settings().patroni)
 
     async def probe(session: aiohttp.ClientSession) -> Health:
         now = time.time()
@@ -128,9 +129,9 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
 
     return ProcessSpec(
         instance=inst, component=name, kind="ledger", cwd=home,
-        argv=[require("patroni"), str(cfg)],
+        argv=[*patroni, str(cfg)],
         endpoints={"postgres": ctx.addr(inst, "postgres"), "api": api},
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", **patroni_env},
         run_as=ctx.pg_owner, probe=probe, stop_timeout=20, extra_pids=extra)
 
 
