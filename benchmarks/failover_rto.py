@@ -6,8 +6,9 @@ meter's clients saw and the acknowledged orders lost, then restarts the old prim
 synchronous standby before the next drill. The variants run side by side in one invocation:
 
     defaults  Patroni's own defaults (ttl 30, loop_wait 10, retry_timeout 10): the reference
-    shipped   testbed/topology.yaml (ttl 10, loop_wait 1, retry_timeout 3)
-    fast      ttl 5, loop_wait 1, retry_timeout 2
+    shipped   testbed/topology.yaml (ttl 20, loop_wait 1, retry_timeout 3; Patroni 4.1.4)
+    fast      ttl 5, loop_wait 1, retry_timeout 2 (Debian's Patroni 3.0.2: Patroni 4 takes
+              no ttl under 20)
 
 After the drills of each tuned variant, a soak without faults counts false failovers (any
 change of Patroni timeline while nothing was injected).
@@ -35,8 +36,8 @@ from controlplane.store import Store  # noqa: E402
 
 VARIANTS = {
     "defaults": {"ttl": 30, "loop_wait": 10, "retry_timeout": 10},
-    "shipped": {"ttl": 10, "loop_wait": 1, "retry_timeout": 3},
-    "fast": {"ttl": 5, "loop_wait": 1, "retry_timeout": 2},
+    "shipped": {"ttl": 20, "loop_wait": 1, "retry_timeout": 3},
+    "fast": {"ttl": 5, "loop_wait": 1, "retry_timeout": 2, "patroni": "debian"},
 }
 
 

@@ -346,7 +346,7 @@ def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(clu
     assert loop.run_state == "succeeded", (loop.run_error, loop.steps)
     done = {s["name"] for s in loop.steps if s["kind"] == "step" and s["state"] == "succeeded"}
     assert {"promote-sync-standby", "verify-routing", "verify-writes",
-            "reconcile-acknowledged-orders"} <= done
+            "reconcile-acknowledged-orders", "rejoin-old-primary", "reconcile-after-rejoin"} <= done
     reconciled = [s for s in store_steps(cluster, loop.run_id)
                   if s.name == "reconcile-acknowledged-orders" and s.state == "succeeded"][0]
     assert reconciled.output["missing"] == 0 and reconciled.output["acknowledged"] > 100
