@@ -16,10 +16,14 @@ import yaml
 
 from controlplane.chaos.faults import FAULTS
 
-__all__ = ["build_experiments", "generate_catalogue", "load_matrix"]
+__all__ = ["HOLD_TAG", "build_experiments", "generate_catalogue", "load_matrix"]
 
 PROBES = "controlplane.chaos.probes"
 ACTIONS = "controlplane.chaos.actions"
+# The guard of such a run reverts on an operator's halt only, not on an SLO breach: a drill that
+# needs the fault for its whole duration (a hang past the leader lease). The guardrails decide
+# whether a policy allows it (`steady_state.allow_hold`).
+HOLD_TAG = "guard:hold"
 CONFIGURATION = {
     "controlplane_state_dir": {"type": "env", "key": "CONTROLPLANE_STATE_DIR",
                                "default": ".state/reference-trading"},
@@ -80,8 +84,9 @@ def _experiment(matrix: dict[str, Any], scenario: dict[str, Any], case: dict[str
     args = {**params, **({"peer": peer} if peer else {})}
     observe = params.get("duration_s", matrix["observe_s"])
     slug = _slug(params)
+    held = bool(scenario.get("hold"))
     name = "-".join(p for p in (scenario["fault"], _name(target),
-                                _name(peer) if peer else "", slug) if p)
+                                _name(peer) if peer else "", "held" if held else "", slug) if p)
     intensity = ", ".join(f"{k}={v}" for k, v in params.items()) or "one shot"
     action = {"type": "action", "name": f"inject-{scenario['fault']}",
               "provider": {"type": "python", "module": ACTIONS, "func": "inject_fault",
@@ -91,13 +96,14 @@ def _experiment(matrix: dict[str, Any], scenario: dict[str, Any], case: dict[str
     return name, {
         "version": "1.0.0",
         "title": f"{scenario['fault']} {target}" + (f" <-> {peer}" if peer else "")
-                 + (f" ({intensity})" if params else ""),
+                 + (" held" if held else "") + (f" ({intensity})" if params else ""),
         "description": f"Tests {scenario['what']} {what} ({kind.summary}; {intensity}). "
                        f"Expected: {expect['text']}.",
         "tags": [f"fault:{scenario['fault']}", f"component:{targets[target]['component']}",
                  f"severity:{case['severity']}", f"runbook:{case['runbook']}",
                  f"category:{kind.category}", f"expect:{case['expect']}"]
-                + ([f"peer:{targets[peer]['component']}"] if peer else []),
+                + ([f"peer:{targets[peer]['component']}"] if peer else [])
+                + ([HOLD_TAG] if held else []),
         "configuration": CONFIGURATION,
         "steady-state-hypothesis": _hypothesis(expect, matrix["window_s"]),
         "method": [action],

@@ -85,6 +85,7 @@ class SteadyState(_M):
     min_history_s: int = Field(20, ge=0, le=3600)   # SLO history needed before a run
     cooldown_s: float = Field(15, ge=0, le=3600)    # between runs: let SLO windows clear
     recovery_timeout_s: float = Field(120, gt=0)
+    allow_hold: bool = True     # experiments tagged guard:hold keep their faults past a breach
 
 
 class Load(_M):

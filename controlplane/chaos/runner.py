@@ -26,6 +26,7 @@ from chaoslib.hypothesis import run_steady_state_hypothesis
 from chaoslib.run import EventHandlerRegistry, Runner
 from chaoslib.types import Schedule, Strategy
 
+from controlplane.chaos.catalogue import HOLD_TAG
 from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.experiments import (
@@ -128,6 +129,11 @@ class ChaosRunner:
         if halt.halted:
             raise GuardrailRefused("halt", f"chaos is halted ({halt.reason or 'no reason given'})",
                                    "Run `controlplane chaos resume` when it is safe")
+        if HOLD_TAG in exp.data.get("tags", []) and not self.policy.steady_state.allow_hold:
+            raise GuardrailRefused("steady-state", f"the experiment is tagged {HOLD_TAG}: its "
+                                   "faults would outlast a breach of the steady state, and this "
+                                   "policy does not allow that", "Run it under a policy with "
+                                   "steady_state.allow_hold: true (the lab's), or drop the tag")
         check_freeze(self.policy.freeze, self.now())
         planned = [self._plan(p, exp) for p in planned_faults(exp)]
         info = self.platform.info()
@@ -201,8 +207,13 @@ class ChaosRunner:
         record = lambda kind, at, detail: self._event(out, kind, at, detail)   # noqa: E731
         experiment = copy.deepcopy(exp.data)
         config = self._config(out)
-        guard = Guard(experiment, config, {}, self.policy.steady_state.check_interval_s, record,
-                      lambda: self._revert_now(out), lambda: self.store.halt_state().halted)
+        held = HOLD_TAG in exp.data.get("tags", [])
+        if held:
+            record("fault_held", time.time(), {"message": "the guard reverts on a halt only: "
+                                               "the faults last their whole duration"})
+        guard = (HaltOnlyGuard if held else Guard)(
+            experiment, config, {}, self.policy.steady_state.check_interval_s, record,
+            lambda: self._revert_now(out), lambda: self.store.halt_state().halted)
         events = TimelineEvents(guard, record)
         journal = self._chaoslib(experiment, config, guard, events)
         guard.stop()
@@ -295,6 +306,13 @@ class ChaosRunner:
             self._event(out, "rpo_unchecked", time.time(), {"message": repr(err)})
             return
         out.rpo_orders = measure_rpo(acked, present).lost
+
+
+class HaltOnlyGuard(Guard):
+    """The guard of a held run: it reverts on an operator's halt, never on an SLO breach."""
+
+    def _check(self) -> dict[str, Any] | None:
+        return {"why": "halted", "at": time.time()} if self.halted() else None
 
 
 def _activity_error(journal: dict[str, Any]) -> str | None:
