@@ -44,6 +44,13 @@ def test_drill_with_a_nonsense_rate_names_the_option(tmp_path: Path) -> None:
     assert "--rate" in result.stderr and "-5" in result.stderr
 
 
+def test_hang_drill_with_a_nonsense_hold_names_the_option(tmp_path: Path) -> None:
+    for hold in ("0", "1e308", "nan"):
+        result = _cli("drill", "ledger-hang", "--hold", hold, "--state-dir", str(tmp_path))
+        assert result.returncode == 2, (hold, result.stderr)
+        assert "--hold" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_serve_with_a_bad_forward_url_names_the_option() -> None:
     result = _cli("serve", "--forward-otlp", "ftp://nowhere", "--port", "0")
     assert result.returncode == 2

@@ -68,3 +68,22 @@ def test_plot_is_written_as_a_png(tmp_path: Path) -> None:
     o = _outcome()
     path = plot_drill(o, o.attempts, tmp_path / "d.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_a_hang_drill_fails_when_any_node_or_journal_lacks_an_acknowledged_order() -> None:
+    """The meter's RPO reads through HAProxy; a hang drill also asks each node and the
+    gateways' journals, and any one of them missing an order fails the drill."""
+    from dataclasses import replace
+
+    base = replace(_outcome(), kind="ledger-hang", settings=DrillSettings(hold_s=30))
+    clean = replace(base, node_missing={"ledger-0": 0, "ledger-1": 0}, journal_missing=0)
+    assert clean.passed
+    assert "ledger primary hang, 30 s" in _render(clean)
+    for lacking in (replace(clean, node_missing={"ledger-0": 0, "ledger-1": 3}),
+                    replace(clean, journal_missing=1)):
+        assert not lacking.passed
+    noted = replace(clean, node_missing={"ledger-0": 0, "ledger-1": 3},
+                    notes=["ledger-1 (the new primary) is standby now: it lost the leader lock"])
+    text = _render(noted)
+    assert "RPO on every ledger node (SQL)" in text and "lost the leader lock" in text
+    assert noted.result()["node_missing"] == {"ledger-0": 0, "ledger-1": 3}
