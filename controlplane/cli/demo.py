@@ -87,7 +87,7 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
                      "traffic; the alert runs the ledger-failover runbook")
         with Store(platform.state.store_path) as store:
             outcome = run_failover(platform, store, settings)
-            drill_id = store.list_drills(limit=1)[0].id
+        drill_id = outcome.drill_id
         console.print(render_outcome(outcome, drill_id))
         plot_outcome(platform, outcome, drill_id)
         if gameday:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def plot_outcome(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) 
     console.print(f"timeline plot: {path}")
 
 
-def run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
+def timeline_progress() -> Callable[[str, float, str], None]:
+    """Prints each drill event as a timeline line, relative to the fault once injected."""
     fault_at: list[float] = []
 
     def progress(kind: str, at: float, message: str) -> None:
@@ -51,8 +53,22 @@ def run_failover(platform: Platform, store: Store, settings: DrillSettings) -> D
             fault_at.append(at)
         console.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
                       highlight=False)
+    return progress
 
-    return asyncio.run(run_ledger_failover(platform, store, settings, progress))
+
+def run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
+    return asyncio.run(run_ledger_failover(platform, store, settings, timeline_progress()))
+
+
+def report(platform: LocalPlatform, outcome: DrillOutcome, as_json: bool) -> None:
+    """The drill's result as JSON, or as the report and its plot; exit 1 if it failed."""
+    if as_json:
+        click.echo(json.dumps(outcome.result(), indent=2))
+    else:
+        console.print(render_outcome(outcome, outcome.drill_id))
+        plot_outcome(platform, outcome, outcome.drill_id)
+    if not outcome.passed:
+        raise SystemExit(1)
 
 
 drill_options = [
@@ -92,14 +108,7 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
     platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
         outcome = run_failover(platform, store, settings)
-        drill_id = outcome.drill_id
-    if as_json:
-        click.echo(json.dumps(outcome.result(), indent=2))
-    else:
-        console.print(render_outcome(outcome, drill_id))
-        plot_outcome(platform, outcome, drill_id)
-    if not outcome.passed:
-        raise SystemExit(1)
+    report(platform, outcome, as_json)
 
 
 @drill.command("ledger-hang")
@@ -118,29 +127,15 @@ def ledger_hang(hold: float, rate: float, warmup: float, rejoin: bool, as_json: 
 
     if not 1 <= hold <= 600:
         raise InvalidInput("must be between 1 and 600 seconds", field="--hold", value=hold,
-                           fix="Hold longer than the ledger's ttl (10 s by default), e.g. 30")
+                           fix="Hold longer than the ledger's ttl (20 s by default), e.g. 30")
     base = settings_from(rate, warmup, rejoin, None)
     settings = replace(base, hold_s=hold, max_wait_s=max(base.max_wait_s, hold + 60))
     platform = local_platform(state_dir, topology_path)
     platform.info()     # a clear error now if no cluster is running
-    fault_at: list[float] = []
-
-    def progress(kind: str, at: float, message: str) -> None:
-        if kind == "fault_injected":
-            fault_at.append(at)
-        console.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
-                      highlight=False)
     with Store(platform.state.store_path) as store:
         outcome = asyncio.run(run_ledger_hang(platform, store, settings,
-                                              None if as_json else progress))
-        drill_id = outcome.drill_id
-    if as_json:
-        click.echo(json.dumps(outcome.result(), indent=2))
-    else:
-        console.print(render_outcome(outcome, drill_id))
-        plot_outcome(platform, outcome, drill_id)
-    if not outcome.passed:
-        raise SystemExit(1)
+                                              None if as_json else timeline_progress()))
+    report(platform, outcome, as_json)
 
 
 @drill.command("autoscale")
