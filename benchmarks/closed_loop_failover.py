@@ -1,7 +1,7 @@
 """The closed failover loop: fault -> alert at the control plane -> ledger-failover runbook ->
 writes recover, over repeated drills, with Patroni alone as the reference in the same run.
 
-One cluster with the shipped topology (Patroni ttl 10, loop_wait 1, retry_timeout 3):
+One cluster with the shipped topology (Patroni 4.1.4, ttl 20, loop_wait 1, retry_timeout 3):
 
     loop       automation on: LedgerNoPrimary reaches the control plane and starts the
                ledger-failover runbook, which promotes the synchronous standby as soon as the
