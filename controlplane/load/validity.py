@@ -1,7 +1,10 @@
 """When a load run cannot be trusted: it is then *invalid*, neither passed nor failed.
 
 - a load generator (a worker, or the local engine) ran above the CPU threshold, averaged over
-  a few seconds: its own queueing then inflates every latency it reports;
+  a whole window of `cpu_window_s` after its users were spawned: its own queueing then
+  inflates every latency it reports. Its start-up (imports, connecting to the master,
+  spawning users) is not load and is not judged: the window opens at the first reading taken
+  wholly after the generator reported its users spawned (Locust's `running` state);
 - a worker went missing (Locust's heartbeat) or its process exited during the run;
 - the target user count was never reached.
 
@@ -26,6 +29,7 @@ class ValidityWatch:
         self.reasons: list[str] = []
         self.peak_cpu: dict[str, float] = {}
         self._cpu: dict[str, deque[tuple[float, float]]] = defaultdict(deque)
+        self._spawned_at: dict[str, float] = {}    # when each generator first said `running`
         self._flagged: set[str] = set()
 
     def _flag(self, key: str, reason: str) -> None:
@@ -37,10 +41,11 @@ class ValidityWatch:
         elapsed = float(tick.get("elapsed", 0.0))
         generators = tick.get("workers") or []
         if not self.expected_workers:
-            generators = [{"id": "engine", "state": "running",
+            generators = [{"id": "engine", "state": tick.get("state"),
                            "cpu": (tick.get("engine") or {}).get("cpu", 0.0)}]
         for gen in generators:
-            self._observe_cpu(str(gen["id"]), elapsed, float(gen.get("cpu") or 0.0))
+            self._observe_cpu(str(gen["id"]), elapsed, float(gen.get("cpu") or 0.0),
+                              spawned=gen.get("state") == "running")
             if gen.get("state") == "missing" and self.policy.workers_must_stay:
                 self._flag(f"missing:{gen['id']}", f"worker {gen['id']} went missing "
                            f"(no heartbeat) at {elapsed:.0f} s")
@@ -50,14 +55,19 @@ class ValidityWatch:
             self._flag("fewer", f"only {len(generators)} of {self.expected_workers} workers "
                        f"were connected at {elapsed:.0f} s")
 
-    def _observe_cpu(self, worker: str, elapsed: float, cpu: float) -> None:
+    def _observe_cpu(self, worker: str, elapsed: float, cpu: float, *, spawned: bool) -> None:
+        if worker not in self._spawned_at:
+            if spawned:     # this reading (CPU since the last one) still covers the spawning
+                self._spawned_at[worker] = elapsed
+            return
         samples = self._cpu[worker]
         samples.append((elapsed, cpu))
         while samples and samples[0][0] < elapsed - self.policy.cpu_window_s:
             samples.popleft()
         mean = sum(c for _, c in samples) / len(samples)
         self.peak_cpu[worker] = max(self.peak_cpu.get(worker, 0.0), mean)
-        if len(samples) >= 2 and mean > self.policy.max_worker_cpu_pct:
+        whole_window = elapsed - self._spawned_at[worker] >= self.policy.cpu_window_s
+        if whole_window and len(samples) >= 2 and mean > self.policy.max_worker_cpu_pct:
             self._flag(f"cpu:{worker}", f"load generator {worker} averaged {mean:.0f}% CPU over "
                        f"{self.policy.cpu_window_s:g} s at {elapsed:.0f} s, above "
                        f"{self.policy.max_worker_cpu_pct:g}%: the generator, not the cluster, "

@@ -176,8 +176,14 @@ def test_the_error_budget_gate_refuses_after_an_outage(cluster, tmp_path) -> Non
     _settle(cluster)
     engine = FaultEngine(FaultContext(cluster, cluster.state.store_path))
     fault = engine.inject("process-pause", "gateway", {"duration_s": 30}, run_id="outage")
-    time.sleep(3)                                     # Prometheus scrapes it as down
-    engine.revert(fault.id)
+    config = {"controlplane_state_dir": str(cluster.state.root)}
+    try:
+        # until Prometheus has scraped the pause: under 99.95% over 60 s leaves less than half
+        # of a 99.9% objective's budget, which the strict policy below refuses
+        wait_for("the outage in the 60 s availability", lambda: slo_availability(
+            "gateway", 60, config) < 0.9995 or None, timeout=60, interval=0.5)
+    finally:
+        engine.revert(fault.id)
     strict = _policy(error_budget__slo=0.999, error_budget__window_s=60,
                      error_budget__min_remaining=0.5, error_budget__wait_s=0)
     out = ChaosRunner(cluster, strict).run(

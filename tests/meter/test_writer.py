@@ -7,7 +7,6 @@ It does not cover the trading cluster (see tests/cluster for the writer against 
 from __future__ import annotations
 
 import asyncio
-import time
 
 from aiohttp import web
 
@@ -25,16 +24,20 @@ async def _serve(handler) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
+STALL = range(50, 100)      # orders 50-99: from 0.5 s to 1.0 s into the schedule at 100/s
+
+
 def test_open_model_keeps_sending_through_a_stall_and_measures_the_gap() -> None:
-    t0 = time.time()
-    stall = (t0 + 0.5, t0 + 1.0)     # the server hangs for 0.5 s, then errors for 0.3 s
+    """The server hangs every order of the stall until 0.3 s past its end, then fails it.
+    The stall is chosen by the order's number, not by when it arrives: on a loaded machine an
+    order intended just before the end may arrive after it, and that is not what is tested."""
     seq = iter(range(1, 10_000))
 
     async def handler(request: web.Request) -> web.Response:
         body = await request.json()
-        now = time.time()
-        if stall[0] <= now < stall[1]:
-            await asyncio.sleep(stall[1] - now + 0.3)
+        n = int(str(body["client_order_id"]).rsplit("-", 1)[1])
+        if n in STALL:
+            await asyncio.sleep((STALL.stop - n) / 100 + 0.3)
             return web.json_response({"error": {"message": "ledger unavailable"}}, status=503)
         if body["quantity"] <= 0:
             return web.json_response({"error": {"field": "quantity"}}, status=400)
@@ -57,11 +60,16 @@ def test_open_model_keeps_sending_through_a_stall_and_measures_the_gap() -> None
     assert all(abs((b - a) - 0.01) < 1e-6 for a, b in zip(intended, intended[1:], strict=False))
     outcomes = {a.outcome for a in attempts}
     assert outcomes == {"ack", "error"}
-    stalled = [a for a in attempts if stall[0] <= a.intended < stall[1] - 0.05]
-    assert stalled and all(a.outcome == "error" and a.status == 503 for a in stalled)
-    assert all(a.latency >= 0.25 for a in stalled)      # the stall is in the latency
-    rto = measure_rto(attempts, fault_at=stall[0], rate=100)
-    assert rto.recovered and 0.45 < rto.rto_s < 0.7    # writes failed from 0.5 s to 1.0 s
+    stalled = [a for a in attempts if a.n in STALL]
+    assert len(stalled) == len(STALL)
+    assert all(a.outcome == "error" and a.status == 503 for a in stalled)
+    assert all(a.latency >= 0.3 for a in stalled)       # the stall is in the latency
+    assert all(a.ok for a in attempts if a.n not in STALL)
+    fault_at = next(a.intended for a in attempts if a.n == STALL.start)
+    rto = measure_rto(attempts, fault_at=fault_at, rate=100)
+    # writes failed for 0.5 s of the schedule; the gap between acknowledgements is measured
+    # on when they came back, so leave room for a loaded machine's late answers
+    assert rto.recovered and 0.4 < rto.rto_s < 1.0, rto
 
 
 def test_unreachable_gateway_is_an_error_not_a_crash() -> None:

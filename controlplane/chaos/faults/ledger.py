@@ -15,7 +15,7 @@ from pydantic import Field
 from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Timed, register
 from controlplane.errors import InvalidInput
 
-__all__ = ["sql"]
+__all__ = ["new_client_refused", "sql"]
 
 
 def sql(dsn: str, query: str) -> Any:
@@ -97,7 +97,7 @@ def _pgload(args_of):
 
 
 def _progress(ctx, tag: str) -> tuple[int, str]:
-    """The helper's progress file: a count, and `all` or `refused` once it is done."""
+    """The helper's progress file: a count and its last state (see helpers/pgload.py)."""
     path = Path(ctx.platform.state.fault_dir(tag)) / "progress"
     try:
         count, _, state = path.read_text().partition(" ")
@@ -106,14 +106,42 @@ def _progress(ctx, tag: str) -> tuple[int, str]:
         return 0, ""
 
 
+PROBE_TIMEOUT_S = 10.0     # a loaded machine may take seconds to fork a backend
+
+
+def new_client_refused(dsn: str) -> tuple[bool, str]:
+    """Connect as a new client would: whether the server refused it for want of slots
+    (SQLSTATE 53300), and what happened. A timeout or any other failure is not a refusal."""
+    async def attempt() -> tuple[bool, str]:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=PROBE_TIMEOUT_S)
+        except asyncpg.TooManyConnectionsError as err:
+            return True, f"refused ({err})"
+        except (asyncpg.PostgresError, OSError) as err:
+            return False, f"no answer ({type(err).__name__}: {err})"
+        await conn.close()
+        return False, "accepted"
+    return asyncio.run(attempt())
+
+
+OTHER_BACKENDS = ("select count(*) from pg_stat_activity where backend_type = 'client "
+                  "backend' and usename <> current_user")   # asked as the superuser
+
+
 def _holding(ctx, target, params: Connections, tag: str, notes: dict) -> Evidence:
+    """Observed on the server, not inferred from the helper's progress: once the helper met a
+    refusal, a new client of the application (through the write endpoint) must be refused
+    too; once it holds all it asked for, the server must show at least that many clients."""
     held, state = _progress(ctx, tag)
-    busy = sql(ctx.platform.ledger_admin_dsn(target.instances[0]),
-               "select count(*) from pg_stat_activity where backend_type = 'client backend'")
-    return Evidence(state in ("all", "refused") and held > 0,
-                    f"helper holds {held} connections ({state or 'still connecting'}); "
-                    f"server has {busy} client backends",
-                    {"held": held, "saturated": state == "refused", "client_backends": busy})
+    if state == "refused":
+        ok, seen = new_client_refused(ctx.platform.ledger_dsn())
+        seen = f"a new client: {seen}"
+    else:
+        clients = sql(ctx.platform.ledger_admin_dsn(target.instances[0]), OTHER_BACKENDS)
+        ok = state == "all" and held >= params.connections and clients >= held
+        seen = f"the server has {clients} client backends besides the superuser's"
+    return Evidence(ok, f"helper holds {held} connections ({state or 'still connecting'}); "
+                    f"{seen}", {"held": held, "saturated": state == "refused" and ok})
 
 
 def _locking(ctx, target, params: Locks, tag: str, notes: dict) -> Evidence:
