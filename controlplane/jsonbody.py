@@ -54,6 +54,6 @@ def loads(payload: bytes, *, field: str = "body", empty: Any = _REFUSE) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise InvalidInput(f"not JSON: {err}", field=field) from None
+        raise InvalidInput(f"not valid JSON: {err}", field=field) from None
     except ValueError as err:       # Python's 4300-digit integer limit
-        raise InvalidInput(f"not JSON: {str(err)[:120]}", field=field) from None
+        raise InvalidInput(f"not valid JSON: {str(err)[:120]}", field=field) from None
