@@ -73,3 +73,22 @@ def test_setup_as_non_root_prints_the_exact_install_command() -> None:
     assert result.returncode == 1
     assert ("sudo apt-get install -y --no-install-recommends no-such-pkg-xyz"
             in result.stderr)
+
+
+def test_error_messages_print_patterns_and_names_literally(tmp_path: Path) -> None:
+    bad = tmp_path / "topo.yaml"
+    bad.write_text("name: Bad_[red]Name\nservices: {gw: {kind: gateway}}\n")
+    result = _cli("cluster", "status", "--topology", str(bad), "--state-dir", str(tmp_path))
+    assert result.returncode == 2
+    text = result.stderr.replace("\n", "")
+    assert "'^[a-z][a-z0-9-]{1,40}$'" in text and "'Bad_[red]Name'" in text
+
+
+def test_runbook_text_prints_literally(tmp_path: Path) -> None:
+    source = (REPO / "runbooks" / "gateway-restart.yaml").read_text()
+    (tmp_path / "gateway-restart.yaml").write_text(source.replace(
+        "The gateway is crash-looping", "The [bold]gateway[/bold] [a-z0-9] is crash-looping"))
+    result = _cli("runbook", "show", "gateway-restart", "--runbooks", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "The [bold]gateway[/bold] [a-z0-9] is crash-looping" in result.stdout.replace(
+        "\n", " ")

@@ -131,7 +131,7 @@ def autoscale(rate: float, as_json: bool, topology_path: Path | None,
                                "per matcher), as `make demo` does")
 
     def progress(kind: str, at: float, message: str) -> None:
-        console.print(f"  {kind:<16} {message}", highlight=False)
+        console.print(f"  {kind:<16} {message}", highlight=False, markup=False)
     with Store(platform.state.store_path) as store:
         outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(rate=rate),
                                                   progress=None if as_json else progress))

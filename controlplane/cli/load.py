@@ -20,6 +20,7 @@ from rich.live import Live
 from controlplane.cli.common import (
     console,
     console_err,
+    lit,
     local_platform,
     state_dir_option,
     topology_option,
@@ -169,7 +170,7 @@ def _execute_with_progress(load_run: Any) -> RunOutcome:
                 elif int(data["elapsed"]) % 5 == 0:
                     console_err.print(text, highlight=False)
             else:
-                console_err.print(f"[dim]{data['message']}[/]", highlight=False)
+                console_err.print(f"[dim]{lit(data['message'])}[/]", highlight=False)
         load_run.listen = listen
         return load_run.execute()
 
@@ -188,7 +189,7 @@ def _show(outcome: RunOutcome, as_json: bool) -> None:
     console.print(outcome_table(outcome))
     reasons = outcome.reasons() or ([outcome.error["message"]] if outcome.error else [])
     if outcome.exit_code and reasons:
-        console_err.print(f"[bold red]{outcome.verdict}:[/] " + "; ".join(reasons),
+        console_err.print(f"[bold red]{outcome.verdict}:[/] " + lit("; ".join(reasons)),
                           highlight=False)
 
 
@@ -252,7 +253,7 @@ def calibrate_cmd(profile: str, steps: str, step_duration: float, ceiling: float
     out_dir = _out_dir(platform, out, "calibrations", profile)
     result = calibrate(chosen, target, out_dir, counts, step_s=step_duration,
                        ceiling_pct=ceiling,
-                       note=lambda m: console_err.print(f"[dim]{m}[/]", highlight=False))
+                       note=lambda m: console_err.print(f"[dim]{lit(m)}[/]", highlight=False))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
     with _store(platform) as store:
