@@ -227,6 +227,24 @@ def _selector(text: str) -> dict[str, str]:
     return pairs
 
 
+def _check_selector(wanted: dict[str, str], catalogue: list[Experiment], spec: str) -> None:
+    """Every key and value of a selector must occur in the catalogue's tags: a typo such as
+    fault=network-latancy is refused, not answered with 0 experiments."""
+    known: dict[str, set[str]] = {}
+    for exp in catalogue:
+        for tag in exp.tags:
+            key, _, value = tag.partition(":")
+            known.setdefault(key, set()).add(value)
+    for key, value in wanted.items():
+        if key not in known:
+            raise InvalidInput("unknown tag key", field="selector", value=spec,
+                               fix=f"Known keys: {', '.join(sorted(known)) or '(none)'}")
+        if value not in known[key]:
+            raise InvalidInput(f"no experiment has the tag {key}:{value}", field="selector",
+                               value=spec, fix=f"Known values of {key}: "
+                               f"{', '.join(sorted(known[key]))}")
+
+
 def select(spec: str, root: Path = EXPERIMENTS_DIR,
            suites: dict[str, list[str]] | None = None) -> list[Path]:
     """A file, a directory, a tag selector (`fault=process-kill`) or a suite name."""
@@ -239,8 +257,10 @@ def select(spec: str, root: Path = EXPERIMENTS_DIR,
         return sorted({p for s in suites[spec] for p in select(s, root)})
     if "=" in spec:
         wanted = _selector(spec)
-        return [p for p in sorted(root.rglob("*.json"))
-                if not p.name.startswith("_") and Experiment(p, _read(p)).matches(wanted)]
+        catalogue = [Experiment(p, _read(p)) for p in sorted(root.rglob("*.json"))
+                     if not p.name.startswith("_")]
+        _check_selector(wanted, catalogue, spec)
+        return [exp.path for exp in catalogue if exp.matches(wanted)]
     raise InvalidInput("no such experiment file, directory, selector or suite", field="target",
                        value=spec, fix="Pass a file, a directory, key=value tags, or one of "
                        f"the suites: {', '.join(sorted(suites or {})) or '(none)'}")
