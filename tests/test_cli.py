@@ -92,3 +92,10 @@ def test_runbook_text_prints_literally(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "The [bold]gateway[/bold] [a-z0-9] is crash-looping" in result.stdout.replace(
         "\n", " ")
+
+
+def test_runbook_actions_lists_the_built_in_library_in_a_fresh_process() -> None:
+    result = _cli("runbook", "actions")
+    assert result.returncode == 0, result.stderr
+    for name in ("ledger.failover", "platform.restart", "notify"):
+        assert name in result.stdout

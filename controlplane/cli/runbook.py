@@ -18,7 +18,7 @@ from controlplane.cli.common import (
     topology_option,
 )
 from controlplane.errors import InvalidInput
-from controlplane.runbooks.actions import ACTIONS
+from controlplane.runbooks.actions import all_actions
 from controlplane.runbooks.engine import RunbookEngine
 from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks
 from controlplane.store import Store
@@ -57,7 +57,7 @@ def list_runbooks(runbooks_dir: Path) -> None:
 def actions() -> None:
     """The action registry steps draw from."""
     table = Table("action", "parameters", "checks only", "what it does")
-    for name, act in sorted(ACTIONS.items()):
+    for name, act in sorted(all_actions().items()):
         table.add_row(name, ", ".join(act.params.model_fields) or "-",
                       "yes" if not act.mutates else "", act.summary)
     console.print(table)
