@@ -99,3 +99,21 @@ def test_runbook_actions_lists_the_built_in_library_in_a_fresh_process() -> None
     assert result.returncode == 0, result.stderr
     for name in ("ledger.failover", "platform.restart", "notify"):
         assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", [("drills", "list"), ("runbook", "status"),
+                                     ("chaos", "status"), ("load", "runs")])
+def test_first_run_says_nothing_is_recorded_yet(tmp_path: Path, command: tuple[str, ...]) -> None:
+    state = tmp_path / "never-used"
+    result = _cli(*command, "--state-dir", str(state))
+    assert result.returncode == 0, result.stderr
+    assert "recorded yet" in result.stdout and "create the state directory" not in (
+        result.stdout + result.stderr)
+    assert not state.exists()                   # looking must not create anything
+
+
+def test_first_run_chaos_status_json_is_empty_json(tmp_path: Path) -> None:
+    import json
+
+    result = _cli("chaos", "status", "--json", "--state-dir", str(tmp_path / "never-used"))
+    assert result.returncode == 0 and json.loads(result.stdout)["running"] == []

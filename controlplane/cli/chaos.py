@@ -21,6 +21,7 @@ from controlplane.cli.common import (
     console,
     lit,
     local_platform,
+    nothing_recorded,
     state_dir_option,
     topology_option,
 )
@@ -188,6 +189,13 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
 def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
     """Halt state, running experiments and open faults."""
     platform = local_platform(state_dir, topology_path)
+    if not platform.state.store_path.exists():          # a fresh checkout: nothing yet
+        if as_json:
+            click.echo(json.dumps({"halted": False, "halt_reason": None, "running": [],
+                                   "open_faults": []}, indent=2))
+        else:
+            nothing_recorded(platform, "chaos runs")
+        return
     with Store(platform.state.store_path) as store:
         halt_state = store.halt_state()
         running = store.chaos_runs(state="running")

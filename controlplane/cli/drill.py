@@ -11,6 +11,7 @@ import click
 from controlplane.cli.common import (
     console,
     local_platform,
+    nothing_recorded,
     state_dir_option,
     topology_option,
 )
@@ -156,6 +157,8 @@ def drills() -> None:
 def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """Recent drills with their verdict, RTO and RPO."""
     platform = local_platform(state_dir, topology_path)
+    if nothing_recorded(platform, "drills"):
+        return
     with Store(platform.state.store_path) as store:
         rows = store.list_drills(limit=limit)
     for d in rows:
@@ -172,6 +175,10 @@ def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) 
 def show_drill(drill_id: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """One drill's timeline and result, as JSON."""
     platform = local_platform(state_dir, topology_path)
+    if not platform.state.store_path.exists():
+        raise InvalidInput("no such drill: no drill is recorded yet in this state directory",
+                           field="DRILL_ID", value=drill_id, source=str(platform.state.root),
+                           fix="Run one first, e.g. `controlplane drill ledger-failover`")
     with Store(platform.state.store_path) as store:
         d = store.get_drill(drill_id)
         if d is None:

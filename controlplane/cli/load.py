@@ -22,6 +22,7 @@ from controlplane.cli.common import (
     console_err,
     lit,
     local_platform,
+    nothing_recorded,
     state_dir_option,
     topology_option,
 )
@@ -200,6 +201,8 @@ def _show(outcome: RunOutcome, as_json: bool) -> None:
 def list_runs(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """Recent load runs with their verdict."""
     platform = local_platform(state_dir, topology_path)
+    if nothing_recorded(platform, "load runs"):
+        return
     with Store(platform.state.store_path) as store:
         rows = LoadRecords(store).list_runs(limit)
     for r in rows:

@@ -14,6 +14,7 @@ from controlplane.cli.common import (
     console,
     lit,
     local_platform,
+    nothing_recorded,
     state_dir_option,
     topology_option,
 )
@@ -170,6 +171,8 @@ def status(run_id: int | None, limit: int, topology_path: Path | None,
            state_dir: Path | None) -> None:
     """Recent runs, or every step of one run (who, when, input, output, result)."""
     platform = local_platform(state_dir, topology_path)
+    if nothing_recorded(platform, "runbook runs"):
+        return
     with Store(platform.state.store_path) as store:
         if run_id is None:
             table = Table("run", "runbook", "state", "started by", "started", "error")
