@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from controlplane.cli.common import (
     console,
+    console_err,
     local_platform,
     nothing_recorded,
     state_dir_option,
@@ -43,14 +45,16 @@ def plot_outcome(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) 
     console.print(f"timeline plot: {path}")
 
 
-def run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
+def run_failover(platform: Platform, store: Store, settings: DrillSettings,
+                 out: Console = console) -> DrillOutcome:
+    """The drill, its timeline printed on `out` as it happens."""
     fault_at: list[float] = []
 
     def progress(kind: str, at: float, message: str) -> None:
         if kind == "fault_injected":
             fault_at.append(at)
-        console.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
-                      highlight=False)
+        out.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
+                  highlight=False, markup=False)
 
     return asyncio.run(run_ledger_failover(platform, store, settings, progress))
 
@@ -91,7 +95,8 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
     platform = local_platform(state_dir, topology_path)
     platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
-        outcome = run_failover(platform, store, settings)
+        # with --json, stdout carries only the document; the timeline goes to stderr
+        outcome = run_failover(platform, store, settings, console_err if as_json else console)
         drill_id = store.list_drills(limit=1)[0].id
     if as_json:
         click.echo(json.dumps(outcome.result(), indent=2))
