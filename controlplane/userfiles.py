@@ -52,19 +52,17 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def read_document(path: Path, *, syntax: Syntax = "yaml", allow_empty: bool = False,
+def read_document(path: Path, *, syntax: Syntax = "yaml",
                   error: type[InvalidInput] = InvalidInput, fix: str = "") -> Any:
     """The parsed file, checked for size, encoding, nesting, expansion and finite numbers.
-    `fix` is the hint for a file that is missing or empty. An empty file is refused unless
-    `allow_empty` (then it reads as None)."""
+    An empty file (or one of only comments, or null) is refused: no user file means
+    nothing. `fix` is the hint for a file that is missing or empty."""
     source = str(path)
     text = _text(path, source, error, fix)
     if not text.strip():
-        if allow_empty:
-            return None
         raise error("the file is empty", source=source, fix=fix or "Write the file out")
     data = _parse(text, syntax, source, error)
-    if data is None and not allow_empty:
+    if data is None:
         raise error("the file holds no value (only comments or null)", source=source,
                     fix=fix or "Write the file out")
     _Checker(source, error).measure(data, "", 0)
