@@ -6,6 +6,8 @@ print them as they are and the API can return them as a 4xx body.
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "ClusterNotRunning",
     "ControlPlaneError",
@@ -17,7 +19,24 @@ __all__ = [
     "PrometheusError",
     "StoreError",
     "UnknownTarget",
+    "quote",
 ]
+
+
+QUOTE_LIMIT = 80
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 4, 6, 6
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = 60, 40, 60
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value as an error message shows it: repr, cut to `limit` characters. Bounded work
+    whatever the value (a huge or deeply shared structure is never printed in full)."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:              # an int beyond Python's 4300-digit str() limit
+        text = "<a number of more than 4300 digits>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class ControlPlaneError(Exception):
@@ -42,7 +61,7 @@ class InvalidInput(ControlPlaneError):
         where = ": ".join(parts)
         text = f"{where}: {message}" if where else message
         if value is not None:
-            text += f" (got {value!r})"
+            text += f" (got {quote(value)})"
         if fix:
             text += f". {fix}"
         super().__init__(text)

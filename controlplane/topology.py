@@ -14,10 +14,10 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from controlplane.errors import InvalidTopology
+from controlplane.errors import InvalidTopology, quote
+from controlplane.userfiles import read_document
 
 __all__ = [
     "DEFAULT_TOPOLOGY",
@@ -55,6 +55,7 @@ KIND_PORTS: dict[str, tuple[str, ...]] = {
 SINGLETON_KINDS = tuple(KIND_PORTS)
 
 Port = int | Literal["auto"]
+MAX_LISTED = 5              # validation errors shown at once
 
 
 class _Strict(BaseModel):
@@ -62,9 +63,9 @@ class _Strict(BaseModel):
 
 
 class Targets(_Strict):
-    failover_seconds: float = Field(30, gt=0)
-    rto_seconds: float = Field(300, gt=0)
-    rpo_orders: int = Field(0, ge=0)
+    failover_seconds: float = Field(30, gt=0, le=3600)
+    rto_seconds: float = Field(300, gt=0, le=86400)
+    rpo_orders: int = Field(0, ge=0, le=1_000_000)
     availability: float = Field(0.9999, gt=0, lt=1)
 
 
@@ -75,11 +76,11 @@ class LedgerSettings(_Strict):
     """Patroni's timing: failover takes about `ttl` after the primary dies."""
 
     ttl: int = Field(20, ge=2, le=3600)
-    loop_wait: int = Field(1, ge=1)
-    retry_timeout: int = Field(3, ge=1)
+    loop_wait: int = Field(1, ge=1, le=600)
+    retry_timeout: int = Field(3, ge=1, le=600)
     synchronous_mode: bool = True
     synchronous_mode_strict: bool = False
-    maximum_lag_on_failover: int = Field(1048576, ge=0)
+    maximum_lag_on_failover: int = Field(1048576, ge=0, le=2**40)
     # pinned: Patroni from requirements-patroni.lock (4.1.4); a leader whose lease expired while
     # it was frozen cannot take the leader key back from the node that promoted meanwhile.
     # debian: Debian's 3.0.2, which can (patroni#2689); kept as the reference for the hang bench.
@@ -106,7 +107,7 @@ class ControlplaneSettings(_Strict):
     """The control-plane service: forward every span batch to another OTLP/HTTP collector."""
 
     forward_otlp_endpoint: str | None = Field(None, pattern=r"^https?://")
-    max_spans: int = Field(50_000, ge=1000)
+    max_spans: int = Field(50_000, ge=1000, le=10_000_000)
 
 
 class MatcherSettings(_Strict):
@@ -240,12 +241,15 @@ def _invalid(source: str, field: str, message: str, value: Any = None,
 
 def _from_validation(err: ValidationError, data: Any, source: str) -> InvalidTopology:
     lines = []
-    for e in err.errors():
+    errors = err.errors()
+    for e in errors[:MAX_LISTED]:
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         value = _lookup(data, loc)
-        shown = f" (got {value!r})" if value is not None and e["type"] != "missing" else ""
+        shown = f" (got {quote(value)})" if value is not None and e["type"] != "missing" else ""
         lines.append(f"{_fmt_loc(loc) or '(top level)'}: {e['msg']}{shown}")
-    first = err.errors()[0]
+    if len(errors) > MAX_LISTED:
+        lines.append(f"and {len(errors) - MAX_LISTED} more")
+    first = errors[0]
     floc = _fmt_loc(first["loc"])
     return InvalidTopology(
         "; ".join(lines), source=source, field="",
@@ -267,21 +271,10 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
 
 def load_topology(path: str | Path | None = None) -> Topology:
     path = Path(path) if path else DEFAULT_TOPOLOGY
-    source = str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise _invalid(source, "", "file not found",
-                       fix="Pass an existing file with --topology, or omit it to use "
-                       f"{DEFAULT_TOPOLOGY}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise _invalid(source, where, f"not valid YAML: {getattr(err, 'problem', err)}",
-                       fix="Fix the YAML syntax at that position") from None
-    return parse_topology(data, source)
+    data = read_document(path, error=InvalidTopology,
+                         fix="Pass an existing topology file with --topology, or omit it to "
+                         f"use {DEFAULT_TOPOLOGY}")
+    return parse_topology(data, str(path))
 
 
 def _check_semantics(topo: Topology, source: str) -> None:

@@ -80,3 +80,47 @@ def test_setup_as_non_root_prints_the_exact_install_command() -> None:
     assert result.returncode == 1
     assert ("sudo apt-get install -y --no-install-recommends no-such-pkg-xyz"
             in result.stderr)
+
+
+def test_error_messages_print_patterns_and_names_literally(tmp_path: Path) -> None:
+    bad = tmp_path / "topo.yaml"
+    bad.write_text("name: Bad_[red]Name\nservices: {gw: {kind: gateway}}\n")
+    result = _cli("cluster", "status", "--topology", str(bad), "--state-dir", str(tmp_path))
+    assert result.returncode == 2
+    text = result.stderr.replace("\n", "")
+    assert "'^[a-z][a-z0-9-]{1,40}$'" in text and "'Bad_[red]Name'" in text
+
+
+def test_runbook_text_prints_literally(tmp_path: Path) -> None:
+    source = (REPO / "runbooks" / "gateway-restart.yaml").read_text()
+    (tmp_path / "gateway-restart.yaml").write_text(source.replace(
+        "The gateway is crash-looping", "The [bold]gateway[/bold] [a-z0-9] is crash-looping"))
+    result = _cli("runbook", "show", "gateway-restart", "--runbooks", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "The [bold]gateway[/bold] [a-z0-9] is crash-looping" in result.stdout.replace(
+        "\n", " ")
+
+
+def test_runbook_actions_lists_the_built_in_library_in_a_fresh_process() -> None:
+    result = _cli("runbook", "actions")
+    assert result.returncode == 0, result.stderr
+    for name in ("ledger.failover", "platform.restart", "notify"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", [("drills", "list"), ("runbook", "status"),
+                                     ("chaos", "status"), ("load", "runs")])
+def test_first_run_says_nothing_is_recorded_yet(tmp_path: Path, command: tuple[str, ...]) -> None:
+    state = tmp_path / "never-used"
+    result = _cli(*command, "--state-dir", str(state))
+    assert result.returncode == 0, result.stderr
+    assert "recorded yet" in result.stdout and "create the state directory" not in (
+        result.stdout + result.stderr)
+    assert not state.exists()                   # looking must not create anything
+
+
+def test_first_run_chaos_status_json_is_empty_json(tmp_path: Path) -> None:
+    import json
+
+    result = _cli("chaos", "status", "--json", "--state-dir", str(tmp_path / "never-used"))
+    assert result.returncode == 0 and json.loads(result.stdout)["running"] == []

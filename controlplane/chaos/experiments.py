@@ -3,17 +3,16 @@ file, directory, tag selector or suite."""
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
 from controlplane.errors import InvalidInput
+from controlplane.userfiles import read_document
 
 __all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment",
            "load_experiment", "planned_faults", "read_experiment", "select"]
@@ -21,6 +20,7 @@ __all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment"
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 REQUIRED_TAGS = ("fault", "component", "severity", "runbook")
 SEVERITIES = ("low", "medium", "high", "critical")
+MAX_SECONDS = 3600              # a pause or timeout longer than an hour is a typo
 
 
 class InvalidExperiment(InvalidInput):
@@ -52,42 +52,110 @@ class Experiment:
 
 
 def _read(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise InvalidExperiment(f"cannot read: {err.strerror}", source=str(path),
-                                fix="Pass an existing experiment file") from None
-    try:
-        return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise InvalidExperiment(f"not valid {path.suffix.lstrip('.').upper()}: {err}",
-                                source=str(path), fix="Fix the syntax") from None
+    syntax = "yaml" if path.suffix in (".yaml", ".yml") else "json"
+    return read_document(path, syntax=syntax, error=InvalidExperiment,
+                         fix="Pass an existing experiment file")
 
 
 def read_experiment(path: Path) -> Experiment:
-    """The file as it is, without validation (for experiments others host)."""
+    """The file as it is, without our rules (for experiments others host), but with sane
+    pauses and timeouts."""
     data = _read(path)
     if not isinstance(data, dict):
         raise InvalidExperiment("an experiment is a JSON object", source=str(path))
+    _check_shape(str(path), data)
+    _check_timings(str(path), data)
     return Experiment(path, data)
 
 
+SHAPES: dict[str, type] = {
+    "title": str, "description": str, "tags": list, "method": list, "rollbacks": list,
+    "steady-state-hypothesis": dict, "runtime": dict, "configuration": dict, "secrets": dict,
+    "controls": list, "extensions": list, "contributions": dict,
+}
+
+
+def _check_shape(src: str, data: dict[str, Any]) -> None:
+    """The top-level fields Chaos Toolkit and we read have the type both expect."""
+    for key, kind in SHAPES.items():
+        if key in data and not isinstance(data[key], kind):
+            raise InvalidExperiment(f"must be a {_TYPE_WORDS[kind.__name__]}", source=src,
+                                    field=key, value=data[key],
+                                    fix="See https://chaostoolkit.org/reference/api/experiment/")
+    if not all(isinstance(tag, str) for tag in data.get("tags", [])):
+        raise InvalidExperiment("tags are strings like fault:process-kill", source=src,
+                                field="tags", value=data["tags"])
+    runtime = data.get("runtime", {})
+    if "rollbacks" in runtime and not isinstance(runtime["rollbacks"], dict):
+        raise InvalidExperiment("must be a mapping", source=src, field="runtime.rollbacks",
+                                value=runtime["rollbacks"], fix='Use {"strategy": "always"}')
+
+
+_TYPE_WORDS = {"str": "string", "list": "list", "dict": "mapping"}
+
+
+def _activities(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    hypothesis = data.get("steady-state-hypothesis")
+    probes = hypothesis.get("probes") if isinstance(hypothesis, dict) else None
+    found = []
+    for key, items in (("steady-state-hypothesis.probes", probes),
+                       ("method", data.get("method")), ("rollbacks", data.get("rollbacks"))):
+        if isinstance(items, list):
+            found += [(f"{key}[{i}]", item) for i, item in enumerate(items)]
+    return found
+
+
+def _check_timings(src: str, data: dict[str, Any]) -> None:
+    """Pauses and timeouts are seconds within MAX_SECONDS (or a ${variable})."""
+    for where, activity in _activities(data):
+        if not isinstance(activity, dict):
+            continue
+        pauses = activity.get("pauses")
+        timings = dict(pauses) if isinstance(pauses, dict) else {}
+        timings = {f"pauses.{k}": v for k, v in timings.items()}
+        if "timeout" in activity:
+            timings["timeout"] = activity["timeout"]
+        for name, value in timings.items():
+            _check_seconds(src, f"{where}.{name}", value)
+
+
+def _check_seconds(src: str, field: str, value: Any) -> None:
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not 0 <= value <= MAX_SECONDS:
+        raise InvalidExperiment(f"must be a number of seconds from 0 to {MAX_SECONDS}",
+                                source=src, field=field, value=value,
+                                fix="Use seconds, or a ${variable} from the configuration")
+
+
 def load_experiment(path: Path) -> Experiment:
-    data = _read(path)
-    if not isinstance(data, dict):
-        raise InvalidExperiment("an experiment is a JSON object", source=str(path))
+    exp = read_experiment(path)
+    _check_chaoslib(exp)
+    _check_ours(exp)
+    return exp
+
+
+def _check_chaoslib(exp: Experiment) -> None:
+    """Chaos Toolkit's own validation; its crashes on odd shapes are refusals too."""
     logging.getLogger("chaostoolkit").disabled = True     # its own logging is noise here
     try:
-        ensure_experiment_is_valid(data)
+        ensure_experiment_is_valid(exp.data)
     except ChaosException as err:
-        raise InvalidExperiment(str(err), source=str(path),
+        raise InvalidExperiment(_cut(str(err)), source=str(exp.path),
+                                fix="See https://chaostoolkit.org/reference/api/experiment/"
+                                ) from None
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise InvalidExperiment(f"not a Chaos Toolkit experiment ({type(err).__name__}: "
+                                f"{_cut(str(err))})", source=str(exp.path),
                                 fix="See https://chaostoolkit.org/reference/api/experiment/"
                                 ) from None
     finally:
         logging.getLogger("chaostoolkit").disabled = False
-    exp = Experiment(path, data)
-    _check_ours(exp)
-    return exp
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_ours(exp: Experiment) -> None:
@@ -159,6 +227,24 @@ def _selector(text: str) -> dict[str, str]:
     return pairs
 
 
+def _check_selector(wanted: dict[str, str], catalogue: list[Experiment], spec: str) -> None:
+    """Every key and value of a selector must occur in the catalogue's tags: a typo such as
+    fault=network-latancy is refused, not answered with 0 experiments."""
+    known: dict[str, set[str]] = {}
+    for exp in catalogue:
+        for tag in exp.tags:
+            key, _, value = tag.partition(":")
+            known.setdefault(key, set()).add(value)
+    for key, value in wanted.items():
+        if key not in known:
+            raise InvalidInput("unknown tag key", field="selector", value=spec,
+                               fix=f"Known keys: {', '.join(sorted(known)) or '(none)'}")
+        if value not in known[key]:
+            raise InvalidInput(f"no experiment has the tag {key}:{value}", field="selector",
+                               value=spec, fix=f"Known values of {key}: "
+                               f"{', '.join(sorted(known[key]))}")
+
+
 def select(spec: str, root: Path = EXPERIMENTS_DIR,
            suites: dict[str, list[str]] | None = None) -> list[Path]:
     """A file, a directory, a tag selector (`fault=process-kill`) or a suite name."""
@@ -171,8 +257,10 @@ def select(spec: str, root: Path = EXPERIMENTS_DIR,
         return sorted({p for s in suites[spec] for p in select(s, root)})
     if "=" in spec:
         wanted = _selector(spec)
-        return [p for p in sorted(root.rglob("*.json"))
-                if not p.name.startswith("_") and Experiment(p, _read(p)).matches(wanted)]
+        catalogue = [Experiment(p, _read(p)) for p in sorted(root.rglob("*.json"))
+                     if not p.name.startswith("_")]
+        _check_selector(wanted, catalogue, spec)
+        return [exp.path for exp in catalogue if exp.matches(wanted)]
     raise InvalidInput("no such experiment file, directory, selector or suite", field="target",
                        value=spec, fix="Pass a file, a directory, key=value tags, or one of "
                        f"the suites: {', '.join(sorted(suites or {})) or '(none)'}")

@@ -1,7 +1,12 @@
 """The continuous steady-state guard: while the method runs, evaluate the hypothesis every
 `interval` seconds; on a breach (or a halt), revert the run's faults at once, then interrupt
 Chaos Toolkit so that it plays the rollbacks. Also the chaoslib event handler that tells the
-guard when the method starts and ends, and records the run's timeline."""
+guard when the method starts and ends, and records the run's timeline.
+
+The guard evaluates the hypothesis with the configuration and secrets chaoslib loaded for the
+run (handed over by the `running` event), as chaoslib's own continuous hypothesis does. A guard
+that cannot evaluate the hypothesis at all aborts the run like a breach: the method never goes
+on unguarded."""
 
 from __future__ import annotations
 
@@ -16,10 +21,35 @@ from typing import Any
 from chaoslib.hypothesis import run_steady_state_hypothesis
 from chaoslib.run import EventHandlerRegistry, RunEventHandler
 
-__all__ = ["Guard", "TimelineEvents", "failing_probe"]
+from controlplane.errors import ControlPlaneError
+
+__all__ = ["Guard", "HypothesisError", "TimelineEvents", "evaluate", "failing_probe"]
 
 log = logging.getLogger(__name__)
 Record = Callable[[str, float, dict[str, Any]], None]
+MESSAGE_LIMIT = 300
+
+
+class HypothesisError(ControlPlaneError):
+    """The steady-state hypothesis could not be evaluated (not: it was evaluated and failed)."""
+
+
+def evaluate(experiment: dict[str, Any], configuration: dict[str, Any],
+             secrets: dict[str, Any]) -> dict[str, Any] | None:
+    """chaoslib's hypothesis result, or HypothesisError saying why it could not be had."""
+    try:
+        return run_steady_state_hypothesis(experiment, configuration, secrets, dry=None,
+                                           event_registry=EventHandlerRegistry())
+    except Exception as err:        # any failure to evaluate must stop the run, not the guard
+        text = f"{type(err).__name__}: {err}"[:MESSAGE_LIMIT]
+        raise HypothesisError(f"the steady-state hypothesis could not be evaluated: {text}. "
+                              "Check its probes' URLs and the experiment's configuration "
+                              "and secrets") from err
+
+
+def interrupt_chaoslib() -> None:
+    """chaoslib's signal: stop the method now and play the rollbacks."""
+    os.kill(os.getpid(), signal.SIGUSR1)
 
 
 def failing_probe(state: dict[str, Any] | None) -> dict[str, Any]:
@@ -34,11 +64,13 @@ def failing_probe(state: dict[str, Any] | None) -> dict[str, Any]:
 class Guard(threading.Thread):
     def __init__(self, experiment: dict[str, Any], configuration: dict[str, Any],
                  secrets: dict[str, Any], interval: float, record: Record,
-                 revert: Callable[[], dict[str, Any]], halted: Callable[[], bool]) -> None:
+                 revert: Callable[[], dict[str, Any]], halted: Callable[[], bool],
+                 interrupt: Callable[[], None] = interrupt_chaoslib) -> None:
         super().__init__(name="steady-state-guard", daemon=True)
         self.experiment, self.configuration, self.secrets = experiment, configuration, secrets
         self.interval = interval
         self.record, self.revert, self.halted = record, revert, halted
+        self.interrupt = interrupt
         self.active = threading.Event()
         self.finished = threading.Event()
         self.tripped: dict[str, Any] = {}
@@ -52,24 +84,45 @@ class Guard(threading.Thread):
                     return
             self.finished.wait(self.interval)
 
+    def configure(self, configuration: dict[str, Any], secrets: dict[str, Any]) -> None:
+        """Use the configuration and secrets chaoslib loaded for this run."""
+        self.configuration, self.secrets = configuration, secrets
+
     def _check(self) -> dict[str, Any] | None:
+        try:
+            return self._evaluate()
+        except Exception as err:        # HypothesisError, or the halt flag's store failing
+            if not self.active.is_set():
+                return None             # the method ended meanwhile: nothing left to guard
+            return {"why": "hypothesis_error", "at": time.time(), "phase": "guard",
+                    "message": str(err)[:MESSAGE_LIMIT]}
+
+    def _evaluate(self) -> dict[str, Any] | None:
         if self.halted():
             return {"why": "halted", "at": time.time()}
-        state = run_steady_state_hypothesis(self.experiment, self.configuration, self.secrets,
-                                            dry=None, event_registry=EventHandlerRegistry())
+        state = evaluate(self.experiment, self.configuration, self.secrets)
         if state is not None and not state["steady_state_met"] and self.active.is_set():
             return {"why": "deviation", "at": time.time(), **failing_probe(state)}
         return None
 
     def _trip(self, reason: dict[str, Any]) -> None:
         self.tripped = reason
-        self.record("deviation" if reason["why"] == "deviation" else "halt", reason["at"], reason)
-        result = self.revert()
+        kind = "halt" if reason["why"] == "halted" else reason["why"]
+        try:
+            self.record(kind, reason["at"], reason)
+            self._revert(reason["at"])
+        finally:
+            self.interrupt()
+
+    def _revert(self, since: float) -> None:
+        try:
+            result = self.revert()
+        except Exception as err:        # still interrupt: the rollbacks revert again
+            log.exception("the guard could not revert the run's faults")
+            result = {"revert_error": f"{type(err).__name__}: {err}"[:MESSAGE_LIMIT]}
         done = time.time()
         self.tripped["reverted_at"] = done
-        self.record("aborted_and_reverted", done, {"abort_latency_s": done - reason["at"],
-                                                   **result})
-        os.kill(os.getpid(), signal.SIGUSR1)      # chaoslib: stop now, play the rollbacks
+        self.record("aborted_and_reverted", done, {"abort_latency_s": done - since, **result})
 
     def stop(self) -> None:
         self.active.clear()
@@ -82,6 +135,10 @@ class TimelineEvents(RunEventHandler):
     def __init__(self, guard: Guard, record: Record) -> None:
         self.guard, self.record = guard, record
         self.before: dict[str, Any] | None = None
+
+    def running(self, experiment, journal, configuration, secrets, schedule,
+                settings) -> None:
+        self.guard.configure(configuration or {}, secrets or {})
 
     def hypothesis_before_completed(self, experiment, state, journal) -> None:
         self.before = state

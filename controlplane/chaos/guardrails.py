@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import GuardrailRefused, InvalidInput
 from controlplane.platform.local.procs import alive
+from controlplane.userfiles import first_error, read_document
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -75,7 +75,7 @@ class Freeze(_M):
 class ErrorBudget(_M):
     service: str = "gateway"
     slo: float = Field(0.95, gt=0, lt=1)
-    window_s: int = Field(300, ge=10)
+    window_s: int = Field(300, ge=10, le=86400)
     min_remaining: float = Field(0.1, ge=0, le=1)
     wait_s: float = Field(0, ge=0, le=3600)
 
@@ -84,7 +84,7 @@ class SteadyState(_M):
     check_interval_s: float = Field(0.5, gt=0, le=1.0)
     min_history_s: int = Field(20, ge=0, le=3600)   # SLO history needed before a run
     cooldown_s: float = Field(15, ge=0, le=3600)    # between runs: let SLO windows clear
-    recovery_timeout_s: float = Field(120, gt=0)
+    recovery_timeout_s: float = Field(120, gt=0, le=3600)
     allow_hold: bool = True     # experiments tagged guard:hold keep their faults past a breach
 
 
@@ -101,20 +101,28 @@ class Policy(_M):
 
 
 def load_policy(path: Path | None = None) -> Policy:
+    """The guardrails policy. An empty file, or one without a `freeze` section, is refused: a
+    truncated policy must not silently become the defaults with every freeze window off."""
     path = path or DEFAULT_POLICY
+    data = read_document(path, fix="Write the policy out in full (see "
+                         "policies/chaos-guardrails.yaml); to lift freezes, say "
+                         "`freeze: {enabled: false}`")
+    if not isinstance(data, dict):
+        raise InvalidInput("a guardrails policy is a mapping of sections", source=str(path),
+                           field="(top level)", value=type(data).__name__,
+                           fix="See policies/chaos-guardrails.yaml for the format")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-        return Policy.model_validate(data)
-    except OSError as err:
-        raise InvalidInput(f"cannot read: {err.strerror}", source=str(path),
-                           fix="Pass an existing policy file with --policy") from None
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"not valid YAML: {err}", source=str(path)) from None
+        policy = Policy.model_validate(data)
     except ValidationError as err:
-        e = err.errors()[0]
-        raise InvalidInput(e["msg"].removeprefix("Value error, "), source=str(path),
-                           field=".".join(str(p) for p in e["loc"]), value=e.get("input"),
+        field, message, value = first_error(err.errors())
+        raise InvalidInput(message, source=str(path), field=field, value=value,
                            fix="See policies/chaos-guardrails.yaml for the format") from None
+    if "freeze" not in data:
+        raise InvalidInput("the freeze section is missing, which would lift every freeze "
+                           "window", source=str(path), field="freeze",
+                           fix="Add the freeze windows, or `freeze: {enabled: false}` to "
+                           "lift them on purpose")
+    return policy
 
 
 def check_freeze(freeze: Freeze, now: datetime) -> None:

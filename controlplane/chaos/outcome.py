@@ -101,6 +101,11 @@ def verdict(out: RunOutcome, halted: bool, chaos_status: str, deviated: bool,
     if unreverted:
         return "failed", "faults not verified reverted: " + ", ".join(
             f"#{f.id} {f.kind} ({f.error or f.state})" for f in unreverted)
+    if out.at("hypothesis_error") is not None:
+        detail = next(d for k, _, d in out.events if k == "hypothesis_error")
+        after = ("the method was stopped and the faults reverted" if detail.get("phase") ==
+                 "guard" else "the faults were reverted; recovery could not be judged")
+        return "aborted", f"{detail.get('message')}; {after}"
     if out.at("deviation") is not None:
         detail = next(d for k, _, d in out.events if k == "deviation")
         return "failed", (f"steady state breached during the method: {detail.get('probe')} = "

@@ -22,8 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaoslib.hypothesis import run_steady_state_hypothesis
-from chaoslib.run import EventHandlerRegistry, Runner
+from chaoslib.run import Runner
 from chaoslib.types import Schedule, Strategy
 
 from controlplane.chaos.catalogue import HOLD_TAG
@@ -35,7 +34,7 @@ from controlplane.chaos.experiments import (
     planned_faults,
     read_experiment,
 )
-from controlplane.chaos.guard import Guard, TimelineEvents, failing_probe
+from controlplane.chaos.guard import Guard, HypothesisError, TimelineEvents, evaluate, failing_probe
 from controlplane.chaos.guardrails import (
     Planned,
     Policy,
@@ -96,6 +95,16 @@ class ChaosRunner:
         self.store.start_chaos_run(run_id, str(path), exp.title, exp.tags, self.suite_id,
                                    os.getpid())
         self._event(out, "run_started", time.time(), {"experiment": str(path)})
+        try:
+            self._guarded(exp, out)
+        except Exception as err:        # recorded, reverted, then raised: never left running
+            self._abort(out, err)
+            self._close(out)
+            raise
+        self._close(out)
+        return out
+
+    def _guarded(self, exp: Experiment, out: RunOutcome) -> None:
         locks: list[Path] = []
         try:
             locks = self._guardrails(exp, out)
@@ -104,10 +113,21 @@ class ChaosRunner:
             out.state, out.reason = "refused", str(err)
         finally:
             TargetLocks.release(locks)
+
+    def _close(self, out: RunOutcome) -> None:
         out.ended_at = time.time()
-        self.store.finish_chaos_run(run_id, out.state, out.reason, out.summary())
+        self.store.finish_chaos_run(out.run_id, out.state, out.reason, out.summary())
         self._event(out, "run_finished", out.ended_at, {"state": out.state})
-        return out
+
+    def _abort(self, out: RunOutcome, err: Exception) -> None:
+        """The run failed outside chaoslib: revert what it injected, and say why."""
+        out.state = "aborted"
+        out.reason = f"the run failed: {type(err).__name__}: {err}"[:500]
+        try:
+            self.engine.revert_run(out.run_id)
+        except Exception as revert_err:
+            out.reason += f"; reverting its faults failed too: {revert_err}"[:300]
+            log.exception("could not revert the faults of run %s", out.run_id)
 
     def _event(self, out: RunOutcome, kind: str, at: float, detail: dict[str, Any]) -> None:
         out.events.append((kind, at, detail))
@@ -260,7 +280,7 @@ class ChaosRunner:
         if before is False:
             out.reason = json.dumps(failing_probe(events.before))
         elif journal.get("status") != "interrupted" or guard.tripped:
-            self._wait_recovery(exp, out)
+            self._wait_recovery(exp, out, guard)
         if meter is not None:
             self._reconcile(out, meter.stop())
         error = _activity_error(journal)
@@ -278,12 +298,16 @@ class ChaosRunner:
                               dict(f.revert_detail) if f.revert_detail else None, f.error)
                 for f in self.store.faults_of_run(run_id)]
 
-    def _wait_recovery(self, exp: Experiment, out: RunOutcome) -> None:
+    def _wait_recovery(self, exp: Experiment, out: RunOutcome, guard: Guard) -> None:
+        """Wait for the steady state, evaluated with the run's configuration and secrets."""
         deadline = time.time() + self.policy.steady_state.recovery_timeout_s
-        config = self._config(out)
         while time.time() < deadline:
-            state = run_steady_state_hypothesis(exp.data, config, {}, dry=None,
-                                                event_registry=EventHandlerRegistry())
+            try:
+                state = evaluate(exp.data, guard.configuration, guard.secrets)
+            except HypothesisError as err:
+                self._event(out, "hypothesis_error", time.time(),
+                            {"phase": "recovery", "message": str(err)})
+                return
             if state is None or state["steady_state_met"]:
                 out.recovered_at = time.time()
                 self._event(out, "recovered", out.recovered_at,

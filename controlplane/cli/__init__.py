@@ -8,7 +8,7 @@ import click
 
 from controlplane.cli.chaos import chaos
 from controlplane.cli.cluster import cluster
-from controlplane.cli.common import console_err
+from controlplane.cli.common import console_err, lit
 from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
 from controlplane.cli.load import load
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         err.show()
         sys.exit(err.exit_code)
     except ControlPlaneError as err:
-        console_err.print(f"[bold red]error:[/] {err}", highlight=False)
+        console_err.print(f"[bold red]error:[/] {lit(err)}", highlight=False)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         console_err.print("interrupted")

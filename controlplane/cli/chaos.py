@@ -17,7 +17,14 @@ from controlplane.chaos.experiments import EXPERIMENTS_DIR, load_experiment, sel
 from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
 from controlplane.chaos.suite import run_suite
-from controlplane.cli.common import console, local_platform, state_dir_option, topology_option
+from controlplane.cli.common import (
+    console,
+    lit,
+    local_platform,
+    nothing_recorded,
+    state_dir_option,
+    topology_option,
+)
 from controlplane.platform.local.procs import alive
 from controlplane.store import Store
 
@@ -62,10 +69,10 @@ def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: fl
             if kind == "run_finished":
                 bar.advance(task)
                 style = STATE_STYLE.get(out.state, "white")
-                bar.console.print(f"[{style}]{out.state:<8}[/] {out.title}  "
-                                  f"[dim]{out.reason}[/]", highlight=False)
+                bar.console.print(f"[{style}]{out.state:<8}[/] {lit(out.title)}  "
+                                  f"[dim]{lit(out.reason)}[/]", highlight=False)
             else:
-                bar.update(task, description=f"{out.title[:50]}: {kind} {message}"[:90])
+                bar.update(task, description=lit(f"{out.title[:50]}: {kind} {message}"[:90]))
         result = run_suite(platform, policy, paths, report_dir=report_dir, progress=progress)
     _summary(result)
     if not result.ok:
@@ -141,7 +148,7 @@ def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path |
                   "reverted here; new experiments are refused until `controlplane chaos resume`")
     bad = {i: e.observed for i, e in reverted.items() if not e.ok}
     if bad:
-        console.print(f"[red]not verified reverted:[/] {bad}")
+        console.print(f"[red]not verified reverted:[/] {lit(bad)}")
         raise SystemExit(1)
 
 
@@ -168,7 +175,8 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
     results = ChaosRunner(platform, Policy()).recover_orphans()
     for fault_id, evidence in results.items():
         style = "green" if evidence.ok else "red"
-        console.print(f"fault #{fault_id}: [{style}]{evidence.observed}[/]", highlight=False)
+        console.print(f"fault #{fault_id}: [{style}]{lit(evidence.observed)}[/]",
+                      highlight=False)
     console.print(f"{len(results)} faults reverted")
     if any(not e.ok for e in results.values()):
         raise SystemExit(1)
@@ -181,6 +189,13 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
 def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
     """Halt state, running experiments and open faults."""
     platform = local_platform(state_dir, topology_path)
+    if not platform.state.store_path.exists():          # a fresh checkout: nothing yet
+        if as_json:
+            click.echo(json.dumps({"halted": False, "halt_reason": None, "running": [],
+                                   "open_faults": []}, indent=2))
+        else:
+            nothing_recorded(platform, "chaos runs")
+        return
     with Store(platform.state.store_path) as store:
         halt_state = store.halt_state()
         running = store.chaos_runs(state="running")
@@ -192,11 +207,11 @@ def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) ->
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    console.print(f"halted: {data['halted']} {halt_state.reason or ''}")
+    console.print(f"halted: {data['halted']} {halt_state.reason or ''}", markup=False)
     console.print(f"running experiments: {len(running)}; open faults: {len(open_faults)}")
     for f in data["open_faults"]:
         console.print(f"  fault #{f['id']} {f['kind']} on {f['target']} ({f['state']}, "
-                      f"run {f['run_id']})")
+                      f"run {f['run_id']})", markup=False)
 
 
 @chaos.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from controlplane.platform.local import LocalPlatform
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
@@ -15,7 +16,9 @@ from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 __all__ = [
     "console",
     "console_err",
+    "lit",
     "local_platform",
+    "nothing_recorded",
     "resolve_state",
     "state_dir_option",
     "topology_option",
@@ -33,6 +36,22 @@ state_dir_option = click.option(
 topology_option = click.option(
     "--topology", "topology_path", type=click.Path(path_type=Path), default=None,
     help=f"Cluster topology file [default: {os.path.relpath(DEFAULT_TOPOLOGY)}].")
+
+
+def lit(text: object) -> str:
+    """User or library text, escaped so rich prints it literally inside our markup (a
+    pattern like '^[a-z][a-z0-9-]{1,40}$' would otherwise lose its brackets)."""
+    return escape(str(text))
+
+
+def nothing_recorded(platform: LocalPlatform, what: str) -> bool:
+    """Whether the state directory holds no records yet (a fresh checkout, or a directory no
+    cluster has used), saying so: that is not an error, just nothing to show."""
+    if platform.state.store_path.exists():
+        return False
+    console.print(f"no {what} recorded yet in {platform.state.root}: nothing has run with "
+                  "this state directory (start with `controlplane cluster up`)", markup=False)
+    return True
 
 
 def resolve_state(state_dir: Path | None, topology: Topology | None = None) -> Path:

@@ -121,7 +121,7 @@ def _autoscale(state_dir: Path) -> AutoscaleOutcome:
     try:
         def progress(kind: str, at: float, message: str) -> None:
             console.print(f"  {time.strftime('%H:%M:%S', time.localtime(at))}  {message}",
-                          highlight=False)
+                          highlight=False, markup=False)
         with Store(platform.state.store_path) as store:
             outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(),
                                                       progress=progress))

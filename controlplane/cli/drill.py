@@ -9,10 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from controlplane.cli.common import (
     console,
+    console_err,
     local_platform,
+    nothing_recorded,
     state_dir_option,
     topology_option,
 )
@@ -44,20 +47,23 @@ def plot_outcome(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) 
     console.print(f"timeline plot: {path}")
 
 
-def timeline_progress() -> Callable[[str, float, str], None]:
-    """Prints each drill event as a timeline line, relative to the fault once injected."""
+def timeline_progress(out: Console = console) -> Callable[[str, float, str], None]:
+    """Prints each drill event on `out` as a timeline line, relative to the fault once
+    injected (on stderr with --json, so that stdout carries only the document)."""
     fault_at: list[float] = []
 
     def progress(kind: str, at: float, message: str) -> None:
         if kind == "fault_injected":
             fault_at.append(at)
-        console.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
-                      highlight=False)
+        out.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
+                  highlight=False, markup=False)
     return progress
 
 
-def run_failover(platform: Platform, store: Store, settings: DrillSettings) -> DrillOutcome:
-    return asyncio.run(run_ledger_failover(platform, store, settings, timeline_progress()))
+def run_failover(platform: Platform, store: Store, settings: DrillSettings,
+                 out: Console = console) -> DrillOutcome:
+    """The drill, its timeline printed on `out` as it happens."""
+    return asyncio.run(run_ledger_failover(platform, store, settings, timeline_progress(out)))
 
 
 def report(platform: LocalPlatform, outcome: DrillOutcome, as_json: bool) -> None:
@@ -107,7 +113,8 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
     platform = local_platform(state_dir, topology_path)
     platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
-        outcome = run_failover(platform, store, settings)
+        # with --json, stdout carries only the document; the timeline goes to stderr
+        outcome = run_failover(platform, store, settings, console_err if as_json else console)
     report(platform, outcome, as_json)
 
 
@@ -133,8 +140,8 @@ def ledger_hang(hold: float, rate: float, warmup: float, rejoin: bool, as_json: 
     platform = local_platform(state_dir, topology_path)
     platform.info()     # a clear error now if no cluster is running
     with Store(platform.state.store_path) as store:
-        outcome = asyncio.run(run_ledger_hang(platform, store, settings,
-                                              None if as_json else timeline_progress()))
+        progress = timeline_progress(console_err if as_json else console)
+        outcome = asyncio.run(run_ledger_hang(platform, store, settings, progress))
     report(platform, outcome, as_json)
 
 
@@ -168,7 +175,7 @@ def autoscale(rate: float, as_json: bool, topology_path: Path | None,
                                "per matcher), as `make demo` does")
 
     def progress(kind: str, at: float, message: str) -> None:
-        console.print(f"  {kind:<16} {message}", highlight=False)
+        console.print(f"  {kind:<16} {message}", highlight=False, markup=False)
     with Store(platform.state.store_path) as store:
         outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(rate=rate),
                                                   progress=None if as_json else progress))
@@ -193,6 +200,8 @@ def drills() -> None:
 def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """Recent drills with their verdict, RTO and RPO."""
     platform = local_platform(state_dir, topology_path)
+    if nothing_recorded(platform, "drills"):
+        return
     with Store(platform.state.store_path) as store:
         rows = store.list_drills(limit=limit)
     for d in rows:
@@ -209,6 +218,10 @@ def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) 
 def show_drill(drill_id: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """One drill's timeline and result, as JSON."""
     platform = local_platform(state_dir, topology_path)
+    if not platform.state.store_path.exists():
+        raise InvalidInput("no such drill: no drill is recorded yet in this state directory",
+                           field="DRILL_ID", value=drill_id, source=str(platform.state.root),
+                           fix="Run one first, e.g. `controlplane drill ledger-failover`")
     with Store(platform.state.store_path) as store:
         d = store.get_drill(drill_id)
         if d is None:

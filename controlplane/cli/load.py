@@ -20,7 +20,9 @@ from rich.live import Live
 from controlplane.cli.common import (
     console,
     console_err,
+    lit,
     local_platform,
+    nothing_recorded,
     state_dir_option,
     topology_option,
 )
@@ -169,7 +171,7 @@ def _execute_with_progress(load_run: Any) -> RunOutcome:
                 elif int(data["elapsed"]) % 5 == 0:
                     console_err.print(text, highlight=False)
             else:
-                console_err.print(f"[dim]{data['message']}[/]", highlight=False)
+                console_err.print(f"[dim]{lit(data['message'])}[/]", highlight=False)
         load_run.listen = listen
         return load_run.execute()
 
@@ -188,7 +190,7 @@ def _show(outcome: RunOutcome, as_json: bool) -> None:
     console.print(outcome_table(outcome))
     reasons = outcome.reasons() or ([outcome.error["message"]] if outcome.error else [])
     if outcome.exit_code and reasons:
-        console_err.print(f"[bold red]{outcome.verdict}:[/] " + "; ".join(reasons),
+        console_err.print(f"[bold red]{outcome.verdict}:[/] " + lit("; ".join(reasons)),
                           highlight=False)
 
 
@@ -199,6 +201,8 @@ def _show(outcome: RunOutcome, as_json: bool) -> None:
 def list_runs(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """Recent load runs with their verdict."""
     platform = local_platform(state_dir, topology_path)
+    if nothing_recorded(platform, "load runs"):
+        return
     with Store(platform.state.store_path) as store:
         rows = LoadRecords(store).list_runs(limit)
     for r in rows:
@@ -252,7 +256,7 @@ def calibrate_cmd(profile: str, steps: str, step_duration: float, ceiling: float
     out_dir = _out_dir(platform, out, "calibrations", profile)
     result = calibrate(chosen, target, out_dir, counts, step_s=step_duration,
                        ceiling_pct=ceiling,
-                       note=lambda m: console_err.print(f"[dim]{m}[/]", highlight=False))
+                       note=lambda m: console_err.print(f"[dim]{lit(m)}[/]", highlight=False))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
     with _store(platform) as store:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from controlplane.platform.local.binaries import require
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
 
-__all__ = ["GENERATED", "policies"]
+__all__ = ["GENERATED", "policies", "rules_path"]
 
 GENERATED = DEFAULT_SLOS.parent / "generated" / "slo-rules.yml"
 
@@ -30,15 +30,14 @@ def policies() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=GENERATED, show_default=True)
 @click.option("--check", is_flag=True, help="Fail if --out differs from what would be written.")
 def render(slos_path: Path | None, out: Path, check: bool) -> None:
-    """Write Prometheus recording and alerting rules, checked by promtool."""
+    """Write Prometheus recording and alerting rules, checked by promtool. An --out that is a
+    directory gets slo-rules.yml in it."""
+    out = rules_path(out)
     text = render_rules(load_slos(slos_path))
     if check:
-        if not out.exists() or out.read_text() != text:
-            raise InvalidInput("the rules differ from what the SLO policy generates",
-                               source=str(out), fix="Run `controlplane policies render`")
-        console.print(f"{out} is up to date")
+        _check(out, text)
         return
-    tmp = out.with_suffix(".tmp.yml")
+    tmp = out.with_name(f".{out.name}.tmp")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(text)
     result = subprocess.run([require("promtool"), "check", "rules", str(tmp)],
@@ -47,6 +46,27 @@ def render(slos_path: Path | None, out: Path, check: bool) -> None:
         tmp.unlink()
         raise InvalidInput(f"promtool rejects the generated rules: {result.stdout}"
                            f"{result.stderr}", source=str(slos_path or DEFAULT_SLOS))
-    shutil.move(tmp, out)
+    os.replace(tmp, out)
     console.print(f"wrote {out} ({text.count('- record:')} recording rules, "
-                  f"{text.count('- alert:')} alerts); promtool check rules: OK")
+                  f"{text.count('- alert:')} alerts); promtool check rules: OK", markup=False)
+
+
+def rules_path(out: Path) -> Path:
+    """The rules file: `out` itself, or slo-rules.yml inside it when it is a directory."""
+    return out / GENERATED.name if out.is_dir() else out
+
+
+def _check(out: Path, text: str) -> None:
+    try:
+        current = out.read_text()
+    except FileNotFoundError:
+        current = None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"cannot read the rules file: {err}", source=str(out),
+                           fix="Pass the rules file, or the directory that holds it, "
+                           "with --out") from None
+    if current != text:
+        raise InvalidInput("the rules differ from what the SLO policy generates"
+                           if current is not None else "the rules file does not exist",
+                           source=str(out), fix="Run `controlplane policies render`")
+    console.print(f"{out} is up to date", markup=False)

@@ -10,9 +10,16 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from controlplane.cli.common import console, local_platform, state_dir_option, topology_option
+from controlplane.cli.common import (
+    console,
+    lit,
+    local_platform,
+    nothing_recorded,
+    state_dir_option,
+    topology_option,
+)
 from controlplane.errors import InvalidInput
-from controlplane.runbooks.actions import ACTIONS
+from controlplane.runbooks.actions import all_actions
 from controlplane.runbooks.engine import RunbookEngine
 from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks
 from controlplane.store import Store
@@ -51,7 +58,7 @@ def list_runbooks(runbooks_dir: Path) -> None:
 def actions() -> None:
     """The action registry steps draw from."""
     table = Table("action", "parameters", "checks only", "what it does")
-    for name, act in sorted(ACTIONS.items()):
+    for name, act in sorted(all_actions().items()):
         table.add_row(name, ", ".join(act.params.model_fields) or "-",
                       "yes" if not act.mutates else "", act.summary)
     console.print(table)
@@ -64,17 +71,17 @@ def show(name: str, runbooks_dir: Path) -> None:
     """One runbook's steps, verifications and rollbacks."""
     rb = _get(runbooks_dir, name)
     console.print(f"[bold]{rb.name}[/] ({rb.mode}, expected RTO {rb.expected_rto_s:g} s, "
-                  f"target {rb.target}): {rb.description}")
+                  f"target {lit(rb.target)}): {lit(rb.description)}")
     for i, s in enumerate(rb.steps):
         console.print(f"  {i}. {s.name}: {s.action} {s.params or ''} (timeout {s.timeout_s:g} s,"
                       f" retries {s.retries}{', approval' if rb.needs_approval(s) else ''})",
-                      highlight=False)
+                      highlight=False, markup=False)
         if s.verify:
             console.print(f"     verify: {s.verify.promql or s.verify.action} "
-                          f"within {s.verify.within_s:g} s", highlight=False)
+                          f"within {s.verify.within_s:g} s", highlight=False, markup=False)
         if s.rollback:
             console.print(f"     rollback: {s.rollback.action} {s.rollback.params or ''}",
-                          highlight=False)
+                          highlight=False, markup=False)
 
 
 def _print_steps(store: Store, run_id: int, seen: set[int]) -> None:
@@ -88,7 +95,7 @@ def _print_steps(store: Store, run_id: int, seen: set[int]) -> None:
                           f"controlplane runbook approve {run_id} --step {step.idx}")
         elif step.ended_at:
             console.print(f"  {step.name:<28} {step.kind:<8} {step.state:<10} "
-                          f"{step.error or ''}", highlight=False)
+                          f"{step.error or ''}", highlight=False, markup=False)
 
 
 @runbook.command()
@@ -121,7 +128,8 @@ def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None
             time.sleep(0.3)
         _print_steps(store, started.id, seen)
     done = result["run"]
-    console.print(f"run {done.id}: {done.state} {done.error or ''}", highlight=False)
+    console.print(f"run {done.id}: {done.state} {done.error or ''}", highlight=False,
+                  markup=False)
     if done.state != "succeeded":
         raise SystemExit(1)
 
@@ -163,6 +171,8 @@ def status(run_id: int | None, limit: int, topology_path: Path | None,
            state_dir: Path | None) -> None:
     """Recent runs, or every step of one run (who, when, input, output, result)."""
     platform = local_platform(state_dir, topology_path)
+    if nothing_recorded(platform, "runbook runs"):
+        return
     with Store(platform.state.store_path) as store:
         if run_id is None:
             table = Table("run", "runbook", "state", "started by", "started", "error")
@@ -172,8 +182,8 @@ def status(run_id: int | None, limit: int, topology_path: Path | None,
                               r.error or "")
             paused = store.automation_state()
             if paused.paused:
-                console.print(f"[bold yellow]automation paused[/] by {paused.actor}"
-                              f"{': ' + paused.reason if paused.reason else ''}; alerts start "
+                console.print(f"[bold yellow]automation paused[/] by {lit(paused.actor)}"
+                              f"{': ' + lit(paused.reason) if paused.reason else ''}; alerts start "
                               "no runbook until `controlplane runbook resume`")
             console.print(table)
             return
@@ -198,7 +208,7 @@ def pause(reason: str, actor: str | None, topology_path: Path | None,
     with Store(platform.state.store_path) as store:
         state = store.set_automation_paused(True, actor or f"operator:{getpass.getuser()}",
                                             reason)
-    console.print(f"automation paused by {state.actor}: {state.reason}")
+    console.print(f"automation paused by {state.actor}: {state.reason}", markup=False)
 
 
 @runbook.command()

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import InvalidInput
+from controlplane.userfiles import first_error, read_document
 
 __all__ = ["DEFAULT_GATES", "Breach", "ErrorGate", "GatePolicy", "GateWatch", "LatencyGate",
            "Validity", "final_failures", "load_gate_policy", "percentile_key"]
@@ -41,7 +41,7 @@ class _Model(BaseModel):
 
 class LatencyGate(_Model):
     percentile: float
-    max_ms: float = Field(gt=0)
+    max_ms: float = Field(gt=0, le=600_000)
     source: Source = "intended"
 
     @field_validator("percentile", mode="before")
@@ -70,7 +70,7 @@ class ErrorGate(_Model):
 
 class Validity(_Model):
     max_worker_cpu_pct: float = Field(90.0, gt=0, le=100)
-    cpu_window_s: float = Field(5.0, gt=0)
+    cpu_window_s: float = Field(5.0, gt=0, le=600)
     min_target_fraction: float = Field(1.0, gt=0, le=1)
     workers_must_stay: bool = True
 
@@ -79,9 +79,9 @@ class GatePolicy(_Model):
     description: str = ""
     latency: list[LatencyGate] = Field(default_factory=list)
     error_ratio: ErrorGate | None = None
-    grace_s: float = Field(10.0, ge=0)
+    grace_s: float = Field(10.0, ge=0, le=3600)
     window_s: int = Field(10, ge=1, le=300)
-    min_requests: int = Field(20, ge=1)
+    min_requests: int = Field(20, ge=1, le=1_000_000)
     validity: Validity = Field(default_factory=Validity)
 
     def percentiles(self) -> list[float]:
@@ -96,20 +96,12 @@ def load_gate_policy(name: str, path: Path | None = None) -> GatePolicy:
     """The policy `name` from a gates file; errors name the file, the field and the value."""
     path = path or DEFAULT_GATES
     source = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise InvalidInput(f"cannot read the gates file: {err.strerror}", source=source,
-                           fix="Pass an existing file with --gates") from None
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"not valid YAML: {err}", source=source) from None
+    data = read_document(path, fix="Pass an existing gates file with --gates")
     try:
         policies = _PolicyFile.model_validate(data).policies
     except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(first["msg"].removeprefix("Value error, "), source=source,
-                           field=field, value=first.get("input"),
+        field, message, value = first_error(err.errors())
+        raise InvalidInput(message, source=source, field=field, value=value,
                            fix="See the comments at the top of policies/load-gates.yaml"
                            ) from None
     if name not in policies:

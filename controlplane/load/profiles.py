@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import InvalidInput
+from controlplane.userfiles import first_error, read_document
 
 __all__ = ["AUTO_DISTRIBUTED_ABOVE", "LOADTESTS", "PROFILES_FILE", "Profile", "load_profile",
            "load_profiles"]
@@ -32,7 +32,7 @@ class Profile(BaseModel):
     classes: list[str] = Field(default_factory=list)
     shape: str | None = None
     users: int = Field(gt=0, le=10_000_000)
-    spawn_rate: float = Field(10.0, gt=0)
+    spawn_rate: float = Field(10.0, gt=0, le=100_000)
     duration_s: float = Field(gt=0, le=24 * 3600)
     mode: Literal["local", "distributed", "auto"] = "auto"
     workers: int | None = Field(None, gt=0, le=1024)
@@ -69,13 +69,7 @@ class Profile(BaseModel):
 
 def load_profiles(path: Path | None = None) -> dict[str, Profile]:
     path = path or PROFILES_FILE
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as err:
-        raise InvalidInput(f"cannot read the profiles file: {err.strerror}",
-                           source=str(path)) from None
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"not valid YAML: {err}", source=str(path)) from None
+    data = read_document(path, fix="Pass an existing profiles file with --profiles")
     raw = data.get("profiles") if isinstance(data, dict) else None
     if not isinstance(raw, dict) or not raw:
         raise InvalidInput("must map profile names to profiles", source=str(path),
@@ -83,13 +77,15 @@ def load_profiles(path: Path | None = None) -> dict[str, Profile]:
     profiles: dict[str, Profile] = {}
     for name, body in raw.items():
         try:
+            if body is not None and not isinstance(body, dict):
+                raise InvalidInput("a profile is a mapping of settings", source=str(path),
+                                   field=f"profiles.{name}", value=body)
             profiles[name] = Profile.model_validate({**(body or {}), "name": name,
                                                      "base_dir": path.parent})
         except ValidationError as err:
-            first = err.errors()[0]
-            field = ".".join(["profiles", name, *(str(p) for p in first["loc"])])
-            raise InvalidInput(first["msg"].removeprefix("Value error, "), source=str(path),
-                               field=field, value=first.get("input")) from None
+            field, message, value = first_error(err.errors())
+            raise InvalidInput(message, source=str(path), field=f"profiles.{name}.{field}",
+                               value=value) from None
     return profiles
 
 

@@ -7,7 +7,6 @@ span ids are hex strings, not base64. `parse_request` rewrites them before parsi
 from __future__ import annotations
 
 import base64
-import json
 import zlib
 from typing import Literal
 
@@ -18,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from controlplane import jsonbody
 from controlplane.errors import InvalidInput
 from controlplane.observe.records import SpanRecord, span_records
 
@@ -93,10 +93,7 @@ def parse_request(payload: bytes, encoding: OtlpEncoding) -> ExportTraceServiceR
             raise InvalidInput(f"not an ExportTraceServiceRequest protobuf: {err}",
                                field="body") from None
         return request
-    try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InvalidInput(f"not JSON: {err}", field="body") from None
+    document = jsonbody.loads(payload)
     _hex_ids_to_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)

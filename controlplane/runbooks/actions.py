@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict
 
 from controlplane.platform.base import Platform
 
-__all__ = ["ACTIONS", "ActionContext", "ActionFailed", "NoParams", "RegisteredAction", "action"]
+__all__ = ["ACTIONS", "ActionContext", "ActionFailed", "NoParams", "RegisteredAction", "action",
+           "all_actions"]
 
 
 class NoParams(BaseModel):
@@ -64,3 +65,11 @@ def action(name: str, params: type[BaseModel] = NoParams, summary: str = "",
                                          .strip().split("\n")[0], mutates)
         return fn
     return register
+
+
+def all_actions() -> dict[str, RegisteredAction]:
+    """Every registered action, the built-in library's included (it registers on import, and
+    nothing else may have imported it yet)."""
+    from controlplane.runbooks import library  # noqa: F401
+
+    return ACTIONS

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from controlplane.errors import InvalidInput
 from controlplane.platform.local.binaries import require
 from controlplane.runbooks.actions import ACTIONS
+from controlplane.userfiles import first_error, read_document
 
 __all__ = ["RUNBOOKS_DIR", "Call", "Runbook", "Step", "Trigger", "Verify", "load_runbook",
            "load_runbooks"]
@@ -70,7 +71,7 @@ class Runbook(_M):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,60}$")
     description: str
     target: str
-    expected_rto_s: float = Field(gt=0)
+    expected_rto_s: float = Field(gt=0, le=86400)
     mode: Literal["automatic", "approval"] = "automatic"
     approval_timeout_s: float = Field(300, gt=0, le=86400)
     trigger: Trigger = Trigger()
@@ -152,20 +153,12 @@ def load_runbook(path: Path) -> Runbook:
     from controlplane.runbooks import library  # noqa: F401 (registers the built-in actions)
 
     src = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise InvalidInput(f"cannot read: {err.strerror}", source=src) from None
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"not valid YAML: {err}", source=src) from None
+    data = read_document(path, fix="Pass an existing runbook file")
     try:
         rb = Runbook.model_validate(data)
     except ValidationError as err:
-        e = err.errors()[0]
-        loc = ".".join(str(p) for p in e["loc"])
-        raise InvalidInput(e["msg"].removeprefix("Value error, "), source=src,
-                           field=loc or "(top level)",
-                           value=e.get("input") if e["type"] != "missing" else None,
+        field, message, value = first_error(err.errors())
+        raise InvalidInput(message, source=src, field=field, value=value,
                            fix="See runbooks/README.md for the format") from None
     _validate(rb, src)
     return rb

@@ -4,13 +4,13 @@ naming the alert and the field, and nothing of it is stored."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from controlplane.errors import InvalidInput, StoreError
+from controlplane import jsonbody
+from controlplane.errors import StoreError
 from controlplane.observe.alerts import parse_alerts
 from controlplane.server.state import STATE
 from controlplane.store.alerts import AlertRecord
@@ -50,10 +50,7 @@ async def receive(request: web.Request) -> web.Response:
     if state.store is None:
         raise StoreError("the control plane runs without a state directory; it cannot keep "
                          "alerts (start it with --state-dir)")
-    try:
-        payload = json.loads(await request.read() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InvalidInput(f"not valid JSON: {err}", field="(body)") from None
+    payload = jsonbody.loads(await request.read(), field="(body)", empty=None)
     now = state.clock()
     alerts = parse_alerts(payload, now)            # all checked before anything is stored
     stored = state.store.receive_alerts(alerts, now)

@@ -16,24 +16,28 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from controlplane.errors import InvalidInput
+from controlplane.errors import InvalidInput, quote
+from controlplane.userfiles import first_error, read_document
 
 __all__ = ["DEFAULT_SLOS", "SLO", "SloPolicy", "duration_seconds", "load_slos"]
 
 DEFAULT_SLOS = Path(__file__).resolve().parents[2] / "policies" / "slos.yaml"
-_DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
+_DURATION = re.compile(r"^(\d{1,6})(s|m|h|d|w)$")
+MAX_WINDOW_S = 400 * 86400      # a year and a bit: longer SLO windows are a typo
 _SELECTOR = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$")
 
 
 def duration_seconds(text: str) -> int:
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h, 30d")
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400,
-                                  "w": 604800}[match.group(2)]
+        raise ValueError(f"{quote(text)} is not a duration like 30s, 5m, 1h, 30d")
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400,
+                                     "w": 604800}[match.group(2)]
+    if not 0 < seconds <= MAX_WINDOW_S:
+        raise ValueError(f"{quote(text)} is not a duration above 0 and at most 400d")
+    return seconds
 
 
 class _M(BaseModel):
@@ -59,7 +63,7 @@ class Ratio(_M):
 
 class Latency(_M):
     histogram: str = Field(description="a _bucket series selector")
-    threshold_s: float = Field(gt=0)
+    threshold_s: float = Field(gt=0, le=3600)
 
     @model_validator(mode="after")
     def _check(self) -> Latency:
@@ -70,7 +74,7 @@ class Latency(_M):
 
 class Freshness(_M):
     gauge: str
-    threshold_s: float = Field(gt=0)
+    threshold_s: float = Field(gt=0, le=3600)
 
     @model_validator(mode="after")
     def _check(self) -> Freshness:
@@ -119,17 +123,10 @@ class SloPolicy(_M):
 
 def load_slos(path: Path | None = None) -> SloPolicy:
     path = path or DEFAULT_SLOS
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise InvalidInput(f"cannot read: {err.strerror}", source=str(path)) from None
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"not valid YAML: {err}", source=str(path)) from None
+    data = read_document(path, fix="Pass an existing SLO file")
     try:
         return SloPolicy.model_validate(data)
     except ValidationError as err:
-        e = err.errors()[0]
-        loc = ".".join(str(p) for p in e["loc"])
-        raise InvalidInput(e["msg"].removeprefix("Value error, "), source=str(path),
-                           field=loc or "(top level)", value=e.get("input") if loc else None,
+        field, message, value = first_error(err.errors())
+        raise InvalidInput(message, source=str(path), field=field, value=value,
                            fix="See policies/slos.yaml for the format") from None

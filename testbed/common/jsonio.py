@@ -1,4 +1,8 @@
-"""JSON in and out: exact decimals in, errors as `{"error": {"field", "value", "message"}}` out."""
+"""JSON in and out: exact decimals in, errors as `{"error": {"field", "value", "message"}}` out.
+
+A body nested deeper than MAX_DEPTH is refused before it is parsed: Python's JSON decoder
+recurses, so a 30 KB body of 5,000 nested arrays would otherwise end in a RecursionError (a
+500) instead of a 400 naming the limit."""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from testbed.errors import ApiError
 
-__all__ = ["dumps", "error_response", "json_response", "parse_json", "read_json",
-           "validate_body"]
+__all__ = ["MAX_DEPTH", "dumps", "error_response", "json_response", "nested_deeper_than",
+           "parse_json", "read_json", "validate_body"]
 
 M = TypeVar("M", bound=BaseModel)
+MAX_DEPTH = 32          # far beyond any request this API takes
 
 
 def _default(value: object) -> object:
@@ -47,8 +52,30 @@ def _no_constants(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON `text` opens more than `limit` arrays/objects at once (strings skipped)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def parse_json(text: str) -> Any:
-    """Parse `text`; numbers with a fraction or exponent become exact `Decimal`s."""
+    """Parse `text`; numbers with a fraction or exponent become exact `Decimal`s. Nesting
+    beyond MAX_DEPTH is a ValueError naming the limit."""
+    if nested_deeper_than(text, MAX_DEPTH):
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels, the limit")
     return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
 
 

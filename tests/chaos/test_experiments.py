@@ -19,6 +19,7 @@ from controlplane.chaos.experiments import (
     select,
 )
 from controlplane.chaos.faults import FAULTS
+from controlplane.errors import InvalidInput
 
 FILES = select(str(EXPERIMENTS_DIR))
 
@@ -95,6 +96,23 @@ def test_invalid_experiments_name_the_file_and_field(tmp_path: Path, case, chang
 def test_unknown_selector_lists_what_is_accepted() -> None:
     with pytest.raises(Exception, match="no such experiment file, directory, selector or suite"):
         select("nothing-like-this")
+
+
+def test_a_selector_with_an_unknown_tag_value_names_the_known_ones() -> None:
+    assert select("fault=network-latency")
+    with pytest.raises(InvalidInput, match="no experiment has the tag fault:network-latancy"
+                       ".*Known values of fault: .*network-latency"):
+        select("fault=network-latancy")
+    with pytest.raises(InvalidInput, match="unknown tag key.*Known keys: .*fault"):
+        select("faults=process-kill")
+
+
+def test_chaos_list_refuses_an_unknown_tag_value_with_exit_2() -> None:
+    from controlplane.cli import cli
+
+    result = CliRunner().invoke(cli, ["chaos", "list", "fault=network-latancy"])
+    assert isinstance(result.exception, InvalidInput) and result.exception.exit_code == 2
+    assert "network-latency" in str(result.exception)
 
 
 def test_matrix_builds_one_file_per_cell() -> None:

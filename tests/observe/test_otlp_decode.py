@@ -109,7 +109,7 @@ def test_json_ids_in_base64_are_refused_by_name() -> None:
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    (b"{not json", "not JSON"),
+    (b"{not json", "not valid JSON"),
     (b'{"resourceSpans": 7}', "not an OTLP JSON trace request"),
     (b'[1, 2]', "not an OTLP JSON trace request"),
     (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "abcd", "spanId": "'

@@ -75,3 +75,25 @@ def test_budget_minutes_are_the_share_left_of_the_allowed_bad_minutes() -> None:
     expr = records[("slo:error_budget_remaining:minutes", "order-availability")]
     assert expr.endswith("* 4.32"), expr
     assert records[("slo:error_budget_remaining:minutes", "order-latency")].endswith("* 432")
+
+
+def _render(*args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "controlplane", "policies", "render", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_render_into_a_directory_writes_slo_rules_yml_there(tmp_path: Path) -> None:
+    result = _render("--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slo-rules.yml"]
+    assert f"wrote {tmp_path / 'slo-rules.yml'} " in result.stdout.replace("\n", "")
+    assert (tmp_path / "slo-rules.yml").read_text() == render_rules(load_slos())
+    assert _render("--check", "--out", str(tmp_path)).returncode == 0
+
+
+def test_check_against_a_directory_without_rules_exits_2_with_a_message(tmp_path) -> None:
+    result = _render("--check", "--out", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "the rules file does not exist" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,47 @@
+"""`controlplane drill ledger-failover --json`: stdout is the JSON document alone; the
+timeline goes to stderr. The drill itself is faked at its seam (no cluster here)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from controlplane.cli import cli
+from controlplane.store import Store
+
+drill_cli = importlib.import_module("controlplane.cli.drill")   # the module, not the group
+
+RESULT = {"kind": "ledger-failover", "rto_s": 2.5, "rpo_orders": 0}
+
+
+class FakeOutcome:
+    passed = True
+
+    def result(self) -> dict[str, Any]:
+        return RESULT
+
+
+async def fake_drill(platform: Any, store: Store, settings: Any, progress: Any) -> FakeOutcome:
+    for kind, at, message in [("load_started", 1.0, "meter at 50/s"),
+                              ("fault_injected", 2.0, "SIGKILL ledger-0"),
+                              ("promoted", 4.5, "ledger-1 [primary]")]:
+        progress(kind, at, message)
+    store.create_drill("ledger-failover", "ledger-0", {})
+    return FakeOutcome()
+
+
+def test_json_prints_only_the_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = SimpleNamespace(store_path=tmp_path / "controlplane.db", root=tmp_path)
+    platform = SimpleNamespace(state=state, info=lambda: None)
+    monkeypatch.setattr(drill_cli, "local_platform", lambda *args: platform)
+    monkeypatch.setattr(drill_cli, "run_ledger_failover", fake_drill)
+    result = CliRunner().invoke(cli, ["drill", "ledger-failover", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == RESULT
+    assert "fault injected" in result.stderr and "ledger-1 [primary]" in result.stderr
