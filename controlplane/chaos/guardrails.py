@@ -75,7 +75,7 @@ class Freeze(_M):
 class ErrorBudget(_M):
     service: str = "gateway"
     slo: float = Field(0.95, gt=0, lt=1)
-    window_s: int = Field(300, ge=10, le=86400)
+    window_s: int = Field(300, ge=10, le=400 * 86400)   # up to 400 days, as SLO windows
     min_remaining: float = Field(0.1, ge=0, le=1)
     wait_s: float = Field(0, ge=0, le=3600)
 
