@@ -216,13 +216,21 @@ class LedgerFailoverDrill:
             health = await asyncio.to_thread(self.platform.health, c.primary)
             if health.ready and health.role in wanted:
                 now = time.time()
-                self.store.mark_fault_reverted(fault_id, now, {"role": health.role})
+                self._fault_reverted(fault_id, now, {"role": health.role})
                 self._event(drill_id, "rejoined", now,
                             f"{c.primary} is back as {health.role.replace('_', ' ')}")
                 return
             await asyncio.sleep(0.5)
-        self.store.mark_fault_failed(fault_id, f"{c.primary} did not rejoin within "
+        self._fault_failed(fault_id, f"{c.primary} did not rejoin within "
                                      f"{self.settings.rejoin_wait_s:g} s")
+
+
+    def _fault_reverted(self, fault_id: int, at: float, detail: dict[str, object]) -> None:
+        """The kill is reverted once the old primary is back as a standby."""
+        self.store.mark_fault_reverted(fault_id, at, detail)
+
+    def _fault_failed(self, fault_id: int, why: str) -> None:
+        self.store.mark_fault_failed(fault_id, why)
 
 
 def _steady(writer: OrderWriter, rate: float) -> bool:

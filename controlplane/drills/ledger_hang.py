@@ -19,9 +19,11 @@ import time
 import aiohttp
 import asyncpg
 
+from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.drills.ledger_failover import LedgerFailoverDrill, Progress, _Cluster
 from controlplane.drills.model import DrillOutcome, DrillSettings
 from controlplane.drills.watch import FailoverWatcher
+from controlplane.errors import PlatformError
 from controlplane.meter import OrderWriter, present_orders
 from controlplane.platform.base import Platform
 from controlplane.store import Store
@@ -40,25 +42,30 @@ class LedgerHangDrill(LedgerFailoverDrill):
         super().__init__(platform, store, settings, progress)
         self.notes: list[str] = []          # what the old and the new primary did
         self._resumer: asyncio.Task | None = None
+        self._engine = FaultEngine(FaultContext(platform, store.path))
 
     async def _inject(self, drill_id: int, c: _Cluster):
+        """The freeze goes through the fault engine: recorded before it is injected, verified
+        frozen, and revertible by `chaos recover` if this process dies meanwhile."""
         hold = self.settings.hold_s
-        fault = self.store.record_fault("process-pause", c.primary,
-                                        {"action": "start", "instance": c.primary,
-                                         "duration_s": hold}, run_id=f"drill-{drill_id}")
-        fault_at = time.time()
-        await asyncio.to_thread(self.platform.pause, c.primary)
-        self.store.mark_fault_injected(fault.id, fault_at)
-        self._event(drill_id, "fault_injected", fault_at,
+        fault = await asyncio.to_thread(self._engine.inject, "process-pause", c.primary,
+                                        {"duration_s": hold}, f"drill-{drill_id}")
+        if not fault.evidence.ok:
+            await asyncio.to_thread(self._engine.revert, fault.id)
+            raise PlatformError(f"{c.primary} could not be frozen: {fault.evidence.observed}")
+        self._event(drill_id, "fault_injected", fault.injected_at,
                     f"SIGSTOP to {c.primary} for {hold:g} s: Patroni and PostgreSQL frozen, "
                     "the leader lease still held", fault=fault.id)
-        self._resumer = asyncio.create_task(self._resume_at(drill_id, c, fault_at + hold))
-        return fault, fault_at
+        self._resumer = asyncio.create_task(self._resume_at(drill_id, c, fault.id,
+                                                            fault.injected_at + hold))
+        return fault, fault.injected_at
 
-    async def _resume_at(self, drill_id: int, c: _Cluster, at: float) -> None:
+    async def _resume_at(self, drill_id: int, c: _Cluster, fault_id: int, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.time()))
-        await asyncio.to_thread(self.platform.resume, c.primary)
-        self._event(drill_id, "resumed", time.time(), f"SIGCONT to {c.primary}: it runs again")
+        resumed_at = time.time()
+        evidence = await asyncio.to_thread(self._engine.revert, fault_id)
+        self._event(drill_id, "resumed", resumed_at, f"SIGCONT to {c.primary}: it runs again "
+                    f"({'verified' if evidence.ok else 'NOT verified'}: {evidence.observed})")
 
     async def _watch(self, drill_id: int, c: _Cluster, writer: OrderWriter, fault_at: float):
         """Recovery as in the failover drill, then the load goes on through the resume until
@@ -80,6 +87,12 @@ class LedgerHangDrill(LedgerFailoverDrill):
     async def _rejoin(self, drill_id: int, c: _Cluster, fault_id: int) -> None:
         await self._ensure_resumed()      # never leave the primary frozen, whatever happened
         await super()._rejoin(drill_id, c, fault_id)
+
+    def _fault_reverted(self, fault_id: int, at: float, detail: dict[str, object]) -> None:
+        """The fault engine reverted (and verified) the freeze at the resume."""
+
+    def _fault_failed(self, fault_id: int, why: str) -> None:
+        self.notes.append(why)
 
     async def _observe_settling(self, drill_id: int, c: _Cluster) -> None:
         """Poll every node's role until they are unchanged for STABLE_S with the old primary a
