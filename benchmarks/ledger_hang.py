@@ -33,6 +33,7 @@ from failover_rto import soak  # noqa: E402
 
 from controlplane.drills import DrillSettings  # noqa: E402
 from controlplane.drills.ledger_hang import run_ledger_hang  # noqa: E402
+from controlplane.errors import PlatformError  # noqa: E402
 from controlplane.store import Store  # noqa: E402
 
 VARIANTS = {"pinned": {"patroni": "pinned"},
@@ -71,20 +72,31 @@ def run_variant(name: str, drills: int, fresh: int, hold: float, rate: float) ->
         with cluster(topology) as platform:
             results.append({"fresh": True, **one_drill(platform, hold, rate)})
         print(line(name, i, True, results[-1]), flush=True)
-    if drills > fresh:
+    i = fresh
+    while i < drills:      # one cluster for the rest, a new one if a drill leaves it unusable
         with cluster(topology) as platform:
-            for i in range(fresh, drills):
-                results.append({"fresh": False, **one_drill(platform, hold, rate)})
+            while i < drills:
+                try:
+                    results.append({"fresh": False, **one_drill(platform, hold, rate)})
+                except PlatformError as err:     # e.g. no synchronous standby came back
+                    print(f"  {name} drill {i + 1}: refused ({err}); starting a new cluster",
+                          flush=True)
+                    results.append({"fresh": False, "refused": str(err)})
+                    i += 1
+                    break
                 print(line(name, i, False, results[-1]), flush=True)
+                i += 1
     return results
 
 
-def summarise(name: str, runs: list[dict]) -> dict:
+def summarise(name: str, all_runs: list[dict]) -> dict:
+    runs = [r for r in all_runs if "refused" not in r]
     rto = [r["rto_s"] for r in runs if r["rto_s"] is not None]
     lost = [max([r["rpo_orders"], r["journal_missing"] or 0,
                  *(r["node_missing"] or {}).values()]) for r in runs]
     lossy = [r for r, n in zip(runs, lost, strict=True) if n]
     return {"variant": name, "settings": VARIANTS[name], "drills": len(runs),
+            "refused": [r["refused"] for r in all_runs if "refused" in r],
             "fresh_drills": sum(r["fresh"] for r in runs),
             "lost_per_drill": lost, "drills_with_loss": len(lossy),
             "lost_total": sum(lost), "acked_total": sum(r["acked_total"] for r in runs),
@@ -96,7 +108,7 @@ def summarise(name: str, runs: list[dict]) -> dict:
             "rto_median_s": median(rto), "rto_max_s": max(rto, default=None),
             "failover_median_s": median([r["failover_s"] for r in runs
                                          if r["failover_s"] is not None]),
-            "runs": runs}
+            "runs": all_runs}
 
 
 def main() -> None:
@@ -113,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     tempfile.tempdir = "/tmp"
     out = []
-    for name in args.variants.split(","):
+    for name in filter(None, args.variants.split(",")):
         n = args.drills if name == "pinned" or args.reference_drills is None \
             else args.reference_drills
         print(f"== {name}: {VARIANTS[name]}, {n} drills, hold {args.hold:g} s", flush=True)
