@@ -160,17 +160,20 @@ def resume(topology_path: Path | None, state_dir: Path | None) -> None:
 @topology_option
 @state_dir_option
 def recover(topology_path: Path | None, state_dir: Path | None) -> None:
-    """Revert every fault left open by a crashed run (also done when a run starts)."""
-    from controlplane.chaos.guardrails import Policy
-    from controlplane.chaos.runner import ChaosRunner
+    """Revert every fault left open by a crashed run and mark the run aborted. The cluster's
+    supervisor does this by itself within seconds, and at each fault's expiry; this is the
+    same pass, for faults recorded before faults had an expiry, or with no cluster daemon."""
+    from controlplane.chaos.reaper import reap
 
     platform = local_platform(state_dir, topology_path)
-    results = ChaosRunner(platform, Policy()).recover_orphans()
-    for fault_id, evidence in results.items():
+    report = reap(FaultEngine(FaultContext(platform, platform.state.store_path)), orphans=True)
+    for run_id, reason in report.aborted.items():
+        console.print(f"run {run_id}: aborted ({reason})", highlight=False)
+    for fault_id, evidence in report.reverted.items():
         style = "green" if evidence.ok else "red"
         console.print(f"fault #{fault_id}: [{style}]{evidence.observed}[/]", highlight=False)
-    console.print(f"{len(results)} faults reverted")
-    if any(not e.ok for e in results.values()):
+    console.print(f"{len(report.reverted)} faults reverted")
+    if any(not e.ok for e in report.reverted.values()):
         raise SystemExit(1)
 
 

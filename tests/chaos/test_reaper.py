@@ -34,6 +34,7 @@ from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.procs import alive, proc_state, started_at
 from controlplane.store import Store
 from tests.support.fake_platform import ProcessPlatform
+from tests.support.net import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -213,6 +214,7 @@ def test_recover_also_reverts_faults_recorded_without_an_owner(engine: FaultEngi
     leaves it; `chaos recover` (orphans=True) reverts it since its run is not running."""
     store = engine.ctx.store
     os.kill(sleeper, signal.SIGSTOP)
+    wait_for("the SIGSTOP to take hold", lambda: proc_state(sleeper) == "T", timeout=5)
     old = store.record_fault("process-pause", "gateway-0", {
         "kind": "process-pause", "params": {"duration_s": 5},
         "target": {"component": "gateway", "instances": ["gateway-0"], "kind": "gateway"}},
@@ -258,3 +260,43 @@ def test_the_reaper_loop_reverts_an_expired_fault_once_ready(engine: FaultEngine
     assert proc_state(sleeper) not in ("T", "")
     with Store(engine.ctx.store_path) as store:
         assert store.get_fault(fault.id).state == "reverted"
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_chaos_recover_aborts_a_dead_runners_run_and_says_so(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    with Store(state / "controlplane.db") as store:
+        store.start_chaos_run("gone-1", "x.json", "x", [], pid=_dead_pid())
+        store.start_chaos_run("live-1", "y.json", "y", [], pid=os.getpid())
+    result = subprocess.run([sys.executable, "-m", "controlplane", "chaos", "recover",
+                             "--state-dir", str(state)], capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "run gone-1: aborted" in result.stdout and "0 faults reverted" in result.stdout
+    with Store(state / "controlplane.db") as store:
+        assert store.get_chaos_run("gone-1").state == "aborted"
+        assert store.get_chaos_run("live-1").state == "running"
+
+
+def test_a_suites_start_recovers_through_the_same_pass(tmp_path: Path, sleeper: int) -> None:
+    """ChaosRunner.recover_orphans (run_suite's first step) is the reaper's pass."""
+    from controlplane.chaos.guardrails import Policy
+    from controlplane.chaos.runner import ChaosRunner
+    from controlplane.platform.local.state import StateDir
+
+    platform = ProcessPlatform({"gateway-0": sleeper})
+    platform.state = StateDir(tmp_path)                  # type: ignore[attr-defined]
+    runner = ChaosRunner(platform, Policy())             # type: ignore[arg-type]
+    runner.store.start_chaos_run("gone-2", "x.json", "x", [], pid=_dead_pid())
+    fault = runner.engine.inject("process-pause", "gateway-0", {"duration_s": 5},
+                                 run_id="gone-2")
+    assert proc_state(sleeper) == "T"
+    assert list(runner.recover_orphans()) == [fault.id]
+    assert proc_state(sleeper) not in ("T", "")
+    assert runner.store.get_chaos_run("gone-2").state == "aborted"
