@@ -19,7 +19,7 @@ from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
 from controlplane.chaos.suite import run_suite
 from controlplane.cli.common import console, local_platform, state_dir_option, topology_option
 from controlplane.platform.local.procs import alive
-from controlplane.store import Store
+from controlplane.store import Store, iso
 
 __all__ = ["chaos"]
 
@@ -191,15 +191,18 @@ def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) ->
     data = {"halted": halt_state.halted, "halt_reason": halt_state.reason,
             "running": [{"run_id": r.run_id, "title": r.title, "pid": r.pid} for r in running],
             "open_faults": [{"id": f.id, "kind": f.kind, "target": f.target, "state": f.state,
-                             "run_id": f.run_id} for f in open_faults]}
+                             "run_id": f.run_id, "expires_at": iso(f.expires_at),
+                             "owner": f"{f.owner_pid}@{f.owner_host}" if f.owner_pid else None}
+                            for f in open_faults]}
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
     console.print(f"halted: {data['halted']} {halt_state.reason or ''}")
     console.print(f"running experiments: {len(running)}; open faults: {len(open_faults)}")
     for f in data["open_faults"]:
+        expiry = f", expires {f['expires_at']}" if f["expires_at"] else ""
         console.print(f"  fault #{f['id']} {f['kind']} on {f['target']} ({f['state']}, "
-                      f"run {f['run_id']})")
+                      f"run {f['run_id']}{expiry})", highlight=False)
 
 
 @chaos.command()

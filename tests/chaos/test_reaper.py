@@ -300,3 +300,18 @@ def test_a_suites_start_recovers_through_the_same_pass(tmp_path: Path, sleeper: 
     assert list(runner.recover_orphans()) == [fault.id]
     assert proc_state(sleeper) not in ("T", "")
     assert runner.store.get_chaos_run("gone-2").state == "aborted"
+
+
+def test_chaos_status_shows_each_open_faults_expiry_and_owner(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    with Store(state / "controlplane.db", clock=lambda: 1_800_000_000.0) as store:
+        store.record_fault("process-pause", "gateway-0", {}, run_id="r1", ttl_s=55,
+                           owner_pid=4242, owner_host="node-a")
+    result = subprocess.run([sys.executable, "-m", "controlplane", "chaos", "status", "--json",
+                             "--state-dir", str(state)], capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    (fault,) = json.loads(result.stdout)["open_faults"]
+    assert fault["expires_at"] == "2027-01-15T08:00:55.000Z"
+    assert fault["owner"] == "4242@node-a"
