@@ -152,11 +152,9 @@ class FaultEngine:
             raise InvalidInput("no such fault", field="fault_id", value=fault_id)
         if record.state not in ("pending", "injected"):
             return Evidence(True, f"already {record.state}")
-        if not {"kind", "target", "params"} <= set(record.revert):
-            evidence = Evidence(False, "the record does not say how to revert it (it was not "
-                                "injected by the fault engine)")
-            self._close(fault_id, evidence)
-            return evidence
+        if not {"kind", "target", "params"} <= set(record.revert):   # e.g. a drill's: its
+            return Evidence(False, "the record does not say how to revert it (it was not "
+                            "injected by the fault engine; its owner reverts it)")
         fk = self.kind(str(record.revert["kind"]))
         target = FaultTarget.from_dict(record.revert["target"])  # type: ignore[arg-type]
         params = fk.params(**record.revert["params"])             # type: ignore[arg-type]

@@ -315,3 +315,18 @@ def test_chaos_status_shows_each_open_faults_expiry_and_owner(tmp_path: Path) ->
     (fault,) = json.loads(result.stdout)["open_faults"]
     assert fault["expires_at"] == "2027-01-15T08:00:55.000Z"
     assert fault["owner"] == "4242@node-a"
+
+
+def test_a_record_the_engine_cannot_interpret_is_reported_and_left_untouched(
+        engine: FaultEngine) -> None:
+    """A drill records its own faults in its own format; recover must not crash on one, nor
+    close it."""
+    store = engine.ctx.store
+    drill = store.record_fault("process-pause", "ledger-0", {"action": "start",
+                               "instance": "ledger-0", "duration_s": 30}, run_id="drill-1")
+    store.mark_fault_injected(drill.id, time.time())
+    report = reap(engine, orphans=True)
+    assert not report.reverted[drill.id].ok
+    assert "does not say how to revert it" in report.reverted[drill.id].observed
+    after = store.get_fault(drill.id)
+    assert (after.state, after.error) == ("injected", None)
