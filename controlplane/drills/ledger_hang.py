@@ -43,9 +43,7 @@ class LedgerHangDrill(LedgerFailoverDrill):
 
     async def _inject(self, drill_id: int, c: _Cluster):
         hold = self.settings.hold_s
-        fault = self.store.record_fault("process-pause", c.primary,
-                                        {"action": "start", "instance": c.primary,
-                                         "duration_s": hold}, run_id=f"drill-{drill_id}")
+        fault = self._record_fault(drill_id, "process-pause", c, {"duration_s": hold})
         fault_at = time.time()
         await asyncio.to_thread(self.platform.pause, c.primary)
         self.store.mark_fault_injected(fault.id, fault_at)

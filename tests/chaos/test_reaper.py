@@ -330,3 +330,51 @@ def test_a_record_the_engine_cannot_interpret_is_reported_and_left_untouched(
     assert "does not say how to revert it" in report.reverted[drill.id].observed
     after = store.get_fault(drill.id)
     assert (after.state, after.error) == ("injected", None)
+
+
+def _ledger(primary: str = "ledger-0"):
+    from controlplane.drills.ledger_failover import _Cluster
+
+    return _Cluster("ledger", primary, "ledger-1", "", "", "", {})
+
+
+def test_the_hang_drills_sigstop_is_enforced_by_the_reaper_too(db: Path, sleeper: int) -> None:
+    """The ledger-hang drill SIGSTOPs the primary itself (not through a runner); its record is
+    one the engine can revert, with the drill as owner and an expiry past all its waits."""
+    from controlplane.drills.ledger_hang import LedgerHangDrill
+    from controlplane.drills.model import DrillSettings
+
+    platform = ProcessPlatform({"ledger-0": sleeper})
+    engine = FaultEngine(FaultContext(platform, db))  # type: ignore[arg-type]
+    store = engine.ctx.store
+    drill_id = store.create_drill("ledger-hang", "ledger-0", {}).id
+    drill = LedgerHangDrill(platform, store, DrillSettings(hold_s=5))  # type: ignore[arg-type]
+
+    async def inject_only():
+        fault, _ = await drill._inject(drill_id, _ledger())
+        drill._resumer.cancel()                  # the drill dies before it resumes the node
+        return fault
+    fault = asyncio.run(inject_only())
+    assert proc_state(sleeper) == "T"
+    record = store.get_fault(fault.id)
+    assert record.owner_pid == os.getpid() and record.run_id == f"drill-{drill_id}"
+    assert record.expires_at == pytest.approx(record.recorded_at + 5 + 90 + 3 + 2 * 90
+                                              + EXPIRY_MARGIN_S)
+    assert not reap(engine, now=record.expires_at - 1)
+    report = reap(engine, now=record.expires_at)
+    assert report.reverted[fault.id].ok and proc_state(sleeper) not in ("T", "")
+
+
+def test_a_failover_drill_told_not_to_rejoin_leaves_its_kill_without_an_expiry(
+        db: Path) -> None:
+    from controlplane.drills.ledger_failover import LedgerFailoverDrill
+    from controlplane.drills.model import DrillSettings
+
+    with Store(db) as store:
+        drill_id = store.create_drill("ledger-failover", "ledger-0", {}).id
+        kept = LedgerFailoverDrill(None, store, DrillSettings(rejoin=False))  # type: ignore[arg-type]
+        left = kept._record_fault(drill_id, "process-kill", _ledger(), {})
+        rejoined = LedgerFailoverDrill(None, store, DrillSettings())  # type: ignore[arg-type]
+        back = rejoined._record_fault(drill_id, "process-kill", _ledger(), {})
+    assert (left.expires_at, left.owner_pid) == (None, None)
+    assert back.expires_at is not None and back.owner_pid == os.getpid()
