@@ -66,13 +66,23 @@ def _pause(engine: FaultEngine, run_id: str = "run-1", duration_s: float = 5):
                          run_id=run_id)
 
 
+ONE_SHOT = {"process-kill", "process-terminate"}     # over at once: nothing lasts to expire
+
+
 @pytest.mark.parametrize("name", sorted(FAULTS))
-def test_every_fault_kind_has_an_expiry(name: str) -> None:
+def test_every_fault_kind_has_an_expiry_that_bounds_it_without_cutting_it_short(
+        name: str) -> None:
+    """A lasting kind must say how long it lasts (duration_s), or the reaper would give it
+    only the one-shot ttl; its expiry comes after its duration, and not long after."""
     params = FAULTS[name].params.model_construct()         # the kind's defaults
     ttl = ttl_of(params)
     assert math.isfinite(ttl) and ttl > 0
-    duration = getattr(params, "duration_s", None)
-    assert ttl == (ONE_SHOT_TTL_S if duration is None else duration + EXPIRY_MARGIN_S)
+    if name in ONE_SHOT:
+        assert not hasattr(params, "duration_s") and ttl == ONE_SHOT_TTL_S
+    else:
+        for duration in (params.duration_s, 1.0, 3600.0):
+            lasting = ttl_of(params.model_copy(update={"duration_s": duration}))
+            assert duration + 30 <= lasting <= duration + 60
 
 
 def test_the_expiry_and_owner_are_committed_before_the_fault_is_injected(
