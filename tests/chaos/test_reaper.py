@@ -169,7 +169,8 @@ def test_a_sigstop_whose_runner_was_killed_is_resumed_and_the_run_aborted_at_onc
     report = reap(engine)                           # 650 s before its expiry
     assert list(report.aborted) == ["r9"] and f"pid {runner.pid}" in report.aborted["r9"]
     assert list(report.reverted) == [fault_id] and report.reverted[fault_id].ok
-    assert "is gone" in report.why[fault_id]
+    assert report.why[fault_id] == (f"its runner (pid {runner.pid} on {socket.gethostname()})"
+                                    " is gone")
     assert proc_state(sleeper) not in ("T", "")
     run = store.get_chaos_run("r9")
     assert run.state == "aborted" and "died mid-run" in run.reason
@@ -179,6 +180,8 @@ def test_a_sigstop_whose_runner_was_killed_is_resumed_and_the_run_aborted_at_onc
 
 def test_a_network_partition_whose_runner_was_killed_is_removed_from_nftables(
         tmp_path: Path, db: Path, sleeper: int) -> None:
+    """The runner here is a plain Chaos Toolkit run: no chaos run row, only the fault's owner
+    tells that it died."""
     if os.geteuid() != 0 or shutil.which("nft", path=os.environ.get("PATH", "") +
                                          ":/usr/sbin:/sbin") is None:
         pytest.skip("needs root and nft")
@@ -191,11 +194,12 @@ def test_a_network_partition_whose_runner_was_killed_is_removed_from_nftables(
             tmp_path, db, "--instance", f"gateway-0={sleeper}", "--instance",
             f"matcher-0={sleeper}", "--nft-table", table, "--kind", "network-partition",
             "--target", "gateway-0",
-            "--params", json.dumps({"duration_s": 600, "peer": "matcher"}), "--run-id", "n1")
+            "--params", json.dumps({"duration_s": 600, "peer": "matcher"}), "--run-id", "n1",
+            "--no-run-record")
         _kill(runner)
         assert len(nft.rules(f"fault-{fault_id}")) == 2       # still in force after the crash
         report = reap(engine)
-        assert report.reverted[fault_id].ok and list(report.aborted) == ["n1"]
+        assert report.reverted[fault_id].ok and "is gone" in report.why[fault_id]
         assert nft.rules(f"fault-{fault_id}") == []
         assert engine.ctx.store.get_fault(fault_id).state == "reverted"
     finally:

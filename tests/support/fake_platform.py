@@ -11,7 +11,7 @@ fault through the real FaultEngine, prints the fault's id and sleeps until kille
 
     python -m tests.support.fake_platform --db DB --instance gateway-0=PID [--instance ...]
         --kind process-pause --target gateway-0 --params '{"duration_s": 30}' --run-id R
-        [--nft-table T]
+        [--nft-table T] [--no-run-record]
 """
 
 from __future__ import annotations
@@ -100,11 +100,15 @@ def main() -> None:
     parser.add_argument("--params", default="{}")
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--nft-table")
+    parser.add_argument("--no-run-record", action="store_true",
+                        help="as a plain `chaos run` of Chaos Toolkit: no chaos run row")
     args = parser.parse_args()
     pids = {k: int(v) for k, v in (i.split("=", 1) for i in args.instance)}
     platform = ProcessPlatform(pids, args.nft_table)
     ctx = FaultContext(platform, args.db)  # type: ignore[arg-type]
-    ctx.store.start_chaos_run(args.run_id, "fake.json", "a runner that dies", [], pid=os.getpid())
+    if not args.no_run_record:
+        ctx.store.start_chaos_run(args.run_id, "fake.json", "a runner that dies", [],
+                                  pid=os.getpid())
     fault = FaultEngine(ctx).inject(args.kind, args.target, json.loads(args.params),
                                     run_id=args.run_id, pick="all")
     print(fault.id, flush=True)
