@@ -26,9 +26,12 @@ cannot undo its own pause), and it runs its loops only when given a runbooks dir
 supervisor dies, its children get SIGTERM (PR_SET_PDEATHSIG) and `cluster down` drops the
 cluster's nftables table, so no fault outlives the cluster either.
 
+The ledger drills record their faults the same way, with the drill's process as owner.
+
 A runner's owner is judged only on its own host; one on another host is left to its expiry.
 A pid counts as the owner only if that process started before the fault was recorded (pids are
-reused).
+reused). There is no heartbeat: a dead runner is seen from its pid at once, and a live one that
+hangs is bounded by the expiry, which a heartbeat could only shorten.
 """
 
 from __future__ import annotations
