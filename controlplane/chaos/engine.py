@@ -1,9 +1,12 @@
 """Injecting and reverting faults with a durable record: every fault is written to the store
-BEFORE it is injected, verified by observation after, and reverted (idempotently) by its id,
-by its run, or by `recover` after a crash."""
+BEFORE it is injected, with its expiry and its owner (this process), verified by observation
+after, and reverted (idempotently) by its id, by its run, by `recover` after a crash, or by the
+supervisor's reaper once it expired or its owner died (`controlplane.chaos.reaper`)."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,17 +19,34 @@ from controlplane.chaos.faults.base import (
     Evidence,
     FaultKind,
     FaultTarget,
+    Params,
     resolve_target,
     wait_until,
 )
+from controlplane.chaos.faults.links import SAFETY_TTL_MARGIN_S
 from controlplane.errors import ControlPlaneError, InvalidInput, PlatformError
 from controlplane.platform.base import Platform
 from controlplane.store import Store
 from controlplane.store.models import Fault
 
-__all__ = ["FaultContext", "FaultEngine", "FaultFailed", "InjectedFault"]
+__all__ = ["EXPIRY_MARGIN_S", "ONE_SHOT_TTL_S", "FaultContext", "FaultEngine", "FaultFailed",
+           "InjectedFault", "ttl_of"]
 
 VERIFY_TIMEOUT = 20.0
+# A lasting fault expires this long after its duration_s, counted from its record (made before
+# injection): time to inject and verify it (VERIFY_TIMEOUT), then the mesh's own margin for the
+# steady-state check chaoslib runs after the method and for the rollback. Past it, its runner is
+# late or gone, and the reaper reverts it.
+EXPIRY_MARGIN_S = VERIFY_TIMEOUT + SAFETY_TTL_MARGIN_S
+# A one-shot fault (a kill) is over at once; what reverting it does is start an instance that
+# its restart policy left down. The reaper does that this long after the kill if nobody did.
+ONE_SHOT_TTL_S = 120.0
+
+
+def ttl_of(params: Params) -> float:
+    """How long after its record a fault with these parameters must be undone by."""
+    duration = getattr(params, "duration_s", None)
+    return ONE_SHOT_TTL_S if duration is None else float(duration) + EXPIRY_MARGIN_S
 
 
 class FaultFailed(PlatformError):
@@ -102,7 +122,8 @@ class FaultEngine:
         fk, resolved, parsed = self.plan(kind, target, params, pick)
         record = self.ctx.store.record_fault(kind, target, {
             "kind": kind, "target": resolved.as_dict(), "params": parsed.model_dump()},
-            run_id=run_id)
+            run_id=run_id, ttl_s=ttl_of(parsed), owner_pid=os.getpid(),
+            owner_host=socket.gethostname())
         tag = tag_of(record.id)
         try:
             notes = fk.inject(self.ctx, resolved, parsed, tag) or {}
@@ -123,12 +144,17 @@ class FaultEngine:
             pass
         self.ctx.store.mark_fault_failed(record.id, f"injection failed: {err}")
 
-    def revert(self, fault_id: int) -> Evidence:
+    def revert(self, fault_id: int, why: str | None = None) -> Evidence:
+        """Revert one fault and verify it by observation; `why` (e.g. the reaper's reason) is
+        kept with the result. Safe to race: whoever closes the record second is told so."""
         record = self.ctx.store.get_fault(fault_id)
         if record is None:
             raise InvalidInput("no such fault", field="fault_id", value=fault_id)
         if record.state not in ("pending", "injected"):
             return Evidence(True, f"already {record.state}")
+        if not {"kind", "target", "params"} <= set(record.revert):   # e.g. a drill's: its
+            return Evidence(False, "the record does not say how to revert it (it was not "
+                            "injected by the fault engine; its owner reverts it)")
         fk = self.kind(str(record.revert["kind"]))
         target = FaultTarget.from_dict(record.revert["target"])  # type: ignore[arg-type]
         params = fk.params(**record.revert["params"])             # type: ignore[arg-type]
@@ -139,10 +165,22 @@ class FaultEngine:
                                   VERIFY_TIMEOUT)
         except (ControlPlaneError, OSError) as err:
             evidence = Evidence(False, f"revert failed: {err}")
-        if evidence.ok:
-            self.ctx.store.mark_fault_reverted(fault_id, self.ctx.clock(), evidence.as_dict())
-        else:
-            self.ctx.store.mark_fault_failed(fault_id, evidence.observed)
+        if why:
+            evidence = Evidence(evidence.ok, evidence.observed, {**evidence.data, "why": why})
+        return self._close(fault_id, evidence)
+
+    def _close(self, fault_id: int, evidence: Evidence) -> Evidence:
+        try:
+            if evidence.ok:
+                self.ctx.store.mark_fault_reverted(fault_id, self.ctx.clock(),
+                                                   evidence.as_dict())
+            else:
+                self.ctx.store.mark_fault_failed(fault_id, evidence.observed)
+        except InvalidInput:                # the runner and the reaper reverted it together
+            now = self.ctx.store.get_fault(fault_id)
+            if now is None or now.state in ("pending", "injected"):
+                raise
+            return Evidence(now.state == "reverted", f"already {now.state}")
         return evidence
 
     def revert_run(self, run_id: str) -> dict[int, Evidence]:

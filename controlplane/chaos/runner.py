@@ -45,11 +45,11 @@ from controlplane.chaos.guardrails import (
 )
 from controlplane.chaos.outcome import FaultEvidence, RunOutcome, verdict
 from controlplane.chaos.probes import has_slo_data, slo_availability
+from controlplane.chaos.reaper import reap
 from controlplane.errors import ControlPlaneError, GuardrailRefused
 from controlplane.meter import measure_rpo, measure_rto, present_orders
 from controlplane.meter.background import BackgroundMeter
 from controlplane.platform.local import LocalPlatform
-from controlplane.platform.local.procs import alive
 
 __all__ = ["ChaosRunner", "Progress"]
 
@@ -76,16 +76,9 @@ class ChaosRunner:
 
     # start-up ----------------------------------------------------------------------------
     def recover_orphans(self) -> dict[int, Any]:
-        """Revert faults left by runs whose runner died; mark those runs aborted."""
-        live = set()
-        for run in self.store.chaos_runs(state="running"):
-            if run.pid and alive(run.pid) and run.pid != os.getpid():
-                live.add(run.run_id)
-            else:
-                self.store.finish_chaos_run(run.run_id, "aborted", "the runner died mid-run",
-                                            {})
-        orphans = [f for f in self.store.open_faults() if f.run_id not in live]
-        return {f.id: self.engine.revert(f.id) for f in reversed(orphans)}
+        """Revert faults left by runs whose runner died; mark those runs aborted. The same
+        pass the supervisor's reaper makes, plus the faults whose owner it cannot judge."""
+        return reap(self.engine, orphans=True).reverted
 
     # one experiment ----------------------------------------------------------------------
     def run(self, path: Path) -> RunOutcome:

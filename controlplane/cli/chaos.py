@@ -26,7 +26,7 @@ from controlplane.cli.common import (
     topology_option,
 )
 from controlplane.platform.local.procs import alive
-from controlplane.store import Store
+from controlplane.store import Store, iso
 
 __all__ = ["chaos"]
 
@@ -167,18 +167,21 @@ def resume(topology_path: Path | None, state_dir: Path | None) -> None:
 @topology_option
 @state_dir_option
 def recover(topology_path: Path | None, state_dir: Path | None) -> None:
-    """Revert every fault left open by a crashed run (also done when a run starts)."""
-    from controlplane.chaos.guardrails import Policy
-    from controlplane.chaos.runner import ChaosRunner
+    """Revert every fault left open by a crashed run and mark the run aborted. The cluster's
+    supervisor does this by itself within seconds, and at each fault's expiry; this is the
+    same pass, for faults recorded before faults had an expiry, or with no cluster daemon."""
+    from controlplane.chaos.reaper import reap
 
     platform = local_platform(state_dir, topology_path)
-    results = ChaosRunner(platform, Policy()).recover_orphans()
-    for fault_id, evidence in results.items():
+    report = reap(FaultEngine(FaultContext(platform, platform.state.store_path)), orphans=True)
+    for run_id, reason in report.aborted.items():
+        console.print(f"run {run_id}: aborted ({reason})", highlight=False, markup=False)
+    for fault_id, evidence in report.reverted.items():
         style = "green" if evidence.ok else "red"
         console.print(f"fault #{fault_id}: [{style}]{lit(evidence.observed)}[/]",
                       highlight=False)
-    console.print(f"{len(results)} faults reverted")
-    if any(not e.ok for e in results.values()):
+    console.print(f"{len(report.reverted)} faults reverted")
+    if any(not e.ok for e in report.reverted.values()):
         raise SystemExit(1)
 
 
@@ -203,15 +206,18 @@ def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) ->
     data = {"halted": halt_state.halted, "halt_reason": halt_state.reason,
             "running": [{"run_id": r.run_id, "title": r.title, "pid": r.pid} for r in running],
             "open_faults": [{"id": f.id, "kind": f.kind, "target": f.target, "state": f.state,
-                             "run_id": f.run_id} for f in open_faults]}
+                             "run_id": f.run_id, "expires_at": iso(f.expires_at),
+                             "owner": f"{f.owner_pid}@{f.owner_host}" if f.owner_pid else None}
+                            for f in open_faults]}
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
     console.print(f"halted: {data['halted']} {halt_state.reason or ''}", markup=False)
     console.print(f"running experiments: {len(running)}; open faults: {len(open_faults)}")
     for f in data["open_faults"]:
+        expiry = f", expires {f['expires_at']}" if f["expires_at"] else ""
         console.print(f"  fault #{f['id']} {f['kind']} on {f['target']} ({f['state']}, "
-                      f"run {f['run_id']})", markup=False)
+                      f"run {f['run_id']}{expiry})", markup=False)
 
 
 @chaos.command()

@@ -11,12 +11,15 @@ Timeline of one drill (all recorded as drill events in the store):
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import aiohttp
 
+from controlplane.chaos.engine import EXPIRY_MARGIN_S
 from controlplane.drills.loop import collect_loop
 from controlplane.drills.model import DrillOutcome, DrillSettings, Timeline
 from controlplane.drills.watch import FailoverWatcher, first_down_sample
@@ -31,7 +34,7 @@ from controlplane.meter import (
 )
 from controlplane.meter.prices import current_prices
 from controlplane.platform.base import ClusterInfo, Platform
-from controlplane.store import Store
+from controlplane.store import Fault, Store
 
 __all__ = ["LedgerFailoverDrill", "run_ledger_failover"]
 
@@ -167,10 +170,24 @@ class LedgerFailoverDrill:
         """Extra DrillOutcome fields a variant of the drill measures (none here)."""
         return {}
 
+    def _record_fault(self, drill_id: int, kind: str, c: _Cluster,
+                      params: dict[str, object]) -> Fault:
+        """Record the fault before injecting it, as the fault engine records one: what the
+        engine's revert needs, this process as its owner, and an expiry past every wait of the
+        drill. The supervisor's reaper reverts it if the drill dies or overruns. With
+        --no-rejoin the old primary is left down on purpose: no owner and no expiry then."""
+        s = self.settings
+        left_down = kind == "process-kill" and not s.rejoin
+        ttl = s.hold_s + s.max_wait_s + s.settle_s + 2 * s.rejoin_wait_s + EXPIRY_MARGIN_S
+        return self.store.record_fault(
+            kind, c.primary, {"kind": kind, "params": params, "target": {
+                "component": c.ledger, "instances": [c.primary], "kind": "ledger", "peer": []}},
+            run_id=f"drill-{drill_id}", ttl_s=None if left_down else ttl,
+            owner_pid=None if left_down else os.getpid(),
+            owner_host=None if left_down else socket.gethostname())
+
     async def _inject(self, drill_id: int, c: _Cluster):
-        fault = self.store.record_fault("process-kill", c.primary,
-                                        {"action": "start", "instance": c.primary},
-                                        run_id=f"drill-{drill_id}")
+        fault = self._record_fault(drill_id, "process-kill", c, {})
         fault_at = time.time()
         await asyncio.to_thread(self.platform.kill, c.primary, "KILL")
         self.store.mark_fault_injected(fault.id, fault_at)

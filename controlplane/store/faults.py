@@ -1,9 +1,10 @@
 """Fault records for crash-safe injection.
 
-Record the fault (with what reverting needs) and commit BEFORE injecting it; mark it injected
-after; mark it reverted when undone. A crash anywhere leaves an open record, pending or
-injected, that `open_faults` returns so a recover command can revert it (reverts must be
-idempotent: a pending fault may or may not have taken effect).
+Record the fault (with what reverting needs, when it expires and which process injects it)
+and commit BEFORE injecting it; mark it injected after; mark it reverted when undone. A crash
+anywhere leaves an open record, pending or injected, that `open_faults` returns so that the
+supervisor's reaper (once it expired or its owner died) or a recover command can revert it
+(reverts must be idempotent: a pending fault may or may not have taken effect).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
+from controlplane.errors import InvalidInput
 from controlplane.store.models import Fault, from_json, to_json
 from controlplane.store.records import Records, require_text
 
@@ -19,13 +21,21 @@ __all__ = ["FaultRecords"]
 
 class FaultRecords(Records):
     def record_fault(self, kind: str, target: str, revert: Mapping[str, object],
-                     run_id: str | None = None) -> Fault:
-        """A new pending fault, committed before this returns."""
+                     run_id: str | None = None, *, ttl_s: float | None = None,
+                     owner_pid: int | None = None, owner_host: str | None = None) -> Fault:
+        """A new pending fault, committed before this returns. With `ttl_s` it expires that
+        long after now; `owner_pid`@`owner_host` is the process that injects (and should
+        revert) it."""
+        now = self._clock()
+        if ttl_s is not None and not (isinstance(ttl_s, int | float) and 0 < ttl_s < 86_400):
+            raise InvalidInput("must be a number of seconds above 0 and under a day",
+                               field="ttl_s", value=ttl_s)
         return _fault(self._insert(
-            "INSERT INTO faults (kind, target, run_id, state, revert, recorded_at) "
-            "VALUES (?, ?, ?, 'pending', ?, ?)",
+            "INSERT INTO faults (kind, target, run_id, state, revert, recorded_at, expires_at, "
+            "owner_pid, owner_host) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
             (require_text(kind, "kind"), require_text(target, "target"), run_id,
-             to_json(revert, "revert"), self._clock())))
+             to_json(revert, "revert"), now, None if ttl_s is None else now + ttl_s,
+             owner_pid, owner_host)))
 
     def mark_fault_injected(self, fault_id: int, at: float) -> Fault:
         return self._transition(fault_id, "state = 'injected', injected_at = ?", (at,),
@@ -76,4 +86,5 @@ def _fault(row: sqlite3.Row) -> Fault:
                  state=row["state"], revert=from_json(row["revert"]) or {},
                  recorded_at=row["recorded_at"], injected_at=row["injected_at"],
                  reverted_at=row["reverted_at"], revert_detail=from_json(row["revert_detail"]),
-                 error=row["error"])
+                 error=row["error"], expires_at=row["expires_at"], owner_pid=row["owner_pid"],
+                 owner_host=row["owner_host"])

@@ -76,6 +76,9 @@ class Fault:
     reverted_at: float | None
     revert_detail: JsonObject | None
     error: str | None  # why injection, or the last revert attempt, failed
+    expires_at: float | None = None  # undone by then, by whoever is left (the reaper)
+    owner_pid: int | None = None     # the process that injected it: its runner
+    owner_host: str | None = None
 
 
 def iso(ts: float | None) -> str | None:

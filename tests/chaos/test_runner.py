@@ -1,6 +1,6 @@
 """The guarded runner against the real cluster: a passing run with its evidence and reports,
 abort-and-rollback on a breach, a skipped run, every guardrail refusal, halt, and recovery
-after the runner is killed mid-fault."""
+by the supervisor after the runner is killed mid-fault."""
 
 from __future__ import annotations
 
@@ -224,24 +224,42 @@ def test_halt_stops_a_running_experiment_and_blocks_new_ones(cluster, tmp_path) 
     assert _cli(cluster, "resume").wait(30) == 0
 
 
-def test_recover_reverts_the_fault_of_a_killed_runner(cluster, tmp_path) -> None:
+@pytest.mark.parametrize("kind, target, params", [
+    ("process-pause", "matcher-1", {"duration_s": 120}),
+    ("network-partition", "gateway", {"duration_s": 120, "peer": "matcher-0"}),
+])
+def test_the_supervisor_reverts_the_fault_of_a_killed_runner(cluster, tmp_path, kind, target,
+                                                             params) -> None:
+    """Issue 14.3: a SIGSTOP or nftables fault whose runner was SIGKILLed is reverted by the
+    supervisor's reaper within seconds (not at its 170 s expiry), with no `chaos recover`,
+    and the run is marked aborted."""
     _settle(cluster)
-    path = _experiment(tmp_path, "pause-then-crash", "process-pause", "matcher-1",
-                       {"duration_s": 120}, low=0.0, pause=120)
+    path = _experiment(tmp_path, f"{kind}-then-crash", kind, target, params, low=0.0,
+                       pause=120)
     runner = _cli(cluster, "run", str(path), start_new_session=True)
     fault = wait_for("the fault to be injected", lambda: _open_fault(cluster), timeout=60)
+    if kind == "process-pause":
+        pid = cluster.info().instance(target).pid
+        assert proc_state(pid) == "T"
+        in_force = lambda: proc_state(pid) == "T"                          # noqa: E731
+    else:
+        in_force = lambda: bool(cluster.network().active(f"fault-{fault.id}"))  # noqa: E731
+        assert in_force()
+    killed_at = time.time()
     os.killpg(runner.pid, signal.SIGKILL)             # the control plane crashes mid-fault
     runner.wait(10)
-    pid = cluster.info().instance("matcher-1").pid
-    time.sleep(1)
-    assert proc_state(pid) == "T"                     # the fault outlived its runner
-    recover = _cli(cluster, "recover")
-    output = recover.communicate(timeout=60)[0]
-    assert recover.returncode == 0, output
-    assert proc_state(pid) != "T"
     with Store(cluster.state.store_path) as store:
-        assert store.get_fault(fault.id).state == "reverted"
-        assert store.chaos_runs(limit=1)[0].state == "aborted"
+        wait_for("the reaper to revert it", lambda: store.get_fault(fault.id).state ==
+                 "reverted", timeout=15)
+        record = store.get_fault(fault.id)
+        run = store.chaos_runs(limit=1)[0]
+    assert not in_force()
+    assert record.reverted_at - killed_at < 15 and "is gone" in record.revert_detail["why"]
+    assert run.state == "aborted" and "died mid-run" in run.reason
+    assert run.ended_at - killed_at < 5
+    recover = _cli(cluster, "recover")                # nothing is left for it to do
+    output = recover.communicate(timeout=60)[0]
+    assert recover.returncode == 0 and "0 faults reverted" in output, output
     _settle(cluster)
 
 

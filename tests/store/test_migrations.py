@@ -143,3 +143,24 @@ INSERT INTO t VALUES ('c');
 def test_the_shipped_migrations_load_in_order() -> None:
     migrations = load_migrations()
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+
+
+def test_faults_recorded_before_the_expiry_migration_stay_open_without_one(
+        tmp_path: Path, with_extra) -> None:
+    """0007 adds expires_at and the owner to existing rows as NULL: such a fault is still
+    open (for `chaos recover`), and the reaper has no expiry of it to enforce."""
+    path = tmp_path / "controlplane.db"
+    old = tmp_path / "old"
+    old.mkdir()
+    for entry in MIGRATIONS_DIR.iterdir():
+        if entry.name.endswith(".sql") and int(entry.name[:4]) < 7:
+            (old / entry.name).write_text(entry.read_text(encoding="utf-8"))
+    with Store(path, migrations_dir=old) as store:
+        assert store.version == 6
+        store._conn.execute("INSERT INTO faults (kind, target, state, revert, recorded_at) "
+                            "VALUES ('process-pause', 'gateway-0', 'injected', '{}', 1.0)")
+    with Store(path) as store:
+        assert store.version == LATEST >= 7
+        (fault,) = store.open_faults()
+    assert (fault.kind, fault.expires_at, fault.owner_pid, fault.owner_host) == (
+        "process-pause", None, None, None)

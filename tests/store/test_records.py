@@ -100,6 +100,25 @@ def test_fault_is_committed_before_injection(tmp_path: Path, store: Store) -> No
         assert other.open_faults() == [fault]
 
 
+def test_a_fault_is_recorded_with_its_expiry_and_owner(tmp_path: Path, store: Store,
+                                                      clock: FakeClock) -> None:
+    fault = store.record_fault("process-pause", "gateway-0", {}, run_id="r1", ttl_s=80,
+                               owner_pid=4242, owner_host="node-a")
+    with Store(db_path(tmp_path)) as other:              # committed, as the reaper reads it
+        (seen,) = other.open_faults()
+    assert (seen.expires_at, seen.owner_pid, seen.owner_host) == (clock.now + 80, 4242,
+                                                                  "node-a")
+    assert seen == fault
+    assert store.record_fault("process-kill", "gateway-0", {}).expires_at is None
+
+
+@pytest.mark.parametrize("ttl", [0, -1, math.inf, math.nan, 86_400, "60"])
+def test_a_fault_ttl_must_be_a_sane_number_of_seconds(store: Store, ttl: object) -> None:
+    with pytest.raises(InvalidInput, match="ttl_s: must be a number of seconds"):
+        store.record_fault("process-pause", "gateway-0", {}, ttl_s=ttl)  # type: ignore[arg-type]
+    assert store.open_faults() == []
+
+
 def test_fault_lifecycle(store: Store, clock: FakeClock) -> None:
     fault = store.record_fault("network-delay", "matcher-1", {"qdisc": "del"}, run_id="r1")
     assert fault.recorded_at == clock.now

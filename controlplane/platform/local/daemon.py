@@ -1,8 +1,10 @@
 """Entry point of the supervisor daemon: `python -m controlplane.platform.local.daemon --state DIR`.
 
 Reads the cluster record written by `cluster up`, serves the API on the state directory's Unix
-socket, and shuts the cluster down on SIGTERM or SIGINT (its children also get SIGTERM if it
-dies without doing so, through PR_SET_PDEATHSIG).
+socket, enforces every chaos fault's expiry (the reaper, `controlplane.chaos.reaper`: it reverts
+a fault whose runner died or is late, since the supervisor is the one process that runs as long
+as the cluster does), and shuts the cluster down on SIGTERM or SIGINT (its children also get
+SIGTERM if it dies without doing so, through PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.chaos.reaper import reap_forever
 from controlplane.platform.local.api import make_app
 from controlplane.platform.local.binaries import postgres_bindir
 from controlplane.platform.local.kinds import BuildContext
+from controlplane.platform.local.platform import LocalPlatform
 from controlplane.platform.local.procs import run_as
 from controlplane.platform.local.state import StateDir
 from controlplane.platform.local.supervisor import Supervisor
@@ -37,6 +42,12 @@ def build_context(state: StateDir) -> BuildContext:
                         pg_root=state.postgres_data_root(owner))
 
 
+def _fault_engine(state: StateDir) -> FaultEngine:
+    """The reaper's fault engine: the same revert path as every runner's, through this
+    supervisor's own API (called from a worker thread while the loop serves it)."""
+    return FaultEngine(FaultContext(LocalPlatform(state.root), state.store_path))
+
+
 async def _serve(state: StateDir) -> None:
     sup = Supervisor(build_context(state))
     loop = asyncio.get_running_loop()
@@ -49,9 +60,14 @@ async def _serve(state: StateDir) -> None:
     site = web.UnixSite(runner, str(sock))
     await site.start()
     os.chmod(sock, 0o600)
+    reaper = asyncio.create_task(reap_forever(
+        lambda: _fault_engine(state), sup.stopped,
+        ready=lambda: sup.phase == "ready" and not sup.closing))
     try:
         await sup.run()
     finally:
+        sup.stopped.set()
+        await reaper
         await runner.cleanup()
         sock.unlink(missing_ok=True)
 

@@ -21,6 +21,7 @@ __all__ = [
     "proc_state",
     "run_as",
     "signal_group",
+    "started_at",
 ]
 
 _PR_SET_PDEATHSIG = 1
@@ -116,6 +117,19 @@ def proc_state(pid: int) -> str:
             return fh.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return ""
+
+
+def started_at(pid: int) -> float | None:
+    """When the process started (epoch seconds, to about 1 s); None when it is gone. Tells a
+    process from a later one that was given the same pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def alive(pid: int) -> bool:
