@@ -22,9 +22,10 @@ import asyncpg
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.drills.ledger_failover import LedgerFailoverDrill, Progress, _Cluster
 from controlplane.drills.model import DrillOutcome, DrillSettings
-from controlplane.drills.watch import FailoverWatcher
+from controlplane.drills.watch import patroni_role
 from controlplane.errors import PlatformError
 from controlplane.meter import OrderWriter, present_orders
+from controlplane.observe.ack_audit import find_missing
 from controlplane.platform.base import Platform
 from controlplane.store import Store
 
@@ -146,13 +147,13 @@ class LedgerHangDrill(LedgerFailoverDrill):
     def _journal_missing(self, writer: OrderWriter) -> int:
         since = min((a.intended for a in writer.attempts), default=time.time()) - 1
         journals = self.platform.acknowledged_orders(since)
-        acked = {a["order_id"] for j in journals.values() for a in j.get("acks", [])}
-        present = asyncio.run(present_orders(self.platform.ledger_dsn(), sorted(acked)))
-        return len(acked - present)
+        acked = sorted({a["order_id"] for j in journals.values() for a in j.get("acks", [])})
+        present = asyncio.run(present_orders(self.platform.ledger_dsn(), acked))
+        return sum(len(m.seqs) for m in find_missing(journals, present))
 
 
 async def _roles(session: aiohttp.ClientSession, apis: dict[str, str]) -> dict[str, str]:
-    roles = await asyncio.gather(*(FailoverWatcher._role(session, url) for url in apis.values()))
+    roles = await asyncio.gather(*(patroni_role(session, url) for url in apis.values()))
     return dict(zip(apis, roles, strict=True))
 
 

@@ -11,7 +11,7 @@ from controlplane.errors import PrometheusError
 from controlplane.observe.ledger import normalize_role, routed_to
 from controlplane.observe.prometheus import PrometheusClient
 
-__all__ = ["FailoverWatcher", "first_down_sample"]
+__all__ = ["FailoverWatcher", "first_down_sample", "patroni_role"]
 
 
 class FailoverWatcher:
@@ -28,7 +28,7 @@ class FailoverWatcher:
     async def poll(self, session: aiohttp.ClientSession) -> list[tuple[str, float, str]]:
         events = []
         if self.promoted_at is None:
-            roles = await asyncio.gather(*(self._role(session, url) for url in self.apis.values()))
+            roles = await asyncio.gather(*(patroni_role(session, u) for u in self.apis.values()))
             for node, role in zip(self.apis, roles, strict=True):
                 if role == "primary":
                     self.new_primary, self.promoted_at = node, time.time()
@@ -46,13 +46,14 @@ class FailoverWatcher:
                                f"HAProxy routes writes to {fresh[0]}"))
         return events
 
-    @staticmethod
-    async def _role(session: aiohttp.ClientSession, api: str) -> str:
-        try:
-            async with session.get(api + "/patroni") as resp:
-                return normalize_role(await resp.json(content_type=None))
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
-            return ""
+
+async def patroni_role(session: aiohttp.ClientSession, api: str) -> str:
+    """A node's role from its Patroni REST API; "" when it does not answer."""
+    try:
+        async with session.get(api + "/patroni") as resp:
+            return normalize_role(await resp.json(content_type=None))
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+        return ""
 
 
 def first_down_sample(prometheus_url: str, job: str, instance_id: str, fault_at: float,
