@@ -24,11 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cluster, median, save  # noqa: E402
 
-from controlplane.drills.autoscale import (  # noqa: E402
-    AutoscaleSettings,
-    autoscale_topology,
-    run_autoscale_drill,
-)
+from controlplane.application.drills import autoscale_drill  # noqa: E402
+from controlplane.drills.autoscale import AutoscaleSettings, autoscale_topology  # noqa: E402
 from controlplane.observe.prometheus import PrometheusClient  # noqa: E402
 from controlplane.store import Store  # noqa: E402
 
@@ -48,7 +45,7 @@ def quiet(platform, wait_s: float = 60.0) -> None:
 
 def drill(platform, settings: AutoscaleSettings) -> dict:
     with Store(platform.state.store_path) as store:
-        out = asyncio.run(run_autoscale_drill(platform, store, settings))
+        out = asyncio.run(autoscale_drill(platform, store, settings))
     r = out.result()
     row = {"verdict": r["verdict"], "alerted_s": r["alerted_s"],
            "alert_to_ready_s": r["alert_to_ready_s"], "p99_recovered_s": r["p99_recovered_s"],

@@ -32,14 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cluster, median, save, topology_with  # noqa: E402
 from failover_rto import soak as patroni_soak  # noqa: E402
 
-from controlplane.drills import DrillSettings, run_ledger_failover  # noqa: E402
+from controlplane.application.drills import ledger_failover_drill  # noqa: E402
+from controlplane.drills import DrillSettings  # noqa: E402
 from controlplane.store import Store  # noqa: E402
 
 
 def drills(platform, store: Store, n: int, label: str) -> list[dict]:
     out = []
     for i in range(n):
-        o = asyncio.run(run_ledger_failover(platform, store, DrillSettings(
+        o = asyncio.run(ledger_failover_drill(platform, store, DrillSettings(
             rate=50, warmup_s=3, settle_s=2, max_wait_s=120, loop_wait_s=20)))
         r = o.result()
         loop = r["loop"] or {}

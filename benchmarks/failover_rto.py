@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cluster, median, save, topology_with  # noqa: E402
 
-from controlplane.drills import DrillSettings, run_ledger_failover  # noqa: E402
+from controlplane.application.drills import ledger_failover_drill  # noqa: E402
+from controlplane.drills import DrillSettings  # noqa: E402
 from controlplane.meter import OrderWriter, measure_rto  # noqa: E402
 from controlplane.store import Store  # noqa: E402
 
@@ -72,7 +73,7 @@ def run_variant(name: str, settings: dict[str, int], drills: int, soak_s: float)
         # loop is measured by closed_loop_failover.py)
         store.set_automation_paused(True, "benchmark", "measuring Patroni's own failover")
         for i in range(drills):
-            o = asyncio.run(run_ledger_failover(
+            o = asyncio.run(ledger_failover_drill(
                 platform, store, DrillSettings(rate=50, warmup_s=3, settle_s=2,
                                                max_wait_s=120)))
             r = o.result()

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cluster, median, save, topology_with  # noqa: E402
 from failover_rto import soak  # noqa: E402
 
+from controlplane.application.drills import ledger_hang_drill  # noqa: E402
 from controlplane.drills import DrillSettings  # noqa: E402
-from controlplane.drills.ledger_hang import run_ledger_hang  # noqa: E402
 from controlplane.errors import PlatformError  # noqa: E402
 from controlplane.store import Store  # noqa: E402
 
@@ -46,7 +46,7 @@ def one_drill(platform, hold: float, rate: float) -> dict:
                              max_wait_s=hold + 60, rejoin_wait_s=90, loop_wait_s=60)
     with Store(platform.state.store_path) as store:
         started = time.time()
-        outcome = asyncio.run(run_ledger_hang(platform, store, settings))
+        outcome = asyncio.run(ledger_hang_drill(platform, store, settings))
         time.sleep(12)       # two audit intervals and an alert evaluation after the check
         alerts = sorted({a.alertname for a in store.alert_history(limit=200)
                          if a.alertname in ALERTS and a.first_received_at >= started})

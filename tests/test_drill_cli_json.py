@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from controlplane.application.events import Event, EventSink
 from controlplane.cli import cli
 from controlplane.store import Store
 
@@ -27,12 +28,13 @@ class FakeOutcome:
         return RESULT
 
 
-async def fake_drill(platform: Any, store: Store, settings: Any, progress: Any) -> FakeOutcome:
+async def fake_drill(platform: Any, store: Store, settings: Any, sink: EventSink) -> FakeOutcome:
+    drill_id = str(store.create_drill("ledger-failover", "ledger-0", {}).id)
+    sink(Event("drill", "recorded", f"drill #{drill_id}", record=drill_id))
     for kind, at, message in [("load_started", 1.0, "meter at 50/s"),
                               ("fault_injected", 2.0, "SIGKILL ledger-0"),
                               ("promoted", 4.5, "ledger-1 [primary]")]:
-        progress(kind, at, message)
-    store.create_drill("ledger-failover", "ledger-0", {})
+        sink(Event("drill", kind, message, record=drill_id, at=at))
     return FakeOutcome()
 
 
@@ -40,7 +42,7 @@ def test_json_prints_only_the_document(tmp_path: Path, monkeypatch: pytest.Monke
     state = SimpleNamespace(store_path=tmp_path / "controlplane.db", root=tmp_path)
     platform = SimpleNamespace(state=state, info=lambda: None)
     monkeypatch.setattr(drill_cli, "local_platform", lambda *args: platform)
-    monkeypatch.setattr(drill_cli, "run_ledger_failover", fake_drill)
+    monkeypatch.setattr(drill_cli, "ledger_failover_drill", fake_drill)
     result = CliRunner().invoke(cli, ["drill", "ledger-failover", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == RESULT

@@ -4,7 +4,6 @@ experiments, and the autoscaling loop on a one-matcher cluster, each with its re
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -24,8 +23,10 @@ from controlplane.cli.common import (
 from controlplane.cli.drill import (
     drill_options,
     plot_outcome,
+    run_autoscale,
     run_failover,
     settings_from,
+    step_lines,
     with_options,
 )
 from controlplane.cli.render import progress_line, status_table
@@ -33,7 +34,6 @@ from controlplane.drills.autoscale import (
     AutoscaleOutcome,
     AutoscaleSettings,
     autoscale_topology,
-    run_autoscale_drill,
 )
 from controlplane.drills.autoscale_slo import gateway_p99_ms
 from controlplane.drills.report import render_autoscale, render_outcome
@@ -87,9 +87,8 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
                      "traffic; the alert runs the ledger-failover runbook")
         with Store(platform.state.store_path) as store:
             outcome = run_failover(platform, store, settings)
-        drill_id = outcome.drill_id
-        console.print(render_outcome(outcome, drill_id))
-        plot_outcome(platform, outcome, drill_id)
+        console.print(render_outcome(outcome, outcome.drill_id))
+        plot_outcome(platform, outcome, outcome.drill_id)
         if gameday:
             console.rule(f"3/{steps} GameDay: {len(GAMEDAY)} chaos experiments under traffic")
             _settle(platform)
@@ -119,14 +118,10 @@ def _autoscale(state_dir: Path) -> AutoscaleOutcome:
         platform.up(autoscale_topology(), all_auto_ports=True,
                     progress=lambda info: status.update(progress_line(info)))
     try:
-        def progress(kind: str, at: float, message: str) -> None:
-            console.print(f"  {time.strftime('%H:%M:%S', time.localtime(at))}  {message}",
-                          highlight=False, markup=False)
         with Store(platform.state.store_path) as store:
-            outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(),
-                                                      progress=progress))
-            drill_id = store.list_drills(limit=1)[0].id
-        console.print(render_autoscale(outcome, drill_id))
+            outcome = run_autoscale(platform, store, AutoscaleSettings(),
+                                    step_lines(console, clock=True))
+        console.print(render_autoscale(outcome, outcome.drill_id))
         return outcome
     finally:
         with console_err.status("stopping the autoscaling cluster..."):

@@ -1,16 +1,24 @@
-"""`controlplane drill`, `controlplane drills` and `controlplane demo`."""
+"""`controlplane drill` and `controlplane drills`: doors to the drill use cases
+(controlplane.application.drills). They parse, call the use case, and render its events and
+outcome; the record shown is the one the use case wrote (`outcome.drill_id`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from controlplane.application.drills import (
+    autoscale_drill,
+    ledger_failover_drill,
+    ledger_hang_drill,
+)
+from controlplane.application.events import Event, EventSink, discard
 from controlplane.cli.common import (
     console,
     console_err,
@@ -19,16 +27,17 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
-from controlplane.drills import DrillOutcome, DrillSettings, run_ledger_failover
+from controlplane.drills import DrillOutcome, DrillSettings
+from controlplane.drills.autoscale_model import AutoscaleOutcome, AutoscaleSettings
 from controlplane.drills.plot import plot_drill
-from controlplane.drills.report import render_outcome, timeline_line
+from controlplane.drills.report import render_autoscale, render_outcome, timeline_line
 from controlplane.errors import InvalidInput
 from controlplane.platform.base import Platform
 from controlplane.platform.local import LocalPlatform
 from controlplane.store import Store
 
-__all__ = ["drill", "drill_options", "drills", "plot_outcome", "run_failover", "settings_from",
-           "with_options"]
+__all__ = ["drill", "drill_options", "drills", "plot_outcome", "run_autoscale", "run_failover",
+           "settings_from", "step_lines", "timeline_lines", "with_options"]
 
 
 def settings_from(rate: float, warmup: float, rejoin: bool, target: str | None) -> DrillSettings:
@@ -47,23 +56,53 @@ def plot_outcome(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) 
     console.print(f"timeline plot: {path}")
 
 
-def timeline_progress(out: Console = console) -> Callable[[str, float, str], None]:
+def timeline_lines(out: Console = console) -> EventSink:
     """Prints each drill event on `out` as a timeline line, relative to the fault once
-    injected (on stderr with --json, so that stdout carries only the document)."""
+    injected (on stderr with --json, so that stdout carries only the document). The
+    `recorded` event (the record's id) is in the report's title, so not printed here."""
     fault_at: list[float] = []
 
-    def progress(kind: str, at: float, message: str) -> None:
-        if kind == "fault_injected":
-            fault_at.append(at)
-        out.print(timeline_line(kind, at, fault_at[0] if fault_at else None, message),
-                  highlight=False, markup=False)
-    return progress
+    def render(event: Event) -> None:
+        if event.kind == "recorded":
+            return
+        if event.kind == "fault_injected":
+            fault_at.append(event.at)
+        out.print(timeline_line(event.kind, event.at, fault_at[0] if fault_at else None,
+                                event.message), highlight=False, markup=False)
+    return render
+
+
+def step_lines(out: Console = console, clock: bool = False) -> EventSink:
+    """Prints each autoscaling drill event as `kind  message`, or with `clock` (the demo's
+    form) as `HH:MM:SS  message`."""
+    def render(event: Event) -> None:
+        if event.kind == "recorded":
+            return
+        if clock:
+            line = f"  {time.strftime('%H:%M:%S', time.localtime(event.at))}  {event.message}"
+        else:
+            line = f"  {event.kind:<16} {event.message}"
+        out.print(line, highlight=False, markup=False)
+    return render
 
 
 def run_failover(platform: Platform, store: Store, settings: DrillSettings,
                  out: Console = console) -> DrillOutcome:
-    """The drill, its timeline printed on `out` as it happens."""
-    return asyncio.run(run_ledger_failover(platform, store, settings, timeline_progress(out)))
+    """The failover drill, its timeline printed on `out` as it happens."""
+    return asyncio.run(ledger_failover_drill(platform, store, settings, timeline_lines(out)))
+
+
+def run_autoscale(platform: Platform, store: Store, settings: AutoscaleSettings,
+                  sink: EventSink = discard) -> AutoscaleOutcome:
+    """The autoscaling drill, its events on `sink` as they happen."""
+    return asyncio.run(autoscale_drill(platform, store, settings, sink))
+
+
+def running_platform(state_dir: Path | None, topology_path: Path | None) -> LocalPlatform:
+    """The platform of the state directory, refused now (clear error) if no cluster runs."""
+    platform = local_platform(state_dir, topology_path)
+    platform.info()
+    return platform
 
 
 def report(platform: LocalPlatform, outcome: DrillOutcome, as_json: bool) -> None:
@@ -110,8 +149,7 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
                     topology_path: Path | None, state_dir: Path | None) -> None:
     """Kill the ledger primary (SIGKILL of Patroni and PostgreSQL) under order traffic."""
     settings = settings_from(rate, warmup, rejoin, target)
-    platform = local_platform(state_dir, topology_path)
-    platform.info()     # a clear error now if no cluster is running
+    platform = running_platform(state_dir, topology_path)
     with Store(platform.state.store_path) as store:
         # with --json, stdout carries only the document; the timeline goes to stderr
         outcome = run_failover(platform, store, settings, console_err if as_json else console)
@@ -130,18 +168,15 @@ def ledger_hang(hold: float, rate: float, warmup: float, rejoin: bool, as_json: 
                 topology_path: Path | None, state_dir: Path | None) -> None:
     """Freeze the ledger primary for --hold seconds under order traffic, resume it, and check
     every acknowledged order on each node and in the gateways' journals."""
-    from controlplane.drills.ledger_hang import run_ledger_hang
-
     if not 1 <= hold <= 600:
         raise InvalidInput("must be between 1 and 600 seconds", field="--hold", value=hold,
                            fix="Hold longer than the ledger's ttl (20 s by default), e.g. 30")
     base = settings_from(rate, warmup, rejoin, None)
     settings = replace(base, hold_s=hold, max_wait_s=max(base.max_wait_s, hold + 60))
-    platform = local_platform(state_dir, topology_path)
-    platform.info()     # a clear error now if no cluster is running
+    platform = running_platform(state_dir, topology_path)
     with Store(platform.state.store_path) as store:
-        progress = timeline_progress(console_err if as_json else console)
-        outcome = asyncio.run(run_ledger_hang(platform, store, settings, progress))
+        sink = timeline_lines(console_err if as_json else console)
+        outcome = asyncio.run(ledger_hang_drill(platform, store, settings, sink))
     report(platform, outcome, as_json)
 
 
@@ -155,35 +190,17 @@ def autoscale(rate: float, as_json: bool, topology_path: Path | None,
               state_dir: Path | None) -> None:
     """Overload the matcher until MatcherSaturated makes the runbook scale it out; measure
     when p99 is back under the SLO and that no acknowledged order was lost."""
-    from controlplane.drills.autoscale import (
-        AutoscaleSettings,
-        engine_capacity,
-        run_autoscale_drill,
-    )
-    from controlplane.drills.report import render_autoscale
-
     if not 0 < rate <= 2000:
         raise InvalidInput("must be between 0 and 2000 orders per second", field="--rate",
                            value=rate, fix="Offer more than the matchers can take, e.g. 70")
-    platform = local_platform(state_dir, topology_path)
-    platform.info()     # a clear error now if no cluster is running
-    if engine_capacity(platform) is None:
-        raise InvalidInput("the running cluster's matcher has no engine cost, so no load this "
-                           "machine can offer saturates it", field="matcher.settings."
-                           "engine_cost_ms", value=0,
-                           fix="Start a cluster whose topology sets it, e.g. 20 (50 orders/s "
-                               "per matcher), as `make demo` does")
-
-    def progress(kind: str, at: float, message: str) -> None:
-        console.print(f"  {kind:<16} {message}", highlight=False, markup=False)
+    platform = running_platform(state_dir, topology_path)
     with Store(platform.state.store_path) as store:
-        outcome = asyncio.run(run_autoscale_drill(platform, store, AutoscaleSettings(rate=rate),
-                                                  progress=None if as_json else progress))
-        drill_id = store.list_drills(limit=1)[0].id
+        outcome = run_autoscale(platform, store, AutoscaleSettings(rate=rate),
+                                discard if as_json else step_lines(console))
     if as_json:
         click.echo(json.dumps(outcome.result(), indent=2))
     else:
-        console.print(render_autoscale(outcome, drill_id))
+        console.print(render_autoscale(outcome, outcome.drill_id))
     if not outcome.passed:
         raise SystemExit(1)
 

@@ -1,6 +1,8 @@
-"""Drills: a fault under steady load, with detection, failover, RTO and RPO measured."""
+"""Drills: a fault under steady load, with detection, failover, RTO and RPO measured.
 
-from controlplane.drills.ledger_failover import run_ledger_failover
-from controlplane.drills.model import Check, DrillOutcome, DrillSettings, Timeline
+The drills here measure; `controlplane.application.drills` runs them, each under the store
+record it writes."""
 
-__all__ = ["Check", "DrillOutcome", "DrillSettings", "Timeline", "run_ledger_failover"]
+from controlplane.drills.model import Check, DrillOutcome, DrillPlan, DrillSettings, Timeline
+
+__all__ = ["Check", "DrillOutcome", "DrillPlan", "DrillSettings", "Timeline"]

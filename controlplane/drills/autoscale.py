@@ -17,15 +17,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 
 import asyncpg
 import yaml
 
+from controlplane.application.events import Event, EventSink, discard
 from controlplane.drills.autoscale_model import AutoscaleOutcome, AutoscaleSettings, p99_ms
 from controlplane.drills.autoscale_slo import gateway_p99_ms, gateway_sli, slo_window
 from controlplane.drills.loop import collect_loop
-from controlplane.drills.model import Timeline
+from controlplane.drills.model import DrillPlan, Timeline
 from controlplane.errors import PlatformError
 from controlplane.meter import OrderWriter, measure_rpo, outcome_counts, present_orders
 from controlplane.meter.prices import current_prices
@@ -36,9 +36,7 @@ from controlplane.store.runbooks import ACTIVE_RUN_STATES
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, parse_topology
 
 __all__ = ["AutoscaleDrill", "AutoscaleOutcome", "AutoscaleSettings", "autoscale_topology",
-           "engine_capacity", "ledger_consistency", "run_autoscale_drill"]
-
-Progress = Callable[[str, float, str], None]   # (event kind, at, message)
+           "engine_capacity", "ledger_consistency"]
 
 _MISFILLED = """
 select count(*) from orders o
@@ -86,16 +84,23 @@ async def ledger_consistency(dsn: str, account: str, symbols: list[str]) -> tupl
 
 
 class AutoscaleDrill:
+    """The autoscaling drill: `prepare()` reads the cluster and says what to record,
+    `measure()` runs it under that record's id (see controlplane.application.drills); each
+    timeline point goes to the store and `sink`."""
+
+    kind = "matcher-autoscale"
+
     def __init__(self, platform: Platform, store: Store, settings: AutoscaleSettings,
-                 progress: Progress | None = None) -> None:
+                 sink: EventSink = discard) -> None:
         self.platform = platform
         self.store = store
         self.settings = settings
-        self.progress = progress or (lambda kind, at, msg: None)
+        self.sink = sink
         self.timeline = Timeline()
         self._seen: set[str] = set()
         self.prometheus: PrometheusClient | None = None
         self.recovered_at: float | None = None
+        self._found: tuple[str, int, float | None] | None = None   # gateway, before, capacity
 
     def _event(self, drill_id: int, kind: str, at: float, message: str) -> None:
         if kind in self._seen:
@@ -103,9 +108,11 @@ class AutoscaleDrill:
         self._seen.add(kind)
         self.timeline.add(kind, at, message)
         self.store.add_drill_event(drill_id, at, kind, {"message": message})
-        self.progress(kind, at, message)
+        self.sink(Event("drill", kind, message, record=str(drill_id), at=at))
 
-    async def run(self) -> AutoscaleOutcome:
+    async def prepare(self) -> DrillPlan:
+        """The gateway, Prometheus and the instances running now; refuses a rate the running
+        instances can take (nothing would saturate)."""
         s = self.settings
         info = await asyncio.to_thread(self.platform.info)
         gateway = _first_endpoint(info, "gateway")
@@ -116,15 +123,17 @@ class AutoscaleDrill:
             raise PlatformError(f"rate {s.rate:g}/s does not exceed the capacity of the "
                                 f"{before} running {s.component} instances "
                                 f"({capacity * before:g}/s); raise the rate")
-        drill = self.store.create_drill("matcher-autoscale", s.component, {
+        self._found = (gateway, before, capacity)
+        return DrillPlan(self.kind, s.component, {
             **s.as_params(), "instances_before": before, "capacity_per_instance": capacity})
-        try:
-            outcome = await self._drill(drill.id, gateway, before, capacity)
-        except BaseException as err:
-            self.store.finish_drill(drill.id, "aborted", {"error": repr(err)[:500]})
-            raise
-        self.store.finish_drill(drill.id, outcome.state, outcome.result())
-        return outcome
+
+    async def measure(self, drill_id: int) -> AutoscaleOutcome:
+        """The drill itself, its events recorded under `drill_id`."""
+        if self._found is None:
+            raise RuntimeError("AutoscaleDrill.measure called before prepare(); call "
+                               "prepare() first, as controlplane.application.drills does")
+        gateway, before, capacity = self._found
+        return await self._drill(drill_id, gateway, before, capacity)
 
     def _capacity(self) -> float | None:
         return engine_capacity(self.platform, self.settings.component)
@@ -263,10 +272,3 @@ def _first_endpoint(info, kind: str) -> str:
         if component.kind == kind:
             return info.of_component(component.name)[0].endpoints["http"]
     raise PlatformError(f"the cluster has no {kind} component")
-
-
-async def run_autoscale_drill(platform: Platform, store: Store, settings: AutoscaleSettings,
-                              progress: Progress | None = None) -> AutoscaleOutcome:
-    """Drive order load past the matcher's capacity and measure the autoscaling loop."""
-    return await AutoscaleDrill(platform, store, settings, progress).run()
-

@@ -87,6 +87,7 @@ class AutoscaleOutcome:
     loop: LoopEvidence
     timeline: Timeline
     attempts: list[Attempt] = field(default_factory=list, repr=False)   # not stored
+    drill_id: int | None = None           # the store's record of this drill
 
     @property
     def p99_under_slo(self) -> bool:

@@ -14,14 +14,14 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import aiohttp
 
+from controlplane.application.events import Event, EventSink, discard
 from controlplane.chaos.engine import EXPIRY_MARGIN_S
 from controlplane.drills.loop import collect_loop
-from controlplane.drills.model import DrillOutcome, DrillSettings, Timeline
+from controlplane.drills.model import DrillOutcome, DrillPlan, DrillSettings, Timeline
 from controlplane.drills.watch import FailoverWatcher, first_down_sample
 from controlplane.errors import PlatformError
 from controlplane.meter import (
@@ -35,10 +35,9 @@ from controlplane.meter import (
 from controlplane.meter.prices import current_prices
 from controlplane.platform.base import ClusterInfo, Platform
 from controlplane.store import Fault, Store
+from controlplane.topology import Targets
 
-__all__ = ["LedgerFailoverDrill", "run_ledger_failover"]
-
-Progress = Callable[[str, float, str], None]   # (event kind, at, message)
+__all__ = ["LedgerFailoverDrill"]
 
 
 @dataclass
@@ -80,34 +79,42 @@ def _describe(info: ClusterInfo, target: str | None) -> _Cluster:
 
 
 class LedgerFailoverDrill:
+    """One ledger drill: `prepare()` finds the cluster and says what to record, `measure()`
+    runs it under that record's id. The use case (controlplane.application.drills) writes the
+    record between the two and finishes it; each timeline point goes to the store and `sink`."""
+
     kind = "ledger-failover"
 
     def __init__(self, platform: Platform, store: Store, settings: DrillSettings,
-                 progress: Progress | None = None) -> None:
+                 sink: EventSink = discard) -> None:
         self.platform = platform
         self.store = store
         self.settings = settings
-        self.progress = progress or (lambda kind, at, msg: None)
+        self.sink = sink
         self.timeline = Timeline()
+        self._cluster: tuple[_Cluster, Targets] | None = None
 
     def _event(self, drill_id: int, kind: str, at: float, message: str, **detail: object) -> None:
         self.timeline.add(kind, at, message)
         self.store.add_drill_event(drill_id, at, kind, {"message": message, **detail})
-        self.progress(kind, at, message)
+        self.sink(Event("drill", kind, message, record=str(drill_id), data=dict(detail), at=at))
 
-    async def run(self) -> DrillOutcome:
+    async def prepare(self) -> DrillPlan:
+        """The cluster once ready for the drill, and what its record holds."""
         c = await self._ready_cluster()
         targets = self.platform.topology().targets_for(c.ledger)
-        drill = self.store.create_drill(self.kind, c.primary, {
-            **self.settings.as_params(), "standby": c.standby,
-            "targets": targets.model_dump()})
-        try:
-            outcome = await self._drill(drill.id, c, targets)
-        except BaseException as err:
-            self.store.finish_drill(drill.id, "aborted", {"error": repr(err)[:500]})
-            raise
-        self.store.finish_drill(drill.id, outcome.state, outcome.result())
-        return replace(outcome, drill_id=drill.id)
+        self._cluster = (c, targets)
+        return DrillPlan(self.kind, c.primary, {
+            **self.settings.as_params(), "standby": c.standby, "targets": targets.model_dump()})
+
+    async def measure(self, drill_id: int) -> DrillOutcome:
+        """The drill itself, its events recorded under `drill_id` (the record prepare's plan
+        was written to)."""
+        if self._cluster is None:
+            raise RuntimeError("LedgerFailoverDrill.measure called before prepare(); call "
+                               "prepare() first, as controlplane.application.drills does")
+        c, targets = self._cluster
+        return await self._drill(drill_id, c, targets)
 
     async def _ready_cluster(self, wait_s: float = 30.0) -> _Cluster:
         """The cluster once it has a primary and a ready synchronous standby (Patroni can
@@ -254,8 +261,3 @@ def _steady(writer: OrderWriter, rate: float) -> bool:
     """The last second of answers were all acknowledgements (and there were some)."""
     recent = sorted(writer.attempts, key=lambda a: a.intended)[-max(2, int(rate)):]
     return bool(recent) and all(a.ok for a in recent)
-
-
-async def run_ledger_failover(platform: Platform, store: Store, settings: DrillSettings,
-                              progress: Progress | None = None) -> DrillOutcome:
-    return await LedgerFailoverDrill(platform, store, settings, progress).run()

@@ -19,9 +19,10 @@ import time
 import aiohttp
 import asyncpg
 
+from controlplane.application.events import EventSink, discard
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.drills.ledger_failover import LedgerFailoverDrill, Progress, _Cluster
-from controlplane.drills.model import DrillOutcome, DrillSettings
+from controlplane.drills.ledger_failover import LedgerFailoverDrill, _Cluster
+from controlplane.drills.model import DrillSettings
 from controlplane.drills.watch import patroni_role
 from controlplane.errors import PlatformError
 from controlplane.meter import OrderWriter, present_orders
@@ -29,7 +30,7 @@ from controlplane.observe.ack_audit import find_missing
 from controlplane.platform.base import Platform
 from controlplane.store import Store
 
-__all__ = ["LedgerHangDrill", "node_missing", "run_ledger_hang"]
+__all__ = ["LedgerHangDrill", "node_missing"]
 
 STABLE_S = 3.0          # roles unchanged this long after the resume: the ledger has settled
 CATCH_UP_S = 15.0       # a standby may replay the last commits a moment after they are acked
@@ -39,8 +40,8 @@ class LedgerHangDrill(LedgerFailoverDrill):
     kind = "ledger-hang"
 
     def __init__(self, platform: Platform, store: Store, settings: DrillSettings,
-                 progress: Progress | None = None) -> None:
-        super().__init__(platform, store, settings, progress)
+                 sink: EventSink = discard) -> None:
+        super().__init__(platform, store, settings, sink)
         self.notes: list[str] = []          # what the old and the new primary did
         self._resumer: asyncio.Task | None = None
         self._engine = FaultEngine(FaultContext(platform, store.path))
@@ -180,8 +181,3 @@ async def node_missing(nodes: dict[str, str], order_ids: list[str],
             await asyncio.sleep(0.5)
         out[node] = lacking
     return out
-
-
-async def run_ledger_hang(platform: Platform, store: Store, settings: DrillSettings,
-                          progress: Progress | None = None) -> DrillOutcome:
-    return await LedgerHangDrill(platform, store, settings, progress).run()

@@ -9,7 +9,7 @@ from controlplane.drills.loop import LoopEvidence
 from controlplane.meter import Attempt, LatencySummary, RpoResult, RtoResult
 from controlplane.topology import Targets
 
-__all__ = ["Check", "DrillOutcome", "DrillSettings", "Timeline"]
+__all__ = ["Check", "DrillOutcome", "DrillPlan", "DrillSettings", "Timeline"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,16 @@ class DrillSettings:
 
     def as_params(self) -> dict[str, object]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    """What a drill found before it acts, for the record the use case writes: the record's
+    kind, the instance or component it targets, and its parameters."""
+
+    kind: str
+    target: str
+    params: dict[str, object]
 
 
 @dataclass

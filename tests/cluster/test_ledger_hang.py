@@ -15,8 +15,8 @@ import time
 import asyncpg
 import pytest
 
+from controlplane.application.drills import ledger_hang_drill
 from controlplane.drills import DrillSettings
-from controlplane.drills.ledger_hang import run_ledger_hang
 from controlplane.meter import OrderWriter
 from controlplane.meter.prices import current_prices
 from controlplane.store import Store
@@ -113,7 +113,7 @@ def test_a_hang_past_the_lease_loses_no_acknowledged_order_on_either_node(cluste
     ttl = cluster.topology().services["ledger"].typed_settings().ttl
     hold = ttl + 10
     with Store(cluster.state.store_path) as store:
-        outcome = asyncio.run(run_ledger_hang(cluster, store, DrillSettings(
+        outcome = asyncio.run(ledger_hang_drill(cluster, store, DrillSettings(
             rate=40, warmup_s=3, settle_s=2, hold_s=hold, max_wait_s=hold + 60)))
         faults = store.open_faults()
     acked = [a.order_id for a in outcome.attempts if a.ok]

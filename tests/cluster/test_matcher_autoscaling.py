@@ -19,11 +19,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from controlplane.application.drills import autoscale_drill
 from controlplane.drills.autoscale import (
     AutoscaleSettings,
     autoscale_topology,
     ledger_consistency,
-    run_autoscale_drill,
 )
 from controlplane.errors import PlatformError
 from controlplane.meter import measure_rpo, present_orders
@@ -175,9 +175,10 @@ def test_the_autoscaling_loop_scales_out_and_brings_p99_back_under_the_slo(clust
     # room for a loaded machine: the drill returns as soon as p99 is back and the run is over
     settings = AutoscaleSettings(rate=60, symbols=SYMBOLS, max_wait_s=150)
     with Store(cluster.state.store_path) as store:
-        outcome = asyncio.run(run_autoscale_drill(
-            cluster, store, settings, progress=lambda kind, at, msg: events.append((kind, at))))
-        drill = store.list_drills(limit=1, kind="matcher-autoscale")[0]
+        outcome = asyncio.run(autoscale_drill(
+            cluster, store, settings, lambda event: events.append((event.kind, event.at))))
+        drill = store.get_drill(outcome.drill_id)         # the record this drill wrote
+        assert drill is not None
         recorded = [e.kind for e in store.drill_events(drill.id)]
     print(json.dumps({k: v for k, v in outcome.result().items() if k != "loop"}, indent=1))
     assert outcome.alerted_at is not None, "MatcherSaturated never reached the control plane"

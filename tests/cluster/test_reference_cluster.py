@@ -18,8 +18,9 @@ import urllib.request
 
 import pytest
 
+from controlplane.application.drills import ledger_failover_drill
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.drills import DrillSettings, run_ledger_failover
+from controlplane.drills import DrillSettings
 from controlplane.drills.loop import collect_loop
 from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.observe.prometheus import PrometheusClient
@@ -321,10 +322,11 @@ def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(clu
     ledger-failover runbook, writes recover, and every acknowledged order is in the ledger."""
     events: list[str] = []
     with Store(cluster.state.store_path) as store:
-        outcome = asyncio.run(run_ledger_failover(
+        outcome = asyncio.run(ledger_failover_drill(
             cluster, store, DrillSettings(rate=50, warmup_s=3, settle_s=2),
-            progress=lambda kind, at, msg: events.append(kind)))
-        drill = store.list_drills(limit=1)[0]
+            lambda event: events.append(event.kind)))
+        drill = store.get_drill(outcome.drill_id)         # the record this drill wrote
+        assert drill is not None
         recorded = [e.kind for e in store.drill_events(drill.id)]
         faults = store.open_faults()
     assert outcome.rpo.acknowledged > 100
