@@ -47,3 +47,28 @@ def test_json_prints_only_the_document(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == RESULT
     assert "fault injected" in result.stderr and "ledger-1 [primary]" in result.stderr
+
+
+def test_autoscale_reports_the_record_its_drill_wrote_not_the_latest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another drill recorded after this one (#2) must not become this drill's report (#1)."""
+    from dataclasses import replace
+
+    from tests.test_autoscale_drill_model import _outcome
+
+    async def fake_autoscale(platform: Any, store: Store, settings: Any, sink: EventSink) -> Any:
+        mine = store.create_drill("matcher-autoscale", "matcher", {}).id
+        sink(Event("drill", "recorded", f"drill #{mine}", record=str(mine)))
+        sink(Event("drill", "alerted", "alert MatcherSaturated received", record=str(mine)))
+        store.create_drill("ledger-failover", "ledger-0", {})        # someone else's, later
+        return replace(_outcome(), drill_id=mine)
+
+    state = SimpleNamespace(store_path=tmp_path / "controlplane.db", root=tmp_path)
+    monkeypatch.setattr(drill_cli, "local_platform",
+                        lambda *args: SimpleNamespace(state=state, info=lambda: None))
+    monkeypatch.setattr(drill_cli, "autoscale_drill", fake_autoscale)
+    result = CliRunner().invoke(cli, ["drill", "autoscale"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "drill #1: matcher autoscaling" in result.stdout and "drill #2" not in result.stdout
+    assert "  alerted          alert MatcherSaturated received" in result.stdout
+    assert "recorded" not in result.stdout
