@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlplane.platform.local.procs import find_owned, kill_tree
+from controlplane.host.procs import find_owned, kill_tree
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import GuardrailRefused, InvalidInput
-from controlplane.platform.local.procs import alive
+from controlplane.host.procs import alive
 from controlplane.userfiles import first_error, read_document
 
 __all__ = [

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from controlplane.chaos.engine import FaultEngine
 from controlplane.chaos.faults.base import Evidence
 from controlplane.errors import InvalidInput
-from controlplane.platform.local.procs import alive, started_at
+from controlplane.host.procs import alive, started_at
 from controlplane.store.chaos import ChaosRun
 from controlplane.store.models import Fault, iso
 

@@ -25,7 +25,7 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
-from controlplane.platform.local.procs import alive
+from controlplane.host.procs import alive
 from controlplane.store import Store, iso
 
 __all__ = ["chaos"]

@@ -10,7 +10,7 @@ import click
 
 from controlplane.cli.common import console
 from controlplane.errors import InvalidInput
-from controlplane.platform.local.binaries import require
+from controlplane.host.tools import require
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
 

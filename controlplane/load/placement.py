@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from controlplane.errors import InvalidInput
-from controlplane.platform.local.procs import pdeathsig_preexec
+from controlplane.host.procs import pdeathsig_preexec
 
 __all__ = ["WORKER_POOLS", "EngineProcess", "LocalWorkerPool", "WorkerPool", "WorkerStatus",
            "worker_pool"]

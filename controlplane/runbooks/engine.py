@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.errors import ControlPlaneError
+from controlplane.host.procs import alive
 from controlplane.platform.base import Platform
-from controlplane.platform.local.procs import alive
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
 from controlplane.runbooks.model import Runbook, Step
 from controlplane.store import Store

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from controlplane.errors import InvalidInput
-from controlplane.platform.local.binaries import require
+from controlplane.host.tools import require
 from controlplane.runbooks.actions import ACTIONS
 from controlplane.userfiles import first_error, read_document
 

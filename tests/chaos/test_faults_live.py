@@ -30,8 +30,8 @@ from controlplane.chaos import actions
 from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.faults.base import FaultTarget
+from controlplane.host.procs import alive, find_owned
 from controlplane.platform.local.cgroups import Cgroups
-from controlplane.platform.local.procs import alive, find_owned
 from tests.support.net import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.e2e]

@@ -30,8 +30,8 @@ from controlplane.chaos.engine import (
 )
 from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.reaper import process_is, reap, reap_forever
+from controlplane.host.procs import alive, proc_state, started_at
 from controlplane.platform.local.nft import Nft
-from controlplane.platform.local.procs import alive, proc_state, started_at
 from controlplane.store import Store
 from tests.support.fake_platform import ProcessPlatform
 from tests.support.net import wait_for

@@ -21,7 +21,7 @@ from controlplane.chaos.guardrails import load_policy
 from controlplane.chaos.probes import slo_availability
 from controlplane.chaos.runner import ChaosRunner
 from controlplane.chaos.suite import run_suite
-from controlplane.platform.local.procs import proc_state
+from controlplane.host.procs import proc_state
 from controlplane.store import Store
 from tests.support.net import wait_for
 

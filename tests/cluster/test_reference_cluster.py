@@ -23,9 +23,9 @@ from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.drills import DrillSettings
 from controlplane.drills.loop import collect_loop
 from controlplane.errors import PlatformError, UnknownTarget
+from controlplane.host.procs import alive, find_owned
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform.local import LocalPlatform
-from controlplane.platform.local.procs import alive, find_owned
 from controlplane.slo import load_slos
 from controlplane.slo.budget import error_budgets
 from controlplane.store import Store

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.platform.local.procs import find_owned, kill_tree
+from controlplane.host.procs import find_owned, kill_tree
 from tests.support.cluster import cluster  # noqa: F401 (the module-scoped real cluster)
 
 LOAD_MARKERS = ("controlplane.load.engine", "controlplane.load.worker", "locust")

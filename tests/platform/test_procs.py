@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from controlplane.platform.local.procs import alive, find_owned, kill_tree
+from controlplane.host.procs import alive, find_owned, kill_tree
 from tests.support.net import wait_for
 
 CHILD = """
 import os, subprocess, sys, time
-from controlplane.platform.local.procs import pdeathsig_preexec
+from controlplane.host.procs import pdeathsig_preexec
 grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                               cwd=sys.argv[1], start_new_session=True,
                               preexec_fn=pdeathsig_preexec())

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.host.procs import find_owned
 from controlplane.platform.local import LocalPlatform
-from controlplane.platform.local.procs import find_owned
 from controlplane.topology import Topology, load_topology
 
 __all__ = ["cluster", "running_cluster"]

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.host.procs import proc_state
 from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo
 from controlplane.platform.local.nft import Nft
-from controlplane.platform.local.procs import proc_state
 
 __all__ = ["HARMLESS_RULE", "FakeNetwork", "ProcessPlatform"]
 

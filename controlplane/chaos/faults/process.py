@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Params, Timed, register
-from controlplane.platform.local.procs import alive, proc_state
+from controlplane.host.procs import alive, proc_state
 
 __all__: list[str] = []   # kinds register themselves in FAULTS
 

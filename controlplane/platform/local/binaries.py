@@ -10,30 +10,10 @@ import stat
 from pathlib import Path
 
 from controlplane.errors import MissingDependency
+from controlplane.host.tools import PACKAGES, SETUP_HINT, require
 
-__all__ = ["SETUP_HINT", "check_all", "patroni_command", "postgres_bindir", "require"]
-
-SETUP_HINT = "run `make setup` (as root), or: sudo apt-get install -y {package}"
-
-# program -> Debian package that provides it
-PACKAGES: dict[str, str] = {
-    "prometheus": "prometheus",
-    "promtool": "prometheus",
-    "etcd": "etcd-server",
-    "patroni": "patroni",
-    "haproxy": "haproxy",
-    "nft": "nftables",
-}
-
-
-def require(program: str) -> str:
-    path = shutil.which(program, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-    if path:
-        return path
-    package = PACKAGES.get(program, program)
-    raise MissingDependency(f"{program} not found: install the Debian package {package!r}; "
-                            + SETUP_HINT.format(package=package))
-
+__all__ = ["PACKAGES", "SETUP_HINT", "check_all", "patroni_command", "postgres_bindir",
+           "require"]
 
 def postgres_bindir() -> Path:
     """The newest PostgreSQL server binaries (Debian keeps them out of PATH)."""

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.errors import PlatformError, UnknownTarget
+from controlplane.host.procs import alive, find_owned, kill_tree, proc_state
 from controlplane.platform.base import LinkControl, NetworkControl, ResourceControl, ServiceFaults
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.faultproxy.client import FaultProxyClient
 from controlplane.platform.local.nft import Nft
-from controlplane.platform.local.procs import alive, find_owned, kill_tree, proc_state
 from controlplane.platform.local.state import StateDir
 
 __all__ = ["LocalLinks", "LocalNetwork", "LocalResources", "LocalServiceFaults"]

@@ -20,11 +20,11 @@ from aiohttp import web
 
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.reaper import reap_forever
+from controlplane.host.procs import run_as
 from controlplane.platform.local.api import make_app
 from controlplane.platform.local.binaries import postgres_bindir
 from controlplane.platform.local.kinds import BuildContext
 from controlplane.platform.local.platform import LocalPlatform
-from controlplane.platform.local.procs import run_as
 from controlplane.platform.local.state import StateDir
 from controlplane.platform.local.supervisor import Supervisor
 from controlplane.topology import parse_topology

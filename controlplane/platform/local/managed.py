@@ -9,10 +9,10 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from controlplane.host.procs import alive, find_owned, pdeathsig_preexec, signal_group
 from controlplane.platform.base import Health, InstanceInfo
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.kinds.base import ProcessSpec
-from controlplane.platform.local.procs import alive, find_owned, pdeathsig_preexec, signal_group
 from controlplane.platform.local.state import StateDir
 
 __all__ = ["BACKOFF_MAX", "Managed"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.errors import ClusterNotRunning, InvalidInput, PlatformError, UnknownTarget
+from controlplane.host.procs import ProcRef, alive, find_owned, kill_tree, run_as
 from controlplane.platform.base import ClusterInfo, InstanceInfo, Platform
 from controlplane.platform.local.binaries import check_all
 from controlplane.platform.local.cgroups import Cgroups
@@ -34,7 +35,6 @@ from controlplane.platform.local.control import (
 )
 from controlplane.platform.local.kinds.services import APP_USER
 from controlplane.platform.local.nft import Nft
-from controlplane.platform.local.procs import ProcRef, alive, find_owned, kill_tree, run_as
 from controlplane.platform.local.state import ClusterRecord, StateDir
 from controlplane.topology import MESH_SERVICE, Topology, parse_topology, resolve_ports
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controlplane.platform.local.procs import RunAs
+from controlplane.host.procs import RunAs
 
 __all__ = ["ClusterRecord", "StateDir"]
 

@@ -14,12 +14,12 @@ import time
 import aiohttp
 
 from controlplane.errors import PlatformError, UnknownTarget
+from controlplane.host.procs import find_owned, kill_tree
 from controlplane.observe.scrape_config import ScrapeTarget, write_targets
 from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.kinds import KINDS, BuildContext
 from controlplane.platform.local.managed import Managed
-from controlplane.platform.local.procs import find_owned, kill_tree
 from controlplane.platform.local.resharding import Resharding, ScaleReport
 from controlplane.platform.local.shardmap import bump_epoch
 from controlplane.topology import free_port, start_order

@@ -14,8 +14,8 @@ from typing import Any
 
 import aiohttp
 
+from controlplane.host.procs import RunAs
 from controlplane.platform.base import Health
-from controlplane.platform.local.procs import RunAs
 from controlplane.platform.local.state import StateDir
 from controlplane.topology import Service, Topology
 

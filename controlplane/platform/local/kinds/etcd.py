@@ -7,8 +7,8 @@ import time
 
 import aiohttp
 
+from controlplane.host.tools import require
 from controlplane.platform.base import Health
-from controlplane.platform.local.binaries import require
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec
 from controlplane.topology import Service
 

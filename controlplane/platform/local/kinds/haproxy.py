@@ -10,9 +10,9 @@ import time
 
 import aiohttp
 
+from controlplane.host.tools import require
 from controlplane.observe.ledger import routed_to
 from controlplane.platform.base import Health
-from controlplane.platform.local.binaries import require
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec, write_file
 from controlplane.topology import Service
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import aiohttp
 import yaml
 
+from controlplane.host.procs import alive
 from controlplane.observe.ledger import normalize_role
 from controlplane.platform.base import Health
 from controlplane.platform.local.binaries import patroni_command, postgres_bindir
 from controlplane.platform.local.kinds.base import BuildContext, Kind, ProcessSpec, write_file
 from controlplane.platform.local.kinds.etcd import client_urls
 from controlplane.platform.local.kinds.services import APP_USER
-from controlplane.platform.local.procs import alive
 from controlplane.topology import LedgerSettings, Service
 
 __all__ = [

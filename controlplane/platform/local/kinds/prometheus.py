@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from controlplane.host.tools import require
 from controlplane.observe.scrape_config import render_prometheus_config
-from controlplane.platform.local.binaries import require
 from controlplane.platform.local.kinds.base import (
     BuildContext,
     Kind,
