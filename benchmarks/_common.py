@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform, open_platform
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, parse_topology
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -27,11 +27,11 @@ def topology_with(ledger_settings: dict[str, Any] | None = None) -> Topology:
 
 
 @contextlib.contextmanager
-def cluster(topology: Topology) -> Iterator[LocalPlatform]:
+def cluster(topology: Topology) -> Iterator[Platform]:
     """A fresh cluster on free ports, purged afterwards whatever happens."""
     root = Path(tempfile.mkdtemp(prefix="cp-bench-", dir="/tmp"))
     root.chmod(0o755)
-    platform = LocalPlatform(root / "state")
+    platform = open_platform(root / "state")
     try:
         started = time.monotonic()
         platform.up(topology, all_auto_ports=True, timeout=300)

@@ -44,7 +44,7 @@ def quiet(platform, wait_s: float = 60.0) -> None:
 
 
 def drill(platform, settings: AutoscaleSettings) -> dict:
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         out = asyncio.run(autoscale_drill(platform, store, settings))
     r = out.result()
     row = {"verdict": r["verdict"], "alerted_s": r["alerted_s"],
@@ -63,12 +63,12 @@ def drill(platform, settings: AutoscaleSettings) -> dict:
 
 
 def reference(platform, settings: AutoscaleSettings) -> dict:
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         store.set_automation_paused(True, "benchmark", "reference: no autoscaling")
     try:
         return drill(platform, settings)
     finally:
-        with Store(platform.state.store_path) as store:
+        with Store(platform.workspace.store_path) as store:
             store.set_automation_paused(False, "benchmark")
 
 

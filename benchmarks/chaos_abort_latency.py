@@ -65,7 +65,7 @@ EXPERIMENT = {
 
 
 def clean_window(platform) -> None:
-    config = {"controlplane_state_dir": str(platform.state.root)}
+    config = {"controlplane_state_dir": str(platform.workspace.root)}
     deadline = time.time() + 90
     while time.time() < deadline and slo_availability("gateway", 10, config) < 1.0:
         time.sleep(0.5)
@@ -80,7 +80,7 @@ def ours(platform, path: Path) -> float:
 def reference(platform, path: Path, run: int) -> float:
     run_id = f"bench-ref-{run}-{os.getpid()}"
     journal = path.with_suffix(f".journal-{run}.json")
-    env = {**os.environ, "CONTROLPLANE_STATE_DIR": str(platform.state.root),
+    env = {**os.environ, "CONTROLPLANE_STATE_DIR": str(platform.workspace.root),
            "CONTROLPLANE_RUN_ID": run_id}
     subprocess.run([sys.executable, "-m", "chaostoolkit", "--no-log-file", "run",
                     "--hypothesis-strategy", "continuously", "--hypothesis-frequency", "1",
@@ -91,7 +91,7 @@ def reference(platform, path: Path, run: int) -> float:
     breach = min(datetime.fromisoformat(p["end"]).timestamp()
                  for s in data["steady_states"]["during"] if not s["steady_state_met"]
                  for p in s["probes"] if not p["tolerance_met"])
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         fault = store.faults_of_run(run_id)[0]
     return fault.reverted_at - breach
 

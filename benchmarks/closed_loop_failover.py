@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=300)
     args = parser.parse_args()
     tempfile.tempdir = "/tmp"
-    with cluster(topology_with()) as platform, Store(platform.state.store_path) as store:
+    with cluster(topology_with()) as platform, Store(platform.workspace.store_path) as store:
         print(f"== loop: {args.drills} drills, automation on", flush=True)
         loop = summary("loop", drills(platform, store, args.drills, "loop"))
         print(f"== patroni: {args.reference_drills} drills, automation paused", flush=True)

@@ -75,9 +75,9 @@ def main() -> None:
     args = parser.parse_args()
     tempfile.tempdir = "/tmp"
     results = []
-    with cluster(topology_with()) as platform, Store(platform.state.store_path) as store:
+    with cluster(topology_with()) as platform, Store(platform.workspace.store_path) as store:
         store.set_automation_paused(True, "benchmark", "detection only; faults reverted here")
-        engine = FaultEngine(FaultContext(platform, platform.state.store_path))
+        engine = FaultEngine(FaultContext(platform, platform.workspace.store_path))
         gateway = platform.instances("gateway")[0].endpoints["http"]
         symbols = ("AAPL", "MSFT")
         prices = asyncio.run(current_prices(gateway, symbols))

@@ -68,7 +68,7 @@ def run_variant(name: str, settings: dict[str, int], drills: int, soak_s: float)
     print(f"== {name}: {settings}, {drills} drills", flush=True)
     results = []
     with cluster(topology_with(settings)) as platform, \
-            Store(platform.state.store_path) as store:
+            Store(platform.workspace.store_path) as store:
         # Patroni alone: the ledger-failover runbook would otherwise act first (that closed
         # loop is measured by closed_loop_failover.py)
         store.set_automation_paused(True, "benchmark", "measuring Patroni's own failover")

@@ -44,7 +44,7 @@ ALERTS = ("AcknowledgedOrdersMissing", "LedgerTimelineRegressed")
 def one_drill(platform, hold: float, rate: float) -> dict:
     settings = DrillSettings(rate=rate, warmup_s=5, settle_s=2, hold_s=hold,
                              max_wait_s=hold + 60, rejoin_wait_s=90, loop_wait_s=60)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         started = time.time()
         outcome = asyncio.run(ledger_hang_drill(platform, store, settings))
         time.sleep(12)       # two audit intervals and an alert evaluation after the check

@@ -15,10 +15,14 @@ __all__ = [
     "InvalidInput",
     "InvalidTopology",
     "MissingDependency",
+    "NotFound",
     "PlatformError",
     "PrometheusError",
+    "Refused",
     "StoreError",
     "UnknownTarget",
+    "Unreachable",
+    "Unsupported",
     "quote",
 ]
 
@@ -94,8 +98,33 @@ class UnknownTarget(PlatformError):
             f"unknown {kind} {name!r}; valid {kind}s: {', '.join(valid) or '(none)'}")
 
 
-class ClusterNotRunning(PlatformError):
-    """No supervisor answers for this state directory."""
+NotFound = UnknownTarget     # the platform's "not found": callers catch either name
+
+
+class Refused(PlatformError):
+    """The platform refused an action in the cluster's present state (already running, last
+    instance, still starting)."""
+
+
+class Unreachable(PlatformError):
+    """The platform cannot reach the cluster (no supervisor, no API server)."""
+
+
+class ClusterNotRunning(Unreachable):
+    """No cluster answers for this workspace."""
+
+
+class Unsupported(PlatformError):
+    """A capability this platform does not have: names the platform and what was asked."""
+
+    exit_code = 2
+
+    def __init__(self, platform: str, capability: str, hint: str = "") -> None:
+        self.platform = platform
+        self.capability = capability
+        self.hint = hint
+        super().__init__(f"the {platform} platform does not support {capability}"
+                         + (f"; {hint}" if hint else ""))
 
 
 class GuardrailRefused(ControlPlaneError):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.errors import MissingDependency
-from controlplane.platform.local import binaries
+from controlplane.host import tools as binaries
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from controlplane.application.events import Event, EventSink
 from controlplane.cli import cli
 from controlplane.store import Store
+from controlplane.workspace import Workspace
 
 drill_cli = importlib.import_module("controlplane.cli.drill")   # the module, not the group
 
@@ -39,8 +40,7 @@ async def fake_drill(platform: Any, store: Store, settings: Any, sink: EventSink
 
 
 def test_json_prints_only_the_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    state = SimpleNamespace(store_path=tmp_path / "controlplane.db", root=tmp_path)
-    platform = SimpleNamespace(state=state, info=lambda: None)
+    platform = SimpleNamespace(workspace=Workspace(tmp_path), info=lambda: None)
     monkeypatch.setattr(drill_cli, "local_platform", lambda *args: platform)
     monkeypatch.setattr(drill_cli, "ledger_failover_drill", fake_drill)
     result = CliRunner().invoke(cli, ["drill", "ledger-failover", "--json"])
@@ -63,9 +63,9 @@ def test_autoscale_reports_the_record_its_drill_wrote_not_the_latest(
         store.create_drill("ledger-failover", "ledger-0", {})        # someone else's, later
         return replace(_outcome(), drill_id=mine)
 
-    state = SimpleNamespace(store_path=tmp_path / "controlplane.db", root=tmp_path)
+    workspace = Workspace(tmp_path)
     monkeypatch.setattr(drill_cli, "local_platform",
-                        lambda *args: SimpleNamespace(state=state, info=lambda: None))
+                        lambda *args: SimpleNamespace(workspace=workspace, info=lambda: None))
     monkeypatch.setattr(drill_cli, "autoscale_drill", fake_autoscale)
     result = CliRunner().invoke(cli, ["drill", "autoscale"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform, open_platform
 
 __all__ = ["RUN_KEY", "STATE_KEY", "engine_for", "platform_for", "run_id_for"]
 
@@ -26,13 +26,13 @@ def _state_dir(configuration: dict[str, Any] | None) -> Path:
     return Path(configured) if configured else Path.cwd() / ".state" / "reference-trading"
 
 
-def platform_for(configuration: dict[str, Any] | None) -> LocalPlatform:
-    return LocalPlatform(_state_dir(configuration))
+def platform_for(configuration: dict[str, Any] | None) -> Platform:
+    return open_platform(_state_dir(configuration))
 
 
 def engine_for(configuration: dict[str, Any] | None) -> FaultEngine:
     platform = platform_for(configuration)
-    return FaultEngine(FaultContext(platform, platform.state.store_path))
+    return FaultEngine(FaultContext(platform, platform.workspace.store_path))
 
 
 def run_id_for(configuration: dict[str, Any] | None) -> str:

@@ -49,7 +49,7 @@ from controlplane.chaos.reaper import reap
 from controlplane.errors import ControlPlaneError, GuardrailRefused
 from controlplane.meter import measure_rpo, measure_rto, present_orders
 from controlplane.meter.background import BackgroundMeter
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 
 __all__ = ["ChaosRunner", "Progress"]
 
@@ -58,7 +58,7 @@ Progress = Callable[[str, RunOutcome, str], None]    # (event kind, run, message
 
 
 class ChaosRunner:
-    def __init__(self, platform: LocalPlatform, policy: Policy, *,
+    def __init__(self, platform: Platform, policy: Policy, *,
                  progress: Progress | None = None, suite_id: str | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.platform = platform
@@ -66,9 +66,9 @@ class ChaosRunner:
         self.progress = progress or (lambda kind, run, msg: None)
         self.suite_id = suite_id
         self.now = now
-        self.ctx = FaultContext(platform, platform.state.store_path)
+        self.ctx = FaultContext(platform, platform.workspace.store_path)
         self.engine = FaultEngine(self.ctx)
-        self.locks = TargetLocks(platform.state.root / "chaos" / "locks")
+        self.locks = TargetLocks(platform.workspace.locks_dir)
 
     @property
     def store(self):
@@ -196,7 +196,7 @@ class ChaosRunner:
         """SLO probes need a full window of history (a fresh cluster has a few seconds)."""
         if history_s <= 0:
             return
-        config = {STATE_KEY: str(self.platform.state.root)}
+        config = {STATE_KEY: str(self.platform.workspace.root)}
         deadline = time.time() + history_s + 30
         while not has_slo_data(service, history_s, config):
             if time.time() > deadline:
@@ -212,7 +212,7 @@ class ChaosRunner:
         return Planned(target.component, target.instances, peer, tuple(target.peer))
 
     def _config(self, out: RunOutcome) -> dict[str, Any]:
-        return {STATE_KEY: str(self.platform.state.root), RUN_KEY: out.run_id}
+        return {STATE_KEY: str(self.platform.workspace.root), RUN_KEY: out.run_id}
 
     # the run itself ----------------------------------------------------------------------
     def _execute(self, exp: Experiment, out: RunOutcome) -> None:

@@ -15,7 +15,7 @@ from controlplane.chaos.guardrails import Policy
 from controlplane.chaos.outcome import RunOutcome
 from controlplane.chaos.report import write_reports
 from controlplane.chaos.runner import ChaosRunner, Progress
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 
 __all__ = ["SuiteResult", "run_suite"]
 
@@ -32,7 +32,7 @@ class SuiteResult:
         return all(o.state == "passed" for o in self.outcomes)
 
 
-def run_suite(platform: LocalPlatform, policy: Policy, paths: list[Path], *,
+def run_suite(platform: Platform, policy: Policy, paths: list[Path], *,
               report_dir: Path | None = None, progress: Progress | None = None,
               on_start: Callable[[int, Path], None] | None = None) -> SuiteResult:
     suite_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
@@ -50,6 +50,6 @@ def run_suite(platform: LocalPlatform, policy: Policy, paths: list[Path], *,
             now = time.time()
             outcomes.append(RunOutcome("-", str(path), path.stem, [], "failed",
                                        f"invalid experiment: {err}", now, now))
-    directory = report_dir or platform.state.root / "reports" / f"chaos-{suite_id}"
+    directory = report_dir or platform.workspace.reports_dir / f"chaos-{suite_id}"
     return SuiteResult(suite_id, outcomes, write_reports(outcomes, directory, suite_id),
                        len(recovered))

@@ -135,7 +135,7 @@ def faults() -> None:
 def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path | None) -> None:
     """Stop every running experiment, revert its faults, and block new ones until resume."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         store.set_halt(True, reason)
         running = [r for r in store.chaos_runs(state="running") if r.pid and alive(r.pid)]
     for run in running:
@@ -143,7 +143,7 @@ def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path |
     deadline = time.time() + wait
     while time.time() < deadline and any(alive(r.pid) for r in running if r.pid):
         time.sleep(0.2)
-    reverted = FaultEngine(FaultContext(platform, platform.state.store_path)).recover()
+    reverted = FaultEngine(FaultContext(platform, platform.workspace.store_path)).recover()
     console.print(f"halted: {len(running)} running experiments stopped, {len(reverted)} faults "
                   "reverted here; new experiments are refused until `controlplane chaos resume`")
     bad = {i: e.observed for i, e in reverted.items() if not e.ok}
@@ -158,7 +158,7 @@ def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path |
 def resume(topology_path: Path | None, state_dir: Path | None) -> None:
     """Allow experiments again after a halt."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         store.set_halt(False, None)
     console.print("chaos resumed: experiments may run")
 
@@ -173,7 +173,7 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
     from controlplane.chaos.reaper import reap
 
     platform = local_platform(state_dir, topology_path)
-    report = reap(FaultEngine(FaultContext(platform, platform.state.store_path)), orphans=True)
+    report = reap(FaultEngine(FaultContext(platform, platform.workspace.store_path)), orphans=True)
     for run_id, reason in report.aborted.items():
         console.print(f"run {run_id}: aborted ({reason})", highlight=False, markup=False)
     for fault_id, evidence in report.reverted.items():
@@ -192,14 +192,14 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
 def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
     """Halt state, running experiments and open faults."""
     platform = local_platform(state_dir, topology_path)
-    if not platform.state.store_path.exists():          # a fresh checkout: nothing yet
+    if not platform.workspace.store_path.exists():          # a fresh checkout: nothing yet
         if as_json:
             click.echo(json.dumps({"halted": False, "halt_reason": None, "running": [],
                                    "open_faults": []}, indent=2))
         else:
             nothing_recorded(platform, "chaos runs")
         return
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         halt_state = store.halt_state()
         running = store.chaos_runs(state="running")
         open_faults = store.open_faults()

@@ -16,8 +16,8 @@ from controlplane.cli.common import (
     topology_option,
 )
 from controlplane.cli.render import progress_line, status_table
+from controlplane.platform import load_platform
 from controlplane.platform.base import ClusterInfo, InstanceInfo
-from controlplane.platform.local import LocalPlatform
 from controlplane.topology import load_topology
 
 __all__ = ["cluster"]
@@ -38,14 +38,14 @@ def cluster() -> None:
 def up(topology_path: Path | None, state_dir: Path | None, ports: str, timeout: float) -> None:
     """Start every component, in dependency order, and wait until all are ready."""
     topology = load_topology(topology_path)
-    platform = LocalPlatform(resolve_state(state_dir, topology))
+    platform = load_platform(topology, resolve_state(state_dir, topology))
     with console_err.status("starting cluster...") as status:
         def progress(info: ClusterInfo) -> None:
             status.update(progress_line(info))
         info = platform.up(topology, all_auto_ports=ports == "auto", timeout=timeout,
                            progress=progress)
     console.print(status_table(info))
-    console.print(f"state directory: {platform.state.root}")
+    console.print(f"state directory: {platform.workspace.root}")
 
 
 @cluster.command()
@@ -60,7 +60,7 @@ def down(topology_path: Path | None, state_dir: Path | None, purge: bool) -> Non
     if report.swept:
         console.print(f"swept {len(report.swept)} leftover processes:")
         for proc in report.swept:
-            console.print(f"  {proc.pid} {proc.cmdline[:100]}")
+            console.print(f"  {proc}")
     console.print("cluster stopped" + (" and purged" if purge else ""))
 
 
@@ -87,7 +87,7 @@ def _instance_command(action: str, help_text: str):
                 **kwargs: str) -> None:
         platform = local_platform(state_dir, topology_path)
         result: InstanceInfo = getattr(platform, action)(instance, **kwargs)
-        console.print(f"{result.id}: {result.state} (pid {result.pid or '-'})")
+        console.print(f"{result.id}: {result.state} ({result.handle or 'not running'})")
     return command
 
 
@@ -127,8 +127,12 @@ def scale(component: str, scale_in: bool, topology_path: Path | None,
 def logs(instance: str, lines: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """The last lines of an instance's log."""
     platform = local_platform(state_dir, topology_path)
-    path = platform.state.log(instance)
+    info = platform.info()
+    try:
+        path = Path(info.instance(instance).log)
+    except KeyError:
+        raise click.BadParameter(f"no instance {instance!r}; known: "
+                                 f"{', '.join(i.id for i in info.instances)}") from None
     if not path.exists():
-        known = sorted(p.stem for p in path.parent.glob("*.log"))
-        raise click.BadParameter(f"no log for {instance!r}; known: {', '.join(known)}")
+        raise click.BadParameter(f"no log for {instance!r} yet at {path}")
     click.echo("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform, load_platform, open_platform
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
 __all__ = [
@@ -44,12 +44,12 @@ def lit(text: object) -> str:
     return escape(str(text))
 
 
-def nothing_recorded(platform: LocalPlatform, what: str) -> bool:
+def nothing_recorded(platform: Platform, what: str) -> bool:
     """Whether the state directory holds no records yet (a fresh checkout, or a directory no
     cluster has used), saying so: that is not an error, just nothing to show."""
-    if platform.state.store_path.exists():
+    if platform.workspace.store_path.exists():
         return False
-    console.print(f"no {what} recorded yet in {platform.state.root}: nothing has run with "
+    console.print(f"no {what} recorded yet in {platform.workspace.root}: nothing has run with "
                   "this state directory (start with `controlplane cluster up`)", markup=False)
     return True
 
@@ -61,6 +61,10 @@ def resolve_state(state_dir: Path | None, topology: Topology | None = None) -> P
     return Path.cwd() / ".state" / name
 
 
-def local_platform(state_dir: Path | None, topology_path: Path | None = None) -> LocalPlatform:
-    topology = load_topology(topology_path) if topology_path else None
-    return LocalPlatform(resolve_state(state_dir, topology))
+def local_platform(state_dir: Path | None, topology_path: Path | None = None) -> Platform:
+    """The platform of the cluster the options name: the topology's `platform:` when a
+    topology is given, else the one its workspace records."""
+    if topology_path:
+        topology = load_topology(topology_path)
+        return load_platform(topology, resolve_state(state_dir, topology))
+    return open_platform(resolve_state(state_dir))

@@ -38,8 +38,8 @@ from controlplane.drills.autoscale import (
 from controlplane.drills.autoscale_slo import gateway_p99_ms
 from controlplane.drills.report import render_autoscale, render_outcome
 from controlplane.observe.prometheus import PrometheusClient
+from controlplane.platform import Platform, load_platform
 from controlplane.platform.base import ClusterInfo
-from controlplane.platform.local import LocalPlatform
 from controlplane.store import Store
 from controlplane.topology import load_topology
 
@@ -71,7 +71,7 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
     matcher of a second cluster until the runbook scales it out, report, stop."""
     topology = load_topology(topology_path)
     settings = settings_from(rate, warmup, rejoin, None)
-    platform = LocalPlatform(resolve_state(state_dir, topology) if state_dir else
+    platform = load_platform(topology, resolve_state(state_dir, topology) if state_dir else
                              Path.cwd() / ".state" / "demo")
     steps = 3 + gameday + autoscale
     console.rule(f"1/{steps} start the reference trading cluster")
@@ -85,7 +85,7 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
         console.print(status_table(info))
         console.rule(f"2/{steps} failover loop: kill the ledger primary under steady order "
                      "traffic; the alert runs the ledger-failover runbook")
-        with Store(platform.state.store_path) as store:
+        with Store(platform.workspace.store_path) as store:
             outcome = run_failover(platform, store, settings)
         console.print(render_outcome(outcome, outcome.drill_id))
         plot_outcome(platform, outcome, outcome.drill_id)
@@ -103,7 +103,8 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
     if autoscale:
         console.rule(f"{steps}/{steps} autoscaling loop: order load past one matcher's "
                      "capacity; the alert runs the matcher-autoscaling runbook")
-        scaled = _autoscale(platform.state.root.parent / f"{platform.state.root.name}-autoscale")
+        root = platform.workspace.root
+        scaled = _autoscale(root.parent / f"{root.name}-autoscale")
     unreverted = [o.title for o in (suite.outcomes if suite else []) if not o.all_reverted]
     if not outcome.passed or unreverted or (scaled is not None and not scaled.passed):
         raise SystemExit(1)
@@ -112,13 +113,13 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
 def _autoscale(state_dir: Path) -> AutoscaleOutcome:
     """A second cluster (the first is stopped): one matcher modelled as a single-threaded engine
     at 20 ms an order (50 orders/s), offered 70 orders/s."""
-    platform = LocalPlatform(state_dir)
+    platform = load_platform(autoscale_topology(), state_dir)
     platform.down(purge=True)
     with console_err.status("starting a cluster with one matcher (50 orders/s)...") as status:
         platform.up(autoscale_topology(), all_auto_ports=True,
                     progress=lambda info: status.update(progress_line(info)))
     try:
-        with Store(platform.state.store_path) as store:
+        with Store(platform.workspace.store_path) as store:
             outcome = run_autoscale(platform, store, AutoscaleSettings(),
                                     step_lines(console, clock=True))
         console.print(render_autoscale(outcome, outcome.drill_id))
@@ -128,7 +129,7 @@ def _autoscale(state_dir: Path) -> AutoscaleOutcome:
             platform.down(purge=True)
 
 
-def _settle(platform: LocalPlatform, limit_ms: float = 4000, wait_s: float = 45) -> None:
+def _settle(platform: Platform, limit_ms: float = 4000, wait_s: float = 45) -> None:
     """Wait until the failover's slow answers have left the 15 s latency window the GameDay's
     steady-state probes read; otherwise the first experiment is (rightly) skipped."""
     prom = PrometheusClient(platform.instances("prometheus")[0].endpoints["http"], timeout=3)
@@ -142,7 +143,7 @@ def _settle(platform: LocalPlatform, limit_ms: float = 4000, wait_s: float = 45)
             time.sleep(1)
 
 
-def _gameday(platform: LocalPlatform) -> SuiteResult:
+def _gameday(platform: Platform) -> SuiteResult:
     def progress(kind: str, out, message: str) -> None:
         if kind == "run_started":
             console.print(f"  running {out.title} ...", highlight=False)

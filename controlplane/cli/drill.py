@@ -32,8 +32,7 @@ from controlplane.drills.autoscale_model import AutoscaleOutcome, AutoscaleSetti
 from controlplane.drills.plot import plot_drill
 from controlplane.drills.report import render_autoscale, render_outcome, timeline_line
 from controlplane.errors import InvalidInput
-from controlplane.platform.base import Platform
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 from controlplane.store import Store
 
 __all__ = ["drill", "drill_options", "drills", "plot_outcome", "run_autoscale", "run_failover",
@@ -50,8 +49,8 @@ def settings_from(rate: float, warmup: float, rejoin: bool, target: str | None) 
     return DrillSettings(rate=rate, warmup_s=warmup, rejoin=rejoin, target=target)
 
 
-def plot_outcome(platform: LocalPlatform, outcome: DrillOutcome, drill_id: int) -> None:
-    path = platform.state.root / "reports" / f"drill-{drill_id}.png"
+def plot_outcome(platform: Platform, outcome: DrillOutcome, drill_id: int) -> None:
+    path = platform.workspace.root / "reports" / f"drill-{drill_id}.png"
     plot_drill(outcome, outcome.attempts, path)
     console.print(f"timeline plot: {path}")
 
@@ -98,14 +97,14 @@ def run_autoscale(platform: Platform, store: Store, settings: AutoscaleSettings,
     return asyncio.run(autoscale_drill(platform, store, settings, sink))
 
 
-def running_platform(state_dir: Path | None, topology_path: Path | None) -> LocalPlatform:
+def running_platform(state_dir: Path | None, topology_path: Path | None) -> Platform:
     """The platform of the state directory, refused now (clear error) if no cluster runs."""
     platform = local_platform(state_dir, topology_path)
     platform.info()
     return platform
 
 
-def report(platform: LocalPlatform, outcome: DrillOutcome, as_json: bool) -> None:
+def report(platform: Platform, outcome: DrillOutcome, as_json: bool) -> None:
     """The drill's result as JSON, or as the report and its plot; exit 1 if it failed."""
     if as_json:
         click.echo(json.dumps(outcome.result(), indent=2))
@@ -150,7 +149,7 @@ def ledger_failover(rate: float, warmup: float, rejoin: bool, target: str | None
     """Kill the ledger primary (SIGKILL of Patroni and PostgreSQL) under order traffic."""
     settings = settings_from(rate, warmup, rejoin, target)
     platform = running_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         # with --json, stdout carries only the document; the timeline goes to stderr
         outcome = run_failover(platform, store, settings, console_err if as_json else console)
     report(platform, outcome, as_json)
@@ -174,7 +173,7 @@ def ledger_hang(hold: float, rate: float, warmup: float, rejoin: bool, as_json: 
     base = settings_from(rate, warmup, rejoin, None)
     settings = replace(base, hold_s=hold, max_wait_s=max(base.max_wait_s, hold + 60))
     platform = running_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         sink = timeline_lines(console_err if as_json else console)
         outcome = asyncio.run(ledger_hang_drill(platform, store, settings, sink))
     report(platform, outcome, as_json)
@@ -194,7 +193,7 @@ def autoscale(rate: float, as_json: bool, topology_path: Path | None,
         raise InvalidInput("must be between 0 and 2000 orders per second", field="--rate",
                            value=rate, fix="Offer more than the matchers can take, e.g. 70")
     platform = running_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         outcome = run_autoscale(platform, store, AutoscaleSettings(rate=rate),
                                 discard if as_json else step_lines(console))
     if as_json:
@@ -219,7 +218,7 @@ def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) 
     platform = local_platform(state_dir, topology_path)
     if nothing_recorded(platform, "drills"):
         return
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         rows = store.list_drills(limit=limit)
     for d in rows:
         r = dict(d.result or {})
@@ -235,11 +234,11 @@ def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) 
 def show_drill(drill_id: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """One drill's timeline and result, as JSON."""
     platform = local_platform(state_dir, topology_path)
-    if not platform.state.store_path.exists():
+    if not platform.workspace.store_path.exists():
         raise InvalidInput("no such drill: no drill is recorded yet in this state directory",
-                           field="DRILL_ID", value=drill_id, source=str(platform.state.root),
+                           field="DRILL_ID", value=drill_id, source=str(platform.workspace.root),
                            fix="Run one first, e.g. `controlplane drill ledger-failover`")
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         d = store.get_drill(drill_id)
         if d is None:
             raise InvalidInput("no such drill", field="DRILL_ID", value=drill_id,

@@ -34,7 +34,7 @@ from controlplane.load.records import LoadRecords
 from controlplane.load.report import calibration_table, outcome_table, plan_table, progress_text
 from controlplane.load.results import RunOutcome
 from controlplane.load.target import gateway_url, loopback_url
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 from controlplane.store import Store
 
 __all__ = ["load"]
@@ -45,19 +45,20 @@ def load() -> None:
     """Locust load runs against the cluster: profiles, SLO gates, calibration, the plan."""
 
 
-def _target(platform: LocalPlatform, host: str | None) -> str:
+def _target(platform: Platform, host: str | None) -> str:
     return loopback_url(host) if host else gateway_url(platform)
 
 
-def _out_dir(platform: LocalPlatform, out: Path | None, kind: str, name: str) -> Path:
+def _out_dir(platform: Platform, out: Path | None, kind: str, name: str) -> Path:
     if out is not None:
         return out.resolve()
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return platform.state.root / "load" / kind / f"{stamp}-{name}"
+    return platform.workspace.root / "load" / kind / f"{stamp}-{name}"
 
 
-def _store(platform: LocalPlatform) -> Store | nullcontext[None]:
-    return Store(platform.state.store_path) if platform.state.root.is_dir() else nullcontext()
+def _store(platform: Platform) -> Store | nullcontext[None]:
+    workspace = platform.workspace
+    return Store(workspace.store_path) if workspace.root.is_dir() else nullcontext()
 
 
 profiles_option = click.option(
@@ -138,10 +139,10 @@ def run(profile: str, users: int | None, duration: float | None, spawn_rate: flo
         raise SystemExit(outcome.exit_code)
 
 
-def _chaos_vars(platform: LocalPlatform, target: str, out_dir: Path) -> dict[str, str]:
+def _chaos_vars(platform: Platform, target: str, out_dir: Path) -> dict[str, str]:
     """Configuration variables for the hosted experiment: ours (`state_dir`) and the ones the
     chaos catalogue (controlplane.chaos) reads (`controlplane_state_dir`)."""
-    state = str(platform.state.root)
+    state = str(platform.workspace.root)
     return {"state_dir": state, "controlplane_state_dir": state, "gateway_url": target,
             "out_dir": str(out_dir)}
 
@@ -203,7 +204,7 @@ def list_runs(limit: int, topology_path: Path | None, state_dir: Path | None) ->
     platform = local_platform(state_dir, topology_path)
     if nothing_recorded(platform, "load runs"):
         return
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         rows = LoadRecords(store).list_runs(limit)
     for r in rows:
         hdr = ((r.result or {}).get("summary") or {}).get("hdr") or {}
@@ -219,7 +220,7 @@ def list_runs(limit: int, topology_path: Path | None, state_dir: Path | None) ->
 def show_run(run_id: int, topology_path: Path | None, state_dir: Path | None) -> None:
     """One load run's record, as JSON."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         row = LoadRecords(store).get_run(run_id)
     if row is None:
         raise InvalidInput("no such load run", field="RUN_ID", value=run_id,
@@ -306,7 +307,7 @@ def plan_cmd(users: int, profile: str, calibration: Path | None, as_json: bool,
         console.print(plan_table(plan))
 
 
-def _basis(profile: str, path: Path | None, platform: LocalPlatform) -> Basis:
+def _basis(profile: str, path: Path | None, platform: Platform) -> Basis:
     if path is not None:
         try:
             data = json.loads(path.read_text())
@@ -318,8 +319,8 @@ def _basis(profile: str, path: Path | None, platform: LocalPlatform) -> Basis:
                                field="--calibration", value=str(path))
         return Basis.from_dict(data["basis"])
     found = None
-    if platform.state.root.is_dir():
-        with Store(platform.state.store_path) as store:
+    if platform.workspace.root.is_dir():
+        with Store(platform.workspace.store_path) as store:
             found = LoadRecords(store).latest_calibration(profile)
     if found is None:
         raise InvalidInput(f"no calibration of {profile!r} yet", field="--profile",

@@ -30,11 +30,11 @@ def _address(inst: InstanceInfo) -> str:
 def status_table(info: ClusterInfo) -> Table:
     table = Table(title=f"cluster {info.name} ({info.platform}): {info.phase}"
                   + (f" - {info.detail}" if info.detail else ""), title_justify="left")
-    for col in ("instance", "state", "health", "role", "address", "pid", "restarts", "detail"):
+    for col in ("instance", "state", "health", "role", "address", "process", "restarts", "detail"):
         table.add_column(col, no_wrap=col != "detail")
     for inst in info.instances:
         table.add_row(inst.id, inst.state, health_word(inst), inst.health.role or "-",
-                      _address(inst), str(inst.pid or "-"), str(inst.restarts),
+                      _address(inst), inst.handle or "-", str(inst.restarts),
                       inst.health.detail if not inst.health.ready else
                       inst.health.detail if inst.kind == "haproxy" else "")
     return table

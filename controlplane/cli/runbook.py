@@ -110,7 +110,7 @@ def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None
     rb = _get(runbooks_dir, name)
     platform = local_platform(state_dir, topology_path)
     platform.info()
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         engine = RunbookEngine(platform, store)
         started = engine.start_manual(rb, f"operator:{getpass.getuser()}", dry_run=dry_run)
         assert started is not None
@@ -119,7 +119,7 @@ def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None
         console.print(f"run {started.id}: {rb.name}{' (dry run)' if dry_run else ''}")
         result: dict = {}
         worker = threading.Thread(target=lambda: result.update(
-            run=RunbookEngine(platform, Store(platform.state.store_path)).execute(started, rb)),
+            run=RunbookEngine(platform, Store(platform.workspace.store_path)).execute(started, rb)),
             daemon=True)
         worker.start()
         seen: set[int] = set()
@@ -146,7 +146,7 @@ def approve(run_id: int, idx: int | None, reject: bool, reason: str | None, acto
             topology_path: Path | None, state_dir: Path | None) -> None:
     """Approve (or --reject) the step a run is waiting on."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         run_ = store.get_runbook_run(run_id)
         if run_ is None:
             raise InvalidInput("no such run", field="RUN_ID", value=run_id,
@@ -173,7 +173,7 @@ def status(run_id: int | None, limit: int, topology_path: Path | None,
     platform = local_platform(state_dir, topology_path)
     if nothing_recorded(platform, "runbook runs"):
         return
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         if run_id is None:
             table = Table("run", "runbook", "state", "started by", "started", "error")
             for r in store.runbook_runs(limit=limit):
@@ -205,7 +205,7 @@ def pause(reason: str, actor: str | None, topology_path: Path | None,
           state_dir: Path | None) -> None:
     """Stop alerts from starting runbooks (maintenance). Each skipped run is still recorded."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         state = store.set_automation_paused(True, actor or f"operator:{getpass.getuser()}",
                                             reason)
     console.print(f"automation paused by {state.actor}: {state.reason}", markup=False)
@@ -218,6 +218,6 @@ def pause(reason: str, actor: str | None, topology_path: Path | None,
 def resume(actor: str | None, topology_path: Path | None, state_dir: Path | None) -> None:
     """Let alerts start runbooks again."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         state = store.set_automation_paused(False, actor or f"operator:{getpass.getuser()}")
     console.print(f"automation resumed by {state.actor}")

@@ -1,9 +1,9 @@
 """Small platform actions and probes for Chaos Toolkit experiments hosted by a load run.
 
 Python providers of an experiment call these with the cluster's state directory, which a load
-run passes as the configuration variable `state_dir`. They act on the real cluster through
-`LocalPlatform`. The fault library of the chaos issue (#3) will supersede them; they exist so
-that load-with-chaos works and is tested on its own.
+run passes as the configuration variable `state_dir` (the workspace). They act on the cluster
+through the platform that workspace records. The fault library (`controlplane.chaos.faults`) is
+the full set; these stay because load files written before it call them.
 """
 
 from __future__ import annotations
@@ -12,24 +12,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform, open_platform
 
 __all__ = ["instance_ready", "kill_instance", "pause_instance", "resume_instance",
            "start_instance", "wait_ready"]
 
 
-def _platform(state_dir: str) -> LocalPlatform:
-    return LocalPlatform(Path(state_dir))
+def _platform(state_dir: str) -> Platform:
+    return open_platform(Path(state_dir))
 
 
 def kill_instance(state_dir: str, instance: str, signal: str = "KILL") -> dict[str, Any]:
-    """Send `signal` to an instance; its restart policy decides whether it comes back."""
-    info = _platform(state_dir).kill(instance, signal)
+    """Crash an instance (`signal` TERM: shut it down); its restart policy decides whether it
+    comes back."""
+    info = _platform(state_dir).kill(instance, graceful=signal.upper().removeprefix("SIG")
+                                     == "TERM")
     return {"instance": info.id, "state": info.state, "at": time.time()}
 
 
 def pause_instance(state_dir: str, instance: str) -> dict[str, Any]:
-    info = _platform(state_dir).pause(instance)
+    info = _platform(state_dir).freeze(instance)
     return {"instance": info.id, "state": info.state, "at": time.time()}
 
 
@@ -38,7 +40,7 @@ def resume_instance(state_dir: str, instance: str) -> dict[str, Any]:
     platform = _platform(state_dir)
     if platform.info().instance(instance).state != "paused":
         return {"instance": instance, "state": "not paused", "at": time.time()}
-    info = platform.resume(instance)
+    info = platform.thaw(instance)
     return {"instance": info.id, "state": info.state, "at": time.time()}
 
 

@@ -78,10 +78,10 @@ def _guarded(path: Path, config_vars: dict[str, str]) -> Iterator[None]:
         return
     from controlplane.chaos.guardrails import load_policy
     from controlplane.chaos.runner import ChaosRunner
-    from controlplane.platform.local import LocalPlatform
+    from controlplane.platform import open_platform
 
     run_id = config_vars.setdefault("controlplane_run_id", f"load-{uuid.uuid4().hex[:10]}")
-    with ChaosRunner(LocalPlatform(state_dir), load_policy()).hosted(path, run_id):
+    with ChaosRunner(open_platform(state_dir), load_policy()).hosted(path, run_id):
         yield
 
 

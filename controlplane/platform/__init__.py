@@ -1,38 +1,91 @@
-"""Platforms: where the cluster runs. Loaded by name, only when configuration asks for it."""
+"""Platforms: where the cluster runs. The one way to touch a cluster.
+
+`load_platform(topology, workspace)` builds the platform a topology names (`platform:`);
+`open_platform(workspace)` the one a workspace was recorded with. A backend's module is imported
+only here, so no other module imports a concrete platform (a test scans for it).
+"""
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
 
-from controlplane.errors import InvalidInput
-from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo, Platform
+from controlplane.errors import InvalidInput, Unsupported
+from controlplane.platform.base import (
+    ClusterInfo,
+    ComponentInfo,
+    DeathCheck,
+    DownReport,
+    Health,
+    InstanceInfo,
+    Platform,
+)
+from controlplane.topology import Topology
+from controlplane.workspace import Workspace, default_root
 
 __all__ = [
+    "PLANNED",
     "PLATFORMS",
     "ClusterInfo",
     "ComponentInfo",
+    "DeathCheck",
+    "DownReport",
     "Health",
     "InstanceInfo",
     "Platform",
+    "default_state_dir",
     "load_platform",
+    "open_platform",
+    "platform_class",
 ]
 
-# name -> "module:Class"; a backend's module is imported only when it is asked for.
+# name -> "module:Class"
 PLATFORMS: dict[str, str] = {
     "local": "controlplane.platform.local:LocalPlatform",
+    "fake": "controlplane.platform.fake:FakePlatform",
+}
+# names a topology may use that are not built yet, with the reason
+PLANNED: dict[str, str] = {
+    "kubernetes": "the Kubernetes platform is not built yet (issue 9); use platform: local",
 }
 
 
-def load_platform(name: str, **options: Any) -> Platform:
+def platform_class(name: str, source: str = "") -> type[Platform]:
+    """The class of platform `name`; refuses an unknown or unbuilt one, naming the available."""
+    if name in PLANNED:
+        raise InvalidInput(PLANNED[name], source=source, field="platform", value=name,
+                           fix=f"Available platforms: {', '.join(sorted(PLATFORMS))}")
     target = PLATFORMS.get(name)
     if target is None:
-        raise InvalidInput(f"unknown platform {name!r}; available: {', '.join(PLATFORMS)}",
-                           field="platform", fix="Set platform to one of the available names")
+        raise InvalidInput("unknown platform", source=source, field="platform", value=name,
+                           fix=f"Set platform to one of: {', '.join(sorted(PLATFORMS))}")
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return getattr(importlib.import_module(module), cls)
+
+
+def load_platform(topology: Topology, workspace: Workspace | Path | str) -> Platform:
+    """The platform `topology.platform` names, recording its name in the workspace."""
+    workspace = _workspace(workspace)
+    cls = platform_class(topology.platform, source=f"topology {topology.name!r}")
+    platform = cls(workspace)
+    workspace.record_platform(topology.platform)
+    return platform
+
+
+def open_platform(workspace: Workspace | Path | str) -> Platform:
+    """The platform of the cluster this workspace records (local when nothing is recorded)."""
+    workspace = _workspace(workspace)
+    name = workspace.platform_name()
+    if name in PLANNED or name not in PLATFORMS:
+        raise Unsupported(name, "this control plane version",
+                          f"{workspace.target_file} names it; available: "
+                          f"{', '.join(sorted(PLATFORMS))}")
+    return platform_class(name, source=str(workspace.target_file))(workspace)
+
+
+def _workspace(value: Workspace | Path | str) -> Workspace:
+    return value if isinstance(value, Workspace) else Workspace(value)
 
 
 def default_state_dir(topology_name: str, base: Path | None = None) -> Path:
-    return (base or Path.cwd()) / ".state" / topology_name
+    return default_root(topology_name, base)

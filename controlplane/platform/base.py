@@ -1,21 +1,28 @@
-"""The interface the rest of the product uses to act on a cluster.
+"""The contract every platform keeps: what the product can ask of a cluster, in intents.
 
-Chaos faults, runbooks, the meter and the CLI talk to a `Platform`, never to processes or pods
-directly. `local` supervises real processes on this machine; `kubernetes` comes later.
+Chaos faults, runbooks, drills, the meter, the server and the CLI talk to a `Platform` (built by
+`controlplane.platform.load_platform`), never to processes, pods or files of the cluster. The
+contract speaks intents (freeze, kill, confirm dead, fill a disk), never mechanisms (pids,
+signals, `/proc`, paths), as Patroni's `AbstractDCS` does for its stores. A capability a platform
+lacks raises `Unsupported` naming the platform and the capability; failures are typed
+(`NotFound`, `Refused`, `Unreachable`) so callers catch them by type, never by message.
+`local` supervises real processes on this machine; `fake` keeps a cluster in memory for tests;
+`kubernetes` comes later. `tests/platform/conformance.py` is the suite every platform passes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from controlplane.errors import PlatformError
+from controlplane.errors import Unsupported
 from controlplane.topology import Topology
+from controlplane.workspace import Workspace
 
-__all__ = ["ClusterInfo", "ComponentInfo", "Health", "InstanceInfo", "LinkControl",
-           "NetworkControl", "Platform", "ResourceControl", "ServiceFaults"]
+__all__ = ["ClusterInfo", "ComponentInfo", "DeathCheck", "DownReport", "Health", "InstanceInfo",
+           "LinkControl", "NetworkControl", "Platform", "ResourceControl", "ServiceFaults"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +46,15 @@ class InstanceInfo:
     component: str            # "ledger"
     kind: str                 # "ledger"
     state: str                # starting / running / paused / stopped / exited / crashed / backoff
-    pid: int | None
+    running: bool             # its processes (or pod) are alive, frozen or not
     endpoints: dict[str, str]
     health: Health
     restarts: int = 0
     started_at: float | None = None
     exit_code: int | None = None
-    log: str = ""
+    log: str = ""             # where its output can be read (a path, a `kubectl logs` line)
+    incarnation: str = ""     # changes whenever its processes are replaced (opaque)
+    handle: str = ""          # what the platform calls it, for people ("pid 41", "pod/x-0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +105,21 @@ class ClusterInfo:
             instances=[InstanceInfo.from_dict(i) for i in data["instances"]])
 
 
+@dataclass(frozen=True)
+class DeathCheck:
+    """The answer to "is this instance dead?": `dead` only when the platform is sure nothing of
+    it runs (so it cannot accept writes); `detail` says what was seen."""
+
+    dead: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class DownReport:
+    stopped: bool             # the cluster answered and stopped
+    swept: list[str] = field(default_factory=list)   # what had to be killed after (described)
+
+
 class NetworkControl(ABC):
     """Packet-level faults between instances (local: nftables by cgroup; Kubernetes: policies).
 
@@ -130,30 +154,51 @@ class ResourceControl(ABC):
 
     @abstractmethod
     def spawn_helper(self, tag: str, instance_id: str | None, argv: list[str],
-                     env: dict[str, str] | None = None) -> int:
-        """Start a helper process (a CPU burner, a memory hog, a connection holder) next to
-        an instance, accounted to it where the platform can; it must stop by itself."""
+                     env: dict[str, str] | None = None) -> str:
+        """Start a helper (a CPU burner, a memory hog, a connection holder) next to an
+        instance, accounted to it where the platform can; it must stop by itself. Returns the
+        helper's handle."""
 
     @abstractmethod
-    def helpers(self, tag: str) -> list[int]:
-        """Live helper processes started under `tag`."""
+    def helpers(self, tag: str) -> list[str]:
+        """Handles of the live helpers started under `tag`."""
+
+    @abstractmethod
+    def helper_usage(self, tag: str) -> dict[str, float]:
+        """What the live helpers of `tag` use: {"count", "cpu_seconds", "resident_mb"}."""
 
     @abstractmethod
     def stop_helpers(self, tag: str) -> int:
         """Stop the helpers of `tag`; idempotent. Returns how many were running."""
 
     @abstractmethod
-    def signal_processes(self, instance_id: str, match: str, sig: str) -> list[int]:
-        """Send `sig` (STOP, CONT, ...) to the instance's processes whose command line contains
-        `match` (e.g. PostgreSQL's WAL replay process); the pids it reached."""
+    def freeze_processes(self, instance_id: str, match: str) -> int:
+        """Freeze the instance's processes whose command contains `match` (PostgreSQL's WAL
+        replay: "startup recovering"). Returns how many it froze."""
 
     @abstractmethod
-    def processes(self, instance_id: str) -> list[tuple[int, str, str]]:
-        """(pid, state letter, command line) of every process of the instance."""
+    def thaw_processes(self, instance_id: str, match: str) -> int:
+        """Undo `freeze_processes`; idempotent. Returns how many it thawed."""
 
     @abstractmethod
-    def data_dir(self, instance_id: str) -> Path:
-        """Where the instance keeps its data (disk faults stay inside it)."""
+    def process_states(self, instance_id: str, match: str) -> list[str]:
+        """"frozen" or "running" for each live process of the instance matching `match`."""
+
+    @abstractmethod
+    def fill_disk(self, tag: str, instance_id: str, megabytes: int) -> None:
+        """Write `megabytes` of filler where the instance keeps its data."""
+
+    @abstractmethod
+    def disk_fill_mb(self, tag: str, instance_id: str) -> float:
+        """How many MB of `tag`'s filler the instance's data volume holds now."""
+
+    @abstractmethod
+    def clear_disk_fill(self, tag: str, instance_id: str) -> None:
+        """Remove `tag`'s filler; idempotent."""
+
+    @abstractmethod
+    def disk_free_mb(self, instance_id: str) -> float:
+        """Free space on the instance's data volume."""
 
 
 class LinkControl(ABC):
@@ -189,9 +234,29 @@ class ServiceFaults(ABC):
 
 
 class Platform(ABC):
-    """What the product can do to a cluster, whatever runs it."""
+    """What the product can do to a cluster, whatever runs it.
+
+    Built with the `workspace` where the control plane keeps its records of this cluster."""
 
     name: str
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    # lifecycle --------------------------------------------------------------------------
+    @abstractmethod
+    def up(self, topology: Topology, *, timeout: float = 300.0,
+           progress: Callable[[ClusterInfo], None] | None = None,
+           **options: Any) -> ClusterInfo:
+        """Bring the topology's cluster up and wait until every component is ready."""
+
+    @abstractmethod
+    def down(self, *, purge: bool = False, timeout: float = 90.0) -> DownReport:
+        """Stop the cluster, leaving nothing running; `purge` also discards its data."""
+
+    @abstractmethod
+    def is_up(self) -> bool:
+        """Whether the cluster answers."""
 
     @abstractmethod
     def topology(self) -> Topology:
@@ -209,7 +274,7 @@ class Platform(ABC):
         """Each order-entry instance's journal of the orders it acknowledged since `since`
         (epoch seconds): {"instance": {"complete": bool, "acks": [{"order_id", "seq", "at"}]}}.
         The server side of the RPO check: no client records needed."""
-        raise PlatformError(f"the {self.name} platform cannot read order-entry journals")
+        raise Unsupported(self.name, "reading order-entry journals")
 
     @abstractmethod
     def info(self) -> ClusterInfo:
@@ -238,16 +303,26 @@ class Platform(ABC):
         """Start an instance that is stopped, exited or crashed."""
 
     @abstractmethod
-    def kill(self, instance_id: str, signal: str = "KILL") -> InstanceInfo:
-        """Crash an instance; its restart policy decides whether it comes back."""
+    def kill(self, instance_id: str, graceful: bool = False) -> InstanceInfo:
+        """Crash an instance (`graceful`: a shutdown it did not ask for); its restart policy
+        decides whether it comes back."""
 
     @abstractmethod
-    def pause(self, instance_id: str) -> InstanceInfo:
+    def freeze(self, instance_id: str) -> InstanceInfo:
         """Freeze every process of the instance (a hang, not a crash)."""
 
     @abstractmethod
-    def resume(self, instance_id: str) -> InstanceInfo:
-        """Undo `pause`."""
+    def thaw(self, instance_id: str) -> InstanceInfo:
+        """Undo `freeze`."""
+
+    @abstractmethod
+    def confirm_dead(self, instance_id: str, incarnation: str = "") -> DeathCheck:
+        """Whether nothing of the instance runs any more (of `incarnation`, when given: that
+        life of it). A runbook acts on a node it believes dead only after this says so."""
+
+    def fence(self, instance_id: str) -> InstanceInfo:
+        """Cut the instance off from its clients and peers so it cannot accept writes."""
+        raise Unsupported(self.name, "fencing an instance")
 
     @abstractmethod
     def scale(self, component: str) -> InstanceInfo:

@@ -82,10 +82,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def _cluster_platform(state_dir: Path) -> Platform:
-    """The cluster this service acts for (local platform: the one of this state directory)."""
-    from controlplane.platform.local import LocalPlatform
+    """The cluster this service acts for: the platform its workspace records."""
+    from controlplane.platform import open_platform
 
-    return LocalPlatform(state_dir)
+    return open_platform(state_dir)
 
 
 def _ack_audit(app: web.Application, platform: Platform) -> AckAudit:

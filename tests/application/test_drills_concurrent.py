@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +32,11 @@ from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, Insta
 from controlplane.store import Store
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
-_HAS_PID = "pid" in {f.name for f in fields(InstanceInfo)}   # the contract is losing `pid`
-
 
 def _instance(inst: str, role: str = "", **endpoints: str) -> InstanceInfo:
     component = inst.rsplit("-", 1)[0]
-    extra: dict[str, Any] = {"pid": None} if _HAS_PID else {}
     return InstanceInfo(id=inst, component=component, kind=component, state="running",
-                        endpoints=endpoints, health=Health(True, True, role), **extra)
+                        running=True, endpoints=endpoints, health=Health(True, True, role))
 
 
 class FakeCluster:

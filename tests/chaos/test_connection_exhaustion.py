@@ -92,7 +92,7 @@ def test_holding_all_it_asked_for_on_a_server_with_room(server: FakeServer,
 def _ctx(tmp_path: Path, progress: str) -> SimpleNamespace:
     (tmp_path / "progress").write_text(progress)
     platform = SimpleNamespace(ledger_dsn=lambda: "app", ledger_admin_dsn=lambda inst: "admin",
-                               state=SimpleNamespace(fault_dir=lambda tag: tmp_path))
+                               workspace=SimpleNamespace(scratch=lambda tag: tmp_path))
     return SimpleNamespace(platform=platform)
 
 

@@ -12,6 +12,7 @@ from controlplane.chaos import engine
 from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.faults.base import Evidence, FaultKind, Params
 from controlplane.store import Store
+from controlplane.workspace import Workspace
 from tests.support.faults import check_no_fault_left
 
 
@@ -32,12 +33,12 @@ def flags(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 
 def _platform(tmp_path: Path) -> SimpleNamespace:
-    return SimpleNamespace(state=SimpleNamespace(store_path=tmp_path / "controlplane.db"))
+    return SimpleNamespace(workspace=Workspace(tmp_path))
 
 
 def _left_open(platform: SimpleNamespace, flags: set[str], instance: str) -> int:
     flags.add(instance)
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         fault = store.record_fault("test-flag", instance, {
             "kind": "test-flag", "params": {},
             "target": {"component": "gateway", "instances": [instance], "kind": "gateway"}})
@@ -55,7 +56,7 @@ def test_a_fault_left_open_is_reverted_and_fails_the_test(tmp_path: Path,
         f"tests/x.py::test_y left 1 fault(s) open:\n  fault {fault_id} (test-flag on "
         "gateway-0, injected): reverted")
     assert flags == set()                              # the effect is gone
-    with Store(platform.state.store_path) as store:
+    with Store(platform.workspace.store_path) as store:
         assert store.open_faults() == []
 
 

@@ -31,7 +31,7 @@ from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.faults.base import FaultTarget
 from controlplane.host.procs import alive, find_owned
-from controlplane.platform.local.cgroups import Cgroups
+from tests.support.local import Cgroups, pid
 from tests.support.net import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
 
 @pytest.fixture(scope="module")
 def engine(cluster) -> FaultEngine:
-    return FaultEngine(FaultContext(cluster, cluster.state.store_path))
+    return FaultEngine(FaultContext(cluster, cluster.workspace.store_path))
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ class Injected:
 
 
 def _config(engine) -> dict:
-    return {STATE_KEY: str(engine.ctx.platform.state.root), RUN_KEY: "test-live"}
+    return {STATE_KEY: str(engine.ctx.platform.workspace.root), RUN_KEY: "test-live"}
 
 
 def _inject(engine, kind: str, target: str, params: dict | None = None) -> Injected:
@@ -93,16 +93,16 @@ def _revert(engine, fault: Injected) -> None:
 
 
 def test_process_kill_crashes_and_the_policy_restarts(cluster, engine) -> None:
-    old = cluster.info().instance("gateway-0").pid
+    old = pid(cluster.info().instance("gateway-0"))
     fault = _inject(engine, "process-kill", "gateway")
     assert not alive(old)
     _revert(engine, fault)
-    assert cluster.info().instance("gateway-0").pid not in (None, old)
+    assert pid(cluster.info().instance("gateway-0")) not in (None, old)
     assert _get(_url(cluster, "gateway") + "/healthz") == 200
 
 
 def test_process_terminate(cluster, engine) -> None:
-    old = cluster.info().instance("marketdata-0").pid
+    old = pid(cluster.info().instance("marketdata-0"))
     fault = _inject(engine, "process-terminate", "marketdata")
     wait_for("marketdata's old process to exit", lambda: not alive(old), timeout=15)
     _revert(engine, fault)
@@ -296,7 +296,7 @@ def test_lock_contention_blocks_writers_part_of_the_time(cluster, engine) -> Non
 
 def test_killing_the_standby_and_reverting_brings_it_back_as_sync(cluster, engine) -> None:
     standby = _node(cluster, "sync_standby")
-    old = cluster.info().instance(standby).pid
+    old = pid(cluster.info().instance(standby))
     fault = _inject(engine, "process-kill", "ledger:standby")
     assert fault.target.instances == [standby] and not alive(old)
     wait_for("the supervisor to see it crashed",
@@ -408,7 +408,7 @@ def test_app_errors_slow_answers_and_stale_market_data(cluster, engine) -> None:
 def test_nothing_is_left_behind(cluster, engine) -> None:
     assert engine.ctx.store.open_faults() == []
     assert cluster.network().nft.rules() == []                     # no rule of any fault
-    assert find_owned([cluster.state.root / "chaos"]) == []         # no helper process
+    assert find_owned([cluster.workspace.root / "chaos"]) == []         # no helper process
     # every instance ready again; on a loaded machine a readiness probe may time out for a
     # moment after the last fault (matcher-0's ledger probe did), so wait with a deadline
     wait_for("every instance ready", lambda: all(

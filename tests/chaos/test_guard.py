@@ -23,7 +23,7 @@ from controlplane.chaos.guardrails import load_policy
 from controlplane.chaos.outcome import RunOutcome, verdict
 from controlplane.chaos.runner import ChaosRunner
 from controlplane.errors import ClusterNotRunning
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import open_platform
 
 PAUSE_S = 8.0
 TOKEN = "s3cret-token"
@@ -159,7 +159,7 @@ def _runner(tmp_path: Path) -> ChaosRunner:
     policy = load_policy()
     calm = policy.model_copy(update={"freeze": policy.freeze.model_copy(
         update={"enabled": False})})
-    return ChaosRunner(LocalPlatform(tmp_path), calm)
+    return ChaosRunner(open_platform(tmp_path), calm)
 
 
 def test_the_recovery_wait_uses_the_runs_configuration_and_secrets(gateway: Gateway,

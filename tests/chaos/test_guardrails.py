@@ -111,7 +111,7 @@ def test_policy_errors_name_the_file_and_the_field(tmp_path: Path) -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="switches to another user and back")
 def test_network_faults_as_non_root_give_a_clear_error_not_a_silent_no_op() -> None:
     from controlplane.errors import PlatformError
-    from controlplane.platform.local.nft import Nft
+    from tests.support.local import Nft
 
     os.seteuid(65534)                          # nobody, just for this call
     try:

@@ -31,9 +31,10 @@ from controlplane.chaos.engine import (
 from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.reaper import process_is, reap, reap_forever
 from controlplane.host.procs import alive, proc_state, started_at
-from controlplane.platform.local.nft import Nft
 from controlplane.store import Store
+from controlplane.workspace import Workspace
 from tests.support.fake_platform import ProcessPlatform
+from tests.support.local import Nft
 from tests.support.net import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,7 +132,7 @@ def test_the_reaper_reverts_an_expired_fault_once_and_verifies_it(engine: FaultE
     assert store.get_chaos_run("run-1").state == "running"
     assert [e.kind for e in store.chaos_events("run-1")] == ["fault_reaped"]
     assert not reap(engine, now=expires_at + 60)                       # idempotent
-    assert engine.ctx.platform.calls.count(("resume", "gateway-0")) == 1
+    assert engine.ctx.platform.calls.count(("thaw", "gateway-0")) == 1
     assert engine.revert_run("run-1") == {}        # the late runner's rollback finds it done
 
 
@@ -211,13 +212,13 @@ def test_a_network_partition_whose_runner_was_killed_is_removed_from_nftables(
 def test_a_revert_that_races_another_is_not_an_error(engine: FaultEngine, db: Path) -> None:
     fault = _pause(engine)
     platform = engine.ctx.platform
-    resume = platform.resume
+    resume = platform.thaw
 
     def the_runner_got_there_first(instance: str) -> None:
         resume(instance)
         with Store(db) as other:
             other.mark_fault_reverted(fault.id, time.time(), {"by": "the runner"})
-    platform.resume = the_runner_got_there_first
+    platform.thaw = the_runner_got_there_first
     evidence = engine.revert(fault.id, why="expired")
     assert evidence.ok and evidence.observed == "already reverted"
 
@@ -302,10 +303,8 @@ def test_a_suites_start_recovers_through_the_same_pass(tmp_path: Path, sleeper: 
     """ChaosRunner.recover_orphans (run_suite's first step) is the reaper's pass."""
     from controlplane.chaos.guardrails import Policy
     from controlplane.chaos.runner import ChaosRunner
-    from controlplane.platform.local.state import StateDir
-
     platform = ProcessPlatform({"gateway-0": sleeper})
-    platform.state = StateDir(tmp_path)                  # type: ignore[attr-defined]
+    platform.workspace = Workspace(tmp_path)             # type: ignore[attr-defined]
     runner = ChaosRunner(platform, Policy())             # type: ignore[arg-type]
     runner.store.start_chaos_run("gone-2", "x.json", "x", [], pid=_dead_pid())
     fault = runner.engine.inject("process-pause", "gateway-0", {"duration_s": 5},

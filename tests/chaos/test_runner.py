@@ -23,6 +23,7 @@ from controlplane.chaos.runner import ChaosRunner
 from controlplane.chaos.suite import run_suite
 from controlplane.host.procs import proc_state
 from controlplane.store import Store
+from tests.support.local import pid
 from tests.support.net import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
@@ -75,7 +76,7 @@ def _settle(cluster) -> None:
     """Every instance ready, and the last 10 s of gateway SLO history clean again."""
     wait_for("every instance ready", lambda: all(
         i.health.ready for i in cluster.info().instances) or None, timeout=90)
-    config = {"controlplane_state_dir": str(cluster.state.root)}
+    config = {"controlplane_state_dir": str(cluster.workspace.root)}
     wait_for("a clean SLO window", lambda: slo_availability("gateway", 10, config) >= 1.0
              or None, timeout=60, interval=0.5)
 
@@ -99,7 +100,7 @@ def test_a_passing_run_with_evidence_and_reports(cluster, tmp_path: Path) -> Non
     assert suite.get("tests") == "1" and suite.get("failures") == "0"
     html = result.reports["html"].read_text()
     assert "data:image/png;base64," in html and "process-kill gateway" in html
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         assert store.get_chaos_run(out.run_id).state == "passed"
 
 
@@ -114,7 +115,7 @@ def test_a_breach_during_the_method_reverts_at_once_and_fails(cluster, tmp_path)
     assert out.abort_latency_s is not None and out.abort_latency_s < 2.0
     assert took < 45                                  # the 60 s pause was cut short
     assert [f.state for f in out.faults] == ["reverted"]
-    assert proc_state(cluster.info().instance("gateway-0").pid) != "T"
+    assert proc_state(pid(cluster.info().instance("gateway-0"))) != "T"
     _settle(cluster)
 
 
@@ -128,7 +129,7 @@ def test_a_steady_state_that_does_not_hold_first_skips_the_run(cluster, tmp_path
 def test_guardrail_refusals(cluster, tmp_path: Path) -> None:
     _settle(cluster)
     kill = _experiment(tmp_path, "kill-gateway", "process-kill", "gateway")
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         store.set_halt(True, "test halt")
         out = ChaosRunner(cluster, POLICY).run(kill)
         store.set_halt(False)
@@ -148,7 +149,7 @@ def test_guardrail_refusals(cluster, tmp_path: Path) -> None:
 
 def test_never_both_ledger_nodes_and_one_experiment_per_target(cluster, tmp_path) -> None:
     _settle(cluster)
-    engine = FaultEngine(FaultContext(cluster, cluster.state.store_path))
+    engine = FaultEngine(FaultContext(cluster, cluster.workspace.store_path))
     standby = engine.inject("process-pause", "ledger:standby", {"duration_s": 60},
                             run_id="another-run")
     try:
@@ -160,7 +161,7 @@ def test_never_both_ledger_nodes_and_one_experiment_per_target(cluster, tmp_path
 
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        lock = cluster.state.root / "chaos" / "locks" / "gateway-0.lock"
+        lock = cluster.workspace.root / "chaos" / "locks" / "gateway-0.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         lock.write_text(f"someone-else {holder.pid}")
         out = ChaosRunner(cluster, POLICY).run(
@@ -174,9 +175,9 @@ def test_never_both_ledger_nodes_and_one_experiment_per_target(cluster, tmp_path
 
 def test_the_error_budget_gate_refuses_after_an_outage(cluster, tmp_path) -> None:
     _settle(cluster)
-    engine = FaultEngine(FaultContext(cluster, cluster.state.store_path))
+    engine = FaultEngine(FaultContext(cluster, cluster.workspace.store_path))
     fault = engine.inject("process-pause", "gateway", {"duration_s": 30}, run_id="outage")
-    config = {"controlplane_state_dir": str(cluster.state.root)}
+    config = {"controlplane_state_dir": str(cluster.workspace.root)}
     try:
         # until Prometheus has scraped the pause: under 99.95% over 60 s leaves less than half
         # of a 99.9% objective's budget, which the strict policy below refuses
@@ -193,12 +194,12 @@ def test_the_error_budget_gate_refuses_after_an_outage(cluster, tmp_path) -> Non
 
 def _cli(cluster, *args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "controlplane", "chaos", *args,
-                             "--state-dir", str(cluster.state.root)], stdout=subprocess.PIPE,
+                             "--state-dir", str(cluster.workspace.root)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kw)
 
 
 def _open_fault(cluster):
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         faults = store.open_faults()
         return faults[0] if faults and faults[0].state == "injected" else None
 
@@ -212,7 +213,7 @@ def test_halt_stops_a_running_experiment_and_blocks_new_ones(cluster, tmp_path) 
     halt = _cli(cluster, "halt", "--reason", "test")
     assert halt.wait(60) == 0, halt.stdout.read()
     assert runner.wait(60) != 0
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         assert store.open_faults() == []
         assert store.halt_state().halted
         run = store.chaos_runs(limit=1)[0]
@@ -239,16 +240,16 @@ def test_the_supervisor_reverts_the_fault_of_a_killed_runner(cluster, tmp_path, 
     runner = _cli(cluster, "run", str(path), start_new_session=True)
     fault = wait_for("the fault to be injected", lambda: _open_fault(cluster), timeout=60)
     if kind == "process-pause":
-        pid = cluster.info().instance(target).pid
-        assert proc_state(pid) == "T"
-        in_force = lambda: proc_state(pid) == "T"                          # noqa: E731
+        frozen = pid(cluster.info().instance(target))
+        assert proc_state(frozen) == "T"
+        in_force = lambda: proc_state(frozen) == "T"                          # noqa: E731
     else:
         in_force = lambda: bool(cluster.network().active(f"fault-{fault.id}"))  # noqa: E731
         assert in_force()
     killed_at = time.time()
     os.killpg(runner.pid, signal.SIGKILL)             # the control plane crashes mid-fault
     runner.wait(10)
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         wait_for("the reaper to revert it", lambda: store.get_fault(fault.id).state ==
                  "reverted", timeout=15)
         record = store.get_fault(fault.id)

@@ -76,7 +76,7 @@ def test_a_deleted_acknowledged_order_pages_with_its_sequence_id(cluster) -> Non
         seq = next(a.ack_seq for a in acked if a.order_id == order_id)
 
         def paged():
-            with Store(cluster.state.store_path) as store:
+            with Store(cluster.workspace.store_path) as store:
                 return next((a for a in store.alert_history(
                     limit=50, alertname="AcknowledgedOrdersMissing")
                     if a.first_received_at >= since and a.status == "firing"), None)
@@ -90,7 +90,7 @@ def test_a_deleted_acknowledged_order_pages_with_its_sequence_id(cluster) -> Non
     assert str(seq) in alert.annotations["summary"]
 
     def resolved():
-        with Store(cluster.state.store_path) as store:
+        with Store(cluster.workspace.store_path) as store:
             return not any(a.status == "firing" for a in store.firing_alerts()
                            if a.alertname == "AcknowledgedOrdersMissing")
     wait_for("AcknowledgedOrdersMissing to resolve", resolved, timeout=90, interval=1)
@@ -112,7 +112,7 @@ def test_a_hang_past_the_lease_loses_no_acknowledged_order_on_either_node(cluste
     the meter saw acknowledged is on both nodes, asked with SQL of each."""
     ttl = cluster.topology().services["ledger"].typed_settings().ttl
     hold = ttl + 10
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         outcome = asyncio.run(ledger_hang_drill(cluster, store, DrillSettings(
             rate=40, warmup_s=3, settle_s=2, hold_s=hold, max_wait_s=hold + 60)))
         faults = store.open_faults()

@@ -29,7 +29,7 @@ from controlplane.errors import PlatformError
 from controlplane.meter import measure_rpo, present_orders
 from controlplane.meter.background import BackgroundMeter
 from controlplane.observe.prometheus import PrometheusClient
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 from controlplane.store import Store
 from tests.support.cluster import running_cluster
 from tests.support.net import wait_for
@@ -41,17 +41,17 @@ SYMBOLS = ("AAPL", "AMZN", "MSFT", "NVDA")     # two shards of two under a 2-mat
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     with running_cluster(tmp_path_factory, autoscale_topology(ENGINE_COST_MS),
                          "autoscale") as platform:
         yield platform
 
 
-def _gateway(cluster: LocalPlatform) -> str:
+def _gateway(cluster: Platform) -> str:
     return cluster.instances("gateway")[0].endpoints["http"]
 
 
-def _shardmap(cluster: LocalPlatform, instance: str) -> dict:
+def _shardmap(cluster: Platform, instance: str) -> dict:
     url = cluster.info().instance(instance).endpoints["http"] + "/admin/shardmap"
     req = urllib.request.Request(url, headers={
         "Authorization": f"Bearer {cluster.state.secrets()['admin']}"})
@@ -59,7 +59,7 @@ def _shardmap(cluster: LocalPlatform, instance: str) -> dict:
         return json.loads(resp.read())
 
 
-def _under_load(cluster: LocalPlatform, action, rate: float = 30.0, before_s: float = 2.0,
+def _under_load(cluster: Platform, action, rate: float = 30.0, before_s: float = 2.0,
                 after_s: float = 3.0):
     """Run `action` in the middle of steady order traffic; (its result, the attempts,
     when it ran)."""
@@ -76,7 +76,7 @@ def _under_load(cluster: LocalPlatform, action, rate: float = 30.0, before_s: fl
     return result, attempts, at, meter.writer
 
 
-def _no_order_lost_or_filled_twice(cluster: LocalPlatform, writer, attempts, at: float) -> None:
+def _no_order_lost_or_filled_twice(cluster: Platform, writer, attempts, at: float) -> None:
     acked = [a for a in attempts if a.ok]
     assert any(a.intended < at for a in acked) and any(a.intended > at + 0.5 for a in acked)
     failed = [a for a in attempts if not a.ok]
@@ -162,7 +162,7 @@ def test_scale_in_stops_at_one_instance_and_names_the_reason(cluster) -> None:
         cluster.scale_in("ledger")
     result = subprocess.run(
         [sys.executable, "-m", "controlplane", "cluster", "scale", "matcher", "--in",
-         "--state-dir", str(cluster.state.root)], capture_output=True, text=True, timeout=60)
+         "--state-dir", str(cluster.workspace.root)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "below 1" in result.stdout + result.stderr
     assert [i.id for i in cluster.instances("matcher")] == ["matcher-0"]
 
@@ -174,7 +174,7 @@ def test_the_autoscaling_loop_scales_out_and_brings_p99_back_under_the_slo(clust
     events: list[tuple[str, float]] = []
     # room for a loaded machine: the drill returns as soon as p99 is back and the run is over
     settings = AutoscaleSettings(rate=60, symbols=SYMBOLS, max_wait_s=150)
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         outcome = asyncio.run(autoscale_drill(
             cluster, store, settings, lambda event: events.append((event.kind, event.at))))
         drill = store.get_drill(outcome.drill_id)         # the record this drill wrote

@@ -25,16 +25,17 @@ from controlplane.drills.loop import collect_loop
 from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.host.procs import alive, find_owned
 from controlplane.observe.prometheus import PrometheusClient
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 from controlplane.slo import load_slos
 from controlplane.slo.budget import error_budgets
 from controlplane.store import Store
+from tests.support.local import pid
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.cluster
 
 
-def _url(platform: LocalPlatform, component: str, port: str = "http") -> str:
+def _url(platform: Platform, component: str, port: str = "http") -> str:
     return platform.instances(component)[0].endpoints[port]
 
 
@@ -99,7 +100,7 @@ def test_error_budgets_are_read_from_prometheus(cluster) -> None:
     assert abs(b.remaining_minutes - 4.32) < 1e-6 and abs(b.budget_minutes - 4.32) < 1e-6
     result = subprocess.run(
         [sys.executable, "-m", "controlplane", "slo", "status", "--json", "--state-dir",
-         str(cluster.state.root)], capture_output=True, text=True, timeout=60)
+         str(cluster.workspace.root)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     rows = {r["slo"]: r for r in json.loads(result.stdout)}
     assert set(rows) == {s.name for s in policy.slos}
@@ -191,7 +192,7 @@ def test_malformed_json_is_a_400_not_a_500(cluster) -> None:
 def test_the_autoscale_drill_refuses_a_matcher_no_load_can_saturate(cluster) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "controlplane", "drill", "autoscale", *args,
-                               "--state-dir", str(cluster.state.root)],
+                               "--state-dir", str(cluster.workspace.root)],
                               capture_output=True, text=True, timeout=60)
     bad_rate = run("--rate", "-3")
     assert bad_rate.returncode == 2 and "--rate" in bad_rate.stderr
@@ -203,7 +204,7 @@ def test_the_autoscale_drill_refuses_a_matcher_no_load_can_saturate(cluster) -> 
 def test_status_command_shows_roles_and_addresses(cluster) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "controlplane", "cluster", "status", "--state-dir",
-         str(cluster.state.root)], capture_output=True, text=True, timeout=60)
+         str(cluster.workspace.root)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "primary" in result.stdout and "sync_standby" in result.stdout
     gw = _url(cluster, "gateway").removeprefix("http://")
@@ -211,7 +212,7 @@ def test_status_command_shows_roles_and_addresses(cluster) -> None:
 
 
 def store_steps(cluster, run_id: int):
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         return store.runbook_steps(run_id)
 
 
@@ -234,15 +235,16 @@ def test_pause_and_resume_freeze_and_unfreeze_an_instance(cluster) -> None:
 def test_a_killed_gateway_is_restarted_by_its_policy(cluster) -> None:
     before = cluster.info().instance("gateway-0")
     cluster.kill("gateway-0")
-    wait_for("gateway-0 restarted", lambda: (i := cluster.info().instance("gateway-0")).pid
-             and i.pid != before.pid and i.restarts == before.restarts + 1, timeout=30)
+    wait_for("gateway-0 restarted", lambda: pid(i := cluster.info().instance("gateway-0"))
+             and i.incarnation != before.incarnation and i.restarts == before.restarts + 1,
+             timeout=30)
     _wait_health(cluster, "gateway-0", ready=True)
-    assert not alive(before.pid)
+    assert not alive(pid(before))
 
 
 def test_stop_keeps_an_instance_down_until_start(cluster) -> None:
     stopped = cluster.stop("matcher-1")
-    assert stopped.state == "stopped" and stopped.pid is None
+    assert stopped.state == "stopped" and not stopped.running
     time.sleep(2)                                      # longer than any restart backoff
     assert cluster.info().instance("matcher-1").state == "stopped"
     cluster.start("matcher-1")
@@ -279,7 +281,7 @@ def test_down_then_up_keeps_the_ledger_and_the_addresses(cluster) -> None:
                         _order(account="persist", symbol="JPM", price="200.00"))
     assert status == 201
     gateway = _url(cluster, "gateway")
-    roots = cluster.state.roots()
+    roots = cluster.workspace.roots()
     report = cluster.down()
     assert report.stopped and report.swept == []       # the supervisor stopped everything
     assert find_owned(roots) == []
@@ -294,16 +296,16 @@ def test_marketdata_stall_loop_the_alert_restarts_market_data(cluster) -> None:
     """A 120 s stall: MarketDataStale reaches the control plane, the marketdata-stall-recovery
     runbook restarts the service and sees fresh quotes long before the stall would end."""
     _wait_health(cluster, "marketdata-0", ready=True)
-    with Store(cluster.state.store_path) as store:       # nothing else acting on it now
+    with Store(cluster.workspace.store_path) as store:       # nothing else acting on it now
         wait_for("no runbook on marketdata", lambda: not store.runbook_runs(
             active=True, target="marketdata"), timeout=60, interval=0.5)
-    engine = FaultEngine(FaultContext(cluster, cluster.state.store_path))
+    engine = FaultEngine(FaultContext(cluster, cluster.workspace.store_path))
     since = time.time()
     fault = engine.inject("marketdata-stall", "marketdata", {"duration_s": 120},
                           run_id="test-stall-loop")
     try:
         assert fault.evidence.ok, fault.evidence.observed
-        with Store(cluster.state.store_path) as store:
+        with Store(cluster.workspace.store_path) as store:
             loop = asyncio.run(collect_loop(store, "MarketDataStale",
                                             "marketdata-stall-recovery", since, wait_s=90))
     finally:
@@ -321,7 +323,7 @@ def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(clu
     """Kill the primary (Patroni and PostgreSQL, SIGKILL) under 50 orders/s: the alert starts the
     ledger-failover runbook, writes recover, and every acknowledged order is in the ledger."""
     events: list[str] = []
-    with Store(cluster.state.store_path) as store:
+    with Store(cluster.workspace.store_path) as store:
         outcome = asyncio.run(ledger_failover_drill(
             cluster, store, DrillSettings(rate=50, warmup_s=3, settle_s=2),
             lambda event: events.append(event.kind)))
@@ -357,7 +359,7 @@ def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(clu
 
 @pytest.mark.e2e
 def test_a_crashed_supervisor_takes_every_process_with_it(cluster) -> None:
-    roots = cluster.state.roots()
+    roots = cluster.workspace.roots()
     assert find_owned(roots)
     pid = cluster.state.supervisor_pid()
     os.kill(pid, signal.SIGKILL)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.load.target import gateway_url
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 
 pytestmark = pytest.mark.cluster
 
@@ -21,7 +21,7 @@ FILES = ["trading.py", "open_orders.py", "quotes.py",
 
 
 @pytest.mark.parametrize("files", FILES)
-def test_plain_locust_runs_the_locustfile(cluster: LocalPlatform, tmp_path: Path,
+def test_plain_locust_runs_the_locustfile(cluster: Platform, tmp_path: Path,
                                           files: str) -> None:
     paths = ",".join(str(LOADTESTS / f) for f in files.split(","))
     result = subprocess.run(

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from controlplane.load.plan import Basis, make_plan
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform
 from tests.load.conftest import run_cli
 
 pytestmark = pytest.mark.cluster
@@ -23,11 +23,11 @@ HERE = Path(__file__).resolve().parent
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def load_run(cluster: LocalPlatform, tmp_path: Path, *args: str,
+def load_run(cluster: Platform, tmp_path: Path, *args: str,
              timeout: float = 180) -> tuple[int, dict[str, Any], str]:
     out = tmp_path / "run"
     result = run_cli("load", "run", *args, "--out", str(out), "--json",
-                     "--state-dir", str(cluster.state.root), cwd=tmp_path, timeout=timeout)
+                     "--state-dir", str(cluster.workspace.root), cwd=tmp_path, timeout=timeout)
     data = json.loads(result.stdout) if result.stdout.strip() else {}
     return result.returncode, data, result.stderr
 
@@ -50,7 +50,7 @@ def assert_files(run_dir: Path) -> None:
     assert "Locust" in (run_dir / "locust_report.html").read_text()
 
 
-def test_local_run_collects_locust_and_hdr_figures(cluster: LocalPlatform,
+def test_local_run_collects_locust_and_hdr_figures(cluster: Platform,
                                                    tmp_path: Path) -> None:
     code, data, err = load_run(cluster, tmp_path, "smoke", "--users", "10", "--duration", "6")
     assert code == 0, err
@@ -58,11 +58,11 @@ def test_local_run_collects_locust_and_hdr_figures(cluster: LocalPlatform,
     assert_figures(data)
     assert data["summary"]["hdr"]["requests"] == data["summary"]["locust"]["requests"]
     assert_files(tmp_path / "run")
-    listed = run_cli("load", "runs", "--state-dir", str(cluster.state.root), cwd=tmp_path)
+    listed = run_cli("load", "runs", "--state-dir", str(cluster.workspace.root), cwd=tmp_path)
     assert "smoke" in listed.stdout and "passed" in listed.stdout
 
 
-def test_distributed_run_with_two_workers(cluster: LocalPlatform, tmp_path: Path) -> None:
+def test_distributed_run_with_two_workers(cluster: Platform, tmp_path: Path) -> None:
     code, data, err = load_run(cluster, tmp_path, "smoke", "--users", "10", "--duration", "8",
                                "--mode", "distributed", "--workers", "2")
     assert code == 0, err
@@ -74,7 +74,7 @@ def test_distributed_run_with_two_workers(cluster: LocalPlatform, tmp_path: Path
     assert_files(tmp_path / "run")
 
 
-def test_a_failing_gate_aborts_and_exits_non_zero_with_the_reason(cluster: LocalPlatform,
+def test_a_failing_gate_aborts_and_exits_non_zero_with_the_reason(cluster: Platform,
                                                                   tmp_path: Path) -> None:
     started = time.monotonic()
     code, data, err = load_run(cluster, tmp_path, "smoke", "--users", "10", "--duration", "30",
@@ -86,7 +86,7 @@ def test_a_failing_gate_aborts_and_exits_non_zero_with_the_reason(cluster: Local
     assert time.monotonic() - started < 25                 # aborted, not run to the end
 
 
-def test_an_overloaded_generator_makes_the_run_invalid(cluster: LocalPlatform,
+def test_an_overloaded_generator_makes_the_run_invalid(cluster: Platform,
                                                         tmp_path: Path) -> None:
     gates = tmp_path / "gates.yaml"
     gates.write_text("policies:\n  tight-cpu:\n    validity: {max_worker_cpu_pct: 0.01, "
@@ -98,7 +98,7 @@ def test_an_overloaded_generator_makes_the_run_invalid(cluster: LocalPlatform,
     assert any("CPU" in reason for reason in data["invalid"])
 
 
-def test_a_target_never_reached_makes_the_run_invalid(cluster: LocalPlatform,
+def test_a_target_never_reached_makes_the_run_invalid(cluster: Platform,
                                                       tmp_path: Path) -> None:
     code, data, _ = load_run(cluster, tmp_path, "smoke", "--users", "40", "--spawn-rate", "2",
                              "--duration", "4")
@@ -106,7 +106,7 @@ def test_a_target_never_reached_makes_the_run_invalid(cluster: LocalPlatform,
     assert any("target of 40 users was never reached" in r for r in data["invalid"])
 
 
-def test_a_worker_that_dies_makes_the_run_invalid(cluster: LocalPlatform,
+def test_a_worker_that_dies_makes_the_run_invalid(cluster: Platform,
                                                   tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
 
@@ -130,7 +130,7 @@ def test_a_worker_that_dies_makes_the_run_invalid(cluster: LocalPlatform,
     assert any("exited during the run" in r or "went missing" in r for r in data["invalid"])
 
 
-def test_load_with_chaos_marks_the_fault_window(cluster: LocalPlatform, tmp_path: Path) -> None:
+def test_load_with_chaos_marks_the_fault_window(cluster: Platform, tmp_path: Path) -> None:
     code, data, err = load_run(cluster, tmp_path, "smoke", "--users", "20", "--duration", "12",
                                "--gate-policy", "under-chaos",
                                "--chaos", str(HERE / "experiments/kill-gateway.json"),
@@ -149,7 +149,7 @@ def test_load_with_chaos_marks_the_fault_window(cluster: LocalPlatform, tmp_path
     assert (tmp_path / "run" / "latency.png").exists()
 
 
-def test_a_steady_state_that_fails_first_makes_the_run_invalid(cluster: LocalPlatform,
+def test_a_steady_state_that_fails_first_makes_the_run_invalid(cluster: Platform,
                                                                tmp_path: Path) -> None:
     code, data, _ = load_run(cluster, tmp_path, "smoke", "--users", "5", "--duration", "5",
                              "--chaos", str(HERE / "experiments/steady-state-fails.json"),
@@ -161,7 +161,7 @@ def test_a_steady_state_that_fails_first_makes_the_run_invalid(cluster: LocalPla
 
 @pytest.mark.e2e
 def test_a_gate_abort_interrupts_the_experiment_and_its_rollbacks_run(
-        cluster: LocalPlatform, tmp_path: Path) -> None:
+        cluster: Platform, tmp_path: Path) -> None:
     gates = tmp_path / "gates.yaml"
     gates.write_text("policies:\n  quick:\n    latency: [{percentile: 99, max_ms: 1000}]\n"
                      "    grace_s: 3\n    window_s: 3\n    min_requests: 5\n")
@@ -180,8 +180,8 @@ def test_a_gate_abort_interrupts_the_experiment_and_its_rollbacks_run(
     assert cluster.health("gateway-0").ready
 
 
-def test_calibrate_and_plan_for_real(cluster: LocalPlatform, tmp_path: Path) -> None:
-    state = str(cluster.state.root)
+def test_calibrate_and_plan_for_real(cluster: Platform, tmp_path: Path) -> None:
+    state = str(cluster.workspace.root)
     result = run_cli("load", "calibrate", "smoke", "--steps", "5,10", "--step-duration", "4",
                      "--out", str(tmp_path / "cal"), "--json", "--state-dir", state,
                      cwd=tmp_path, timeout=120)

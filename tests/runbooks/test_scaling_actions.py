@@ -20,7 +20,8 @@ from controlplane.store import Store
 class Inst:
     id: str
     state: str = "running"
-    pid: int | None = 1
+    running: bool = True
+    handle: str = "pid 1"
 
 
 @dataclass
@@ -50,7 +51,7 @@ class FakePlatform:
     def scale_in(self, component: str) -> Inst:
         self.calls.append(f"scale_in {component}")
         self.matchers -= 1
-        return Inst(f"{component}-{self.matchers}", state="stopped", pid=None)
+        return Inst(f"{component}-{self.matchers}", state="stopped", running=False, handle="")
 
     def scale_reports(self) -> list[dict]:
         return [{"instance": "matcher-1", "direction": "out", "ready_at": 2.0}]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.host.procs import find_owned
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import Platform, open_platform
 from controlplane.topology import Topology, load_topology
 
 __all__ = ["cluster", "running_cluster"]
@@ -17,22 +17,22 @@ __all__ = ["cluster", "running_cluster"]
 
 @contextlib.contextmanager
 def running_cluster(tmp_path_factory: pytest.TempPathFactory, topology: Topology,
-                    name: str = "cluster") -> Iterator[LocalPlatform]:
+                    name: str = "cluster") -> Iterator[Platform]:
     """A cluster of `topology` on free ports, purged afterwards; no process may be left."""
-    platform = LocalPlatform(Path(tmp_path_factory.mktemp(name)) / "state")
+    platform = open_platform(Path(tmp_path_factory.mktemp(name)) / "state")
     roots: list[Path] = []
     try:
         platform.up(topology, all_auto_ports=True, timeout=240)
-        roots = platform.state.roots()
+        roots = platform.workspace.roots()
         yield platform
     finally:
-        roots = roots or platform.state.roots()
+        roots = roots or platform.workspace.roots()
         platform.down(purge=True)
         left = find_owned(roots)
         assert left == [], f"processes left behind: {left}"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     with running_cluster(tmp_path_factory, load_topology()) as platform:
         yield platform

@@ -1,6 +1,6 @@
 """A minimal platform over real processes, for fault tests without the reference cluster.
 
-Each instance is a process given by its pid (a `sleep`); `pause` and `resume` send SIGSTOP and
+Each instance is a process given by its pid (a `sleep`); `freeze` and `thaw` send SIGSTOP and
 SIGCONT, and an instance's state is read from /proc, so every process that builds the same
 platform sees the same cluster: a runner subprocess and the test that reaps after it.
 `network()` adds real nftables rules, tagged as the local platform tags them, to a table the
@@ -27,7 +27,7 @@ from typing import Any
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.host.procs import proc_state
 from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo
-from controlplane.platform.local.nft import Nft
+from tests.support.local import Nft
 
 __all__ = ["HARMLESS_RULE", "FakeNetwork", "ProcessPlatform"]
 
@@ -51,6 +51,17 @@ class FakeNetwork:
         return [{"handle": r["handle"]} for r in self.nft.rules(tag)]
 
 
+class ProcessStates:
+    """The one resource question the process faults ask: are the instance's processes frozen."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+
+    def process_states(self, instance_id: str, match: str) -> list[str]:
+        letter = proc_state(self.pids[instance_id])
+        return [] if letter in ("", "Z") else ["frozen" if letter == "T" else "running"]
+
+
 class ProcessPlatform:
     """Instances `component-N` -> pid; `calls` lists the actions taken in this process."""
 
@@ -69,22 +80,26 @@ class ProcessPlatform:
             state = {"T": "paused", "": "exited", "Z": "exited"}.get(letter, "running")
             instances.append(InstanceInfo(
                 id=inst, component=inst.rsplit("-", 1)[0], kind=inst.rsplit("-", 1)[0],
-                state=state, pid=pid if state != "exited" else None, endpoints={},
-                health=Health(alive=state == "running", ready=state == "running")))
+                state=state, running=state != "exited", endpoints={},
+                health=Health(alive=state == "running", ready=state == "running"),
+                incarnation=str(pid) if state != "exited" else "", handle=f"pid {pid}"))
         names = sorted({i.component for i in instances})
         components = [ComponentInfo(n, n, "core", "always", [],
                                     [i.id for i in instances if i.component == n], True)
                       for n in names]
         return ClusterInfo("fake", "fake", "ready", "", components, instances)
 
-    def pause(self, instance_id: str) -> None:
-        self.calls.append(("pause", instance_id))
+    def freeze(self, instance_id: str) -> None:
+        self.calls.append(("freeze", instance_id))
         self.on_pause(instance_id)
         os.kill(self.pids[instance_id], signal.SIGSTOP)
 
-    def resume(self, instance_id: str) -> None:
-        self.calls.append(("resume", instance_id))
+    def thaw(self, instance_id: str) -> None:
+        self.calls.append(("thaw", instance_id))
         os.kill(self.pids[instance_id], signal.SIGCONT)
+
+    def resources(self) -> ProcessStates:
+        return ProcessStates(self.pids)
 
     def network(self) -> FakeNetwork:
         assert self.nft_table, "this fake platform has no nftables table"

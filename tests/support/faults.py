@@ -21,8 +21,8 @@ def describe(fault: Fault) -> str:
 
 def revert_left_open(platform) -> list[str]:
     """Revert every open fault of `platform`'s store; one line per fault that was open."""
-    engine = FaultEngine(FaultContext(platform, platform.state.store_path))
-    with Store(platform.state.store_path) as store:
+    engine = FaultEngine(FaultContext(platform, platform.workspace.store_path))
+    with Store(platform.workspace.store_path) as store:
         left = store.open_faults()
     results = engine.recover() if left else {}
     return [f"{describe(f)}: reverted" if results[f.id].ok

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -32,34 +31,34 @@ REPLAY = "startup recovering"      # PostgreSQL's WAL replay process on a standb
 
 
 def _stop_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> dict[str, Any]:
-    """SIGSTOP the standby's replay process. (pg_wal_replay_pause() would not hold: Patroni
+    """Freeze the standby's replay process. (pg_wal_replay_pause() would not hold: Patroni
     resumes paused replay on every loop for PostgreSQL 14 and newer.)"""
     for inst in target.instances:
-        if not ctx.platform.resources().signal_processes(inst, REPLAY, "STOP"):
+        if not ctx.platform.resources().freeze_processes(inst, REPLAY):
             raise InvalidInput("no WAL replay process: the node is not a standby",
                                field="target", value=inst, fix="Target ledger:standby")
     return {}
 
 
 def _replay_states(ctx, target: FaultTarget) -> dict[str, list[str]]:
-    return {inst: [state for _, state, cmd in ctx.platform.resources().processes(inst)
-                   if REPLAY in cmd] for inst in target.instances}
+    return {inst: ctx.platform.resources().process_states(inst, REPLAY)
+            for inst in target.instances}
 
 
 def _replay_stopped(ctx, target, params, tag: str, notes: dict) -> Evidence:
     states = _replay_states(ctx, target)
-    ok = all(s and all(x == "T" for x in s) for s in states.values())
+    ok = all(s and all(x == "frozen" for x in s) for s in states.values())
     return Evidence(ok, f"replay process states: {states}", {"states": states})
 
 
 def _resume_replay(ctx, target: FaultTarget, params: Timed, tag: str) -> None:
     for inst in target.instances:
-        ctx.platform.resources().signal_processes(inst, REPLAY, "CONT")
+        ctx.platform.resources().thaw_processes(inst, REPLAY)
 
 
 def _replay_running(ctx, target, params, tag: str) -> Evidence:
     states = _replay_states(ctx, target)
-    ok = all("T" not in s for s in states.values())
+    ok = all("frozen" not in s for s in states.values())
     return Evidence(ok, f"replay process states: {states}")
 
 
@@ -98,7 +97,7 @@ def _pgload(args_of):
 
 def _progress(ctx, tag: str) -> tuple[int, str]:
     """The helper's progress file: a count and its last state (see helpers/pgload.py)."""
-    path = Path(ctx.platform.state.fault_dir(tag)) / "progress"
+    path = ctx.platform.workspace.scratch(tag) / "progress"
     try:
         count, _, state = path.read_text().partition(" ")
         return int(count or 0), state.strip()

@@ -1,5 +1,6 @@
-"""Process faults: kill (SIGKILL), terminate (SIGTERM), stop for a while, pause (SIGSTOP: a
-hang), and a crash loop."""
+"""Process faults: kill (a crash), terminate (a graceful shutdown it did not ask for), stop for
+a while, pause (a freeze: a hang), and a crash loop. Each asks the platform, and verifies through
+it: an instance's old incarnation confirmed dead, its processes reported frozen."""
 
 from __future__ import annotations
 
@@ -9,29 +10,30 @@ from typing import Any
 from pydantic import Field
 
 from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Params, Timed, register
-from controlplane.host.procs import alive, proc_state
 
 __all__: list[str] = []   # kinds register themselves in FAULTS
 
 
-def _pids(ctx, target: FaultTarget) -> dict[str, int | None]:
+def _incarnations(ctx, target: FaultTarget) -> dict[str, str]:
     info = ctx.platform.info()
-    return {i: info.instance(i).pid for i in target.instances}
+    return {i: info.instance(i).incarnation for i in target.instances}
 
 
-def _signal(sig: str):
+def _kill(graceful: bool):
     def inject(ctx, target: FaultTarget, params: Params, tag: str) -> dict[str, Any]:
-        before = _pids(ctx, target)
+        before = _incarnations(ctx, target)
         for inst in target.instances:
-            ctx.platform.kill(inst, sig)
-        return {"pids": before}
+            ctx.platform.kill(inst, graceful=graceful)
+        return {"incarnations": before}
     return inject
 
 
 def _dead(ctx, target: FaultTarget, params: Params, tag: str, notes: dict) -> Evidence:
-    pids = notes.get("pids", {})
-    gone = {i: p for i, p in pids.items() if p and not alive(p)}
-    return Evidence(len(gone) == len(pids), f"old processes gone: {sorted(gone)}", {"pids": pids})
+    before = notes.get("incarnations", {})
+    gone = sorted(i for i, inc in before.items()
+                  if inc and ctx.platform.confirm_dead(i, inc).dead)
+    return Evidence(len(gone) == len(before), f"old incarnations gone: {gone}",
+                    {"incarnations": before})
 
 
 def _bring_back(ctx, target: FaultTarget, params: Params, tag: str) -> None:
@@ -39,8 +41,8 @@ def _bring_back(ctx, target: FaultTarget, params: Params, tag: str) -> None:
     for inst in target.instances:
         state = info.instance(inst)
         if state.state == "paused":
-            ctx.platform.resume(inst)
-        elif state.pid is None and state.state in ("crashed", "exited", "stopped", "failed"):
+            ctx.platform.thaw(inst)
+        elif not state.running and state.state in ("crashed", "exited", "stopped", "failed"):
             ctx.platform.start(inst)
 
 
@@ -55,10 +57,10 @@ def _ready(ctx, target: FaultTarget, params: Params, tag: str) -> Evidence:
 
 register(FaultKind(
     "process-kill", "SIGKILL every process of the instance (a crash); its restart policy applies",
-    Params, (), _signal("KILL"), _dead, _bring_back, _ready))
+    Params, (), _kill(False), _dead, _bring_back, _ready))
 register(FaultKind(
     "process-terminate", "SIGTERM the instance (a graceful shutdown it did not ask for)",
-    Params, (), _signal("TERM"), _dead, _bring_back, _ready))
+    Params, (), _kill(True), _dead, _bring_back, _ready))
 
 
 def _stop(ctx, target: FaultTarget, params: Params, tag: str) -> dict[str, Any]:
@@ -69,7 +71,7 @@ def _stop(ctx, target: FaultTarget, params: Params, tag: str) -> dict[str, Any]:
 
 def _stopped(ctx, target: FaultTarget, params: Params, tag: str, notes: dict) -> Evidence:
     info = ctx.platform.info()
-    down = {i: info.instance(i).pid is None for i in target.instances}
+    down = {i: not info.instance(i).running for i in target.instances}
     return Evidence(all(down.values()), f"stopped: {down}")
 
 
@@ -79,21 +81,20 @@ register(FaultKind(
 
 
 def _pause(ctx, target: FaultTarget, params: Params, tag: str) -> dict[str, Any]:
-    before = _pids(ctx, target)
     for inst in target.instances:
-        ctx.platform.pause(inst)
-    return {"pids": before}
+        ctx.platform.freeze(inst)
+    return {}
 
 
 def _frozen(ctx, target: FaultTarget, params: Params, tag: str, notes: dict) -> Evidence:
-    states = {i: proc_state(p) for i, p in notes.get("pids", {}).items() if p}
-    return Evidence(bool(states) and all(s == "T" for s in states.values()),
-                    f"process states: {states}", {"states": states})
+    states = {i: ctx.platform.resources().process_states(i, "") for i in target.instances}
+    ok = all(s and all(x == "frozen" for x in s) for s in states.values())
+    return Evidence(ok, f"process states: {states}", {"states": states})
 
 
 def _resume(ctx, target: FaultTarget, params: Params, tag: str) -> None:
     for inst in target.instances:
-        ctx.platform.resume(inst)
+        ctx.platform.thaw(inst)
 
 
 register(FaultKind(
@@ -111,7 +112,7 @@ def _crash_loop(ctx, target: FaultTarget, params: CrashLoop, tag: str) -> dict[s
     for inst in target.instances:
         ctx.platform.resources().spawn_helper(tag, None, [
             sys.executable, "-m", "controlplane.chaos.helpers.crashloop",
-            "--state", str(ctx.platform.state.root), "--instance", inst,
+            "--state", str(ctx.platform.workspace.root), "--instance", inst,
             "--interval", str(params.interval_s), "--duration", str(params.duration_s)])
     return {"restarts": restarts}
 

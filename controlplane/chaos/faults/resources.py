@@ -3,11 +3,8 @@ disk (inside its own data directory, with a safety cap)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -15,7 +12,7 @@ from pydantic import Field
 from controlplane.chaos.faults.base import Evidence, FaultKind, FaultTarget, Timed, register
 from controlplane.errors import InvalidInput
 
-__all__ = ["DISK_FILL_MAX_MB", "fill_path"]
+__all__ = ["DISK_FILL_MAX_MB"]
 
 DISK_FILL_MAX_MB = 2048
 DISK_FILL_MAX_SHARE = 0.2        # never take more than 20% of the free space
@@ -23,15 +20,6 @@ DISK_FILL_MAX_SHARE = 0.2        # never take more than 20% of the free space
 
 def _helper(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"controlplane.chaos.helpers.{module}", *args]
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _stop_helpers(ctx, target: FaultTarget, params: Timed, tag: str) -> None:
@@ -55,11 +43,11 @@ def _burn(ctx, target: FaultTarget, params: CpuBurn, tag: str) -> dict[str, Any]
 
 
 def _burning(ctx, target: FaultTarget, params: CpuBurn, tag: str, notes: dict) -> Evidence:
-    pids = ctx.platform.resources().helpers(tag)
-    used = sum(_cpu_seconds(p) for p in pids)
+    usage = ctx.platform.resources().helper_usage(tag)
+    count, used = int(usage["count"]), usage["cpu_seconds"]
     elapsed = time.monotonic() - notes.get("started", time.monotonic())
-    ok = bool(pids) and elapsed > 0.5 and used >= 0.3 * min(params.cores, 1) * elapsed
-    return Evidence(ok, f"{len(pids)} burners used {used:.2f} CPU-s in {elapsed:.1f} s",
+    ok = count > 0 and elapsed > 0.5 and used >= 0.3 * min(params.cores, 1) * elapsed
+    return Evidence(ok, f"{count} burners used {used:.2f} CPU-s in {elapsed:.1f} s",
                     {"cpu_seconds": used})
 
 
@@ -111,20 +99,8 @@ def _hog(ctx, target: FaultTarget, params: Memory, tag: str) -> dict[str, Any]:
     return {}
 
 
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def _hogging(ctx, target: FaultTarget, params: Memory, tag: str, notes: dict) -> Evidence:
-    pids = ctx.platform.resources().helpers(tag)
-    rss = sum(_rss_mb(p) for p in pids)
+    rss = ctx.platform.resources().helper_usage(tag)["resident_mb"]
     want = 0.9 * params.megabytes * len(target.instances)
     return Evidence(rss >= want, f"helpers hold {rss:.0f} MB resident (want {want:.0f})",
                     {"rss_mb": round(rss)})
@@ -139,45 +115,36 @@ class DiskFill(Timed):
     megabytes: int = Field(256, ge=1, le=DISK_FILL_MAX_MB)
 
 
-def fill_path(ctx, inst: str, tag: str) -> Path:
-    return ctx.platform.resources().data_dir(inst) / f".chaos-fill-{tag}"
-
-
 def _fill(ctx, target: FaultTarget, params: DiskFill, tag: str) -> dict[str, Any]:
+    resources = ctx.platform.resources()
     for inst in target.instances:
-        path = fill_path(ctx, inst, tag)
-        free_mb = shutil.disk_usage(path.parent).free / 2**20
+        free_mb = resources.disk_free_mb(inst)
         if params.megabytes > DISK_FILL_MAX_SHARE * free_mb:
             raise InvalidInput(f"would take more than {DISK_FILL_MAX_SHARE:.0%} of the "
-                               f"{free_mb:.0f} MB free on {path.parent}",
+                               f"{free_mb:.0f} MB free on {inst}'s data volume",
                                field="parameters.megabytes", value=params.megabytes,
                                fix="Ask for less")
-        with open(path, "wb") as fh:
-            chunk = b"\0" * 2**20
-            for _ in range(params.megabytes):
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+        resources.fill_disk(tag, inst, params.megabytes)
     return {}
 
 
+def _sizes(ctx, target: FaultTarget, tag: str) -> dict[str, float]:
+    return {i: ctx.platform.resources().disk_fill_mb(tag, i) for i in target.instances}
+
+
 def _filled(ctx, target: FaultTarget, params: DiskFill, tag: str, notes: dict) -> Evidence:
-    sizes = {i: _size_mb(fill_path(ctx, i, tag)) for i in target.instances}
+    sizes = _sizes(ctx, target, tag)
     return Evidence(all(s >= params.megabytes for s in sizes.values()),
                     f"fill files (MB): {sizes}", {"megabytes": sizes})
 
 
-def _size_mb(path: Path) -> float:
-    return path.stat().st_size / 2**20 if path.exists() else 0.0
-
-
 def _unfill(ctx, target: FaultTarget, params: DiskFill, tag: str) -> None:
     for inst in target.instances:
-        fill_path(ctx, inst, tag).unlink(missing_ok=True)
+        ctx.platform.resources().clear_disk_fill(tag, inst)
 
 
 def _unfilled(ctx, target: FaultTarget, params: DiskFill, tag: str) -> Evidence:
-    left = [i for i in target.instances if fill_path(ctx, i, tag).exists()]
+    left = [i for i, mb in _sizes(ctx, target, tag).items() if mb > 0]
     return Evidence(not left, "fill files removed" if not left else f"still there: {left}")
 
 

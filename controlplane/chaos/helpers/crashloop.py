@@ -6,7 +6,7 @@ import argparse
 import time
 
 from controlplane.errors import ControlPlaneError
-from controlplane.platform.local import LocalPlatform
+from controlplane.platform import open_platform
 
 
 def main() -> None:
@@ -16,11 +16,11 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=3.0)
     parser.add_argument("--duration", type=float, required=True)
     args = parser.parse_args()
-    platform = LocalPlatform(args.state)
+    platform = open_platform(args.state)
     end = time.monotonic() + args.duration
     while time.monotonic() < end:
         try:
-            platform.kill(args.instance, "KILL")
+            platform.kill(args.instance)
         except ControlPlaneError:
             pass                      # not running right now (restarting): try next time
         time.sleep(args.interval)

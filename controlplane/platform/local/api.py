@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from controlplane.errors import ControlPlaneError, UnknownTarget
+from controlplane.errors import ControlPlaneError, UnknownTarget, Unsupported
 from controlplane.platform.local.supervisor import Supervisor
 
 __all__ = ["make_app"]
@@ -25,6 +25,8 @@ def _error(err: ControlPlaneError) -> web.Response:
     if isinstance(err, UnknownTarget):
         body.update(kind=err.kind, name=err.name, valid=err.valid)
         return _json({"error": body}, 404)
+    if isinstance(err, Unsupported):
+        body.update(platform=err.platform, capability=err.capability, hint=err.hint)
     return _json({"error": body}, 409)
 
 

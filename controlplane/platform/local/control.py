@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,7 +94,7 @@ class LocalResources(ResourceControl):
         return self.cgroups.cpu_limit(instance_id)
 
     def spawn_helper(self, tag: str, instance_id: str | None, argv: list[str],
-                     env: dict[str, str] | None = None) -> int:
+                     env: dict[str, str] | None = None) -> str:
         cwd = self.state.fault_dir(tag)
         cwd.mkdir(parents=True, exist_ok=True)
         with open(cwd / "helper.log", "ab") as log:
@@ -104,46 +105,103 @@ class LocalResources(ResourceControl):
         if instance_id is not None:
             self.cgroups.place(instance_id, proc.pid)
         (cwd / f"helper-{proc.pid}.pid").write_text(str(proc.pid))
-        return proc.pid
+        return f"pid {proc.pid}"
 
-    def helpers(self, tag: str) -> list[int]:
+    def _helper_pids(self, tag: str) -> list[int]:
         return [p.pid for p in find_owned([self.state.fault_dir(tag)]) if alive(p.pid)]
 
+    def helpers(self, tag: str) -> list[str]:
+        return [f"pid {pid}" for pid in self._helper_pids(tag)]
+
+    def helper_usage(self, tag: str) -> dict[str, float]:
+        pids = self._helper_pids(tag)
+        return {"count": len(pids), "cpu_seconds": sum(_cpu_seconds(p) for p in pids),
+                "resident_mb": sum(_rss_mb(p) for p in pids)}
+
     def stop_helpers(self, tag: str) -> int:
-        pids = self.helpers(tag)
+        pids = self._helper_pids(tag)
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
         kill_tree(pids, timeout=5)
         return len(pids)
 
-    def processes(self, instance_id: str) -> list[tuple[int, str, str]]:
+    def live_pids(self, instance_id: str) -> list[int]:
+        """Every live process of the instance: its cgroup, and (PostgreSQL's children run
+        there) its data directory."""
         _known(self.state, [instance_id])
         pids = set(self.cgroups.pids(instance_id))
         home = self._data_dirs.get(instance_id)
-        if home is not None:                       # PostgreSQL's children run in its data dir
+        if home is not None:
             pids |= {p.pid for p in find_owned([home])}
-        out = []
-        for pid in sorted(pids):
-            state = proc_state(pid)
-            if state:
-                out.append((pid, state, _cmdline(pid)))
-        return out
+        return sorted(pid for pid in pids if proc_state(pid))
 
-    def signal_processes(self, instance_id: str, match: str, sig: str) -> list[int]:
-        signum = getattr(signal, f"SIG{sig.upper().removeprefix('SIG')}", None)
-        if signum is None:
-            raise PlatformError(f"unknown signal {sig!r}")
-        hit = [pid for pid, _, cmd in self.processes(instance_id) if match in cmd]
-        for pid in hit:
+    def _matching(self, instance_id: str, match: str) -> list[int]:
+        return [pid for pid in self.live_pids(instance_id) if match in _cmdline(pid)]
+
+    def _signal(self, instance_id: str, match: str, sig: int) -> int:
+        hit = 0
+        for pid in self._matching(instance_id, match):
             try:
-                os.kill(pid, signum)
+                os.kill(pid, sig)
+                hit += 1
             except ProcessLookupError:
                 pass
         return hit
 
-    def data_dir(self, instance_id: str) -> Path:
+    def freeze_processes(self, instance_id: str, match: str) -> int:
+        return self._signal(instance_id, match, signal.SIGSTOP)
+
+    def thaw_processes(self, instance_id: str, match: str) -> int:
+        return self._signal(instance_id, match, signal.SIGCONT)
+
+    def process_states(self, instance_id: str, match: str) -> list[str]:
+        states = [proc_state(pid) for pid in self._matching(instance_id, match)]
+        return ["frozen" if s == "T" else "running" for s in states if s]
+
+    def _data_dir(self, instance_id: str) -> Path:
         _known(self.state, [instance_id])
         return self._data_dirs.get(instance_id) or self.state.instance_dir(instance_id)
+
+    def _fill_path(self, tag: str, instance_id: str) -> Path:
+        return self._data_dir(instance_id) / f".chaos-fill-{tag}"
+
+    def fill_disk(self, tag: str, instance_id: str, megabytes: int) -> None:
+        with open(self._fill_path(tag, instance_id), "wb") as fh:
+            chunk = b"\0" * 2**20
+            for _ in range(megabytes):
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def disk_fill_mb(self, tag: str, instance_id: str) -> float:
+        path = self._fill_path(tag, instance_id)
+        return path.stat().st_size / 2**20 if path.exists() else 0.0
+
+    def clear_disk_fill(self, tag: str, instance_id: str) -> None:
+        self._fill_path(tag, instance_id).unlink(missing_ok=True)
+
+    def disk_free_mb(self, instance_id: str) -> float:
+        return shutil.disk_usage(self._data_dir(instance_id)).free / 2**20
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _cmdline(pid: int) -> str:

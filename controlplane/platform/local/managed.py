@@ -57,10 +57,12 @@ class Managed:
                 state = "exited"
         return InstanceInfo(
             id=self.id, component=self.spec.component, kind=self.spec.kind,
-            state="paused" if self.paused and pid else state, pid=pid,
+            state="paused" if self.paused and pid else state, running=pid is not None,
             endpoints=self.spec.endpoints, health=health, restarts=self.restarts,
             started_at=self.started_at, exit_code=self.exit_code,
-            log=str(self.state_dir.log(self.id)))
+            log=str(self.state_dir.log(self.id)),
+            incarnation=f"{pid}@{self.started_at}" if pid else "",
+            handle=f"pid {pid}" if pid else "")
 
     # process control --------------------------------------------------------------------
     async def spawn(self) -> None:

@@ -18,13 +18,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controlplane.errors import ClusterNotRunning, InvalidInput, PlatformError, UnknownTarget
+from controlplane.errors import (
+    ClusterNotRunning,
+    InvalidInput,
+    PlatformError,
+    Refused,
+    UnknownTarget,
+    Unsupported,
+)
 from controlplane.host.procs import ProcRef, alive, find_owned, kill_tree, run_as
-from controlplane.platform.base import ClusterInfo, InstanceInfo, Platform
+from controlplane.platform.base import ClusterInfo, DeathCheck, DownReport, InstanceInfo, Platform
 from controlplane.platform.local.binaries import check_all
 from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.control import (
@@ -37,6 +43,7 @@ from controlplane.platform.local.kinds.services import APP_USER
 from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.state import ClusterRecord, StateDir
 from controlplane.topology import MESH_SERVICE, Topology, parse_topology, resolve_ports
+from controlplane.workspace import Workspace
 
 TESTBED_KINDS = ("gateway", "matcher", "marketdata")
 
@@ -56,17 +63,12 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
-@dataclass(frozen=True)
-class DownReport:
-    stopped: bool            # the supervisor answered and stopped the cluster
-    swept: list[ProcRef]     # processes that were still running and had to be killed
-
-
 class LocalPlatform(Platform):
     name = "local"
 
-    def __init__(self, state_dir: Path | str, timeout: float = 30.0) -> None:
-        self.state = StateDir(Path(state_dir))
+    def __init__(self, workspace: Workspace | Path | str, timeout: float = 30.0) -> None:
+        super().__init__(workspace if isinstance(workspace, Workspace) else Workspace(workspace))
+        self.state = StateDir(self.workspace.root)     # the cluster's own files, same root
         self.timeout = timeout
 
     # transport --------------------------------------------------------------------------
@@ -86,6 +88,10 @@ class LocalPlatform(Platform):
             error = body.get("error", {})
             if error.get("type") == "UnknownTarget":
                 raise UnknownTarget(error["kind"], error["name"], error["valid"])
+            if error.get("type") == "Unsupported":
+                raise Unsupported(error["platform"], error["capability"], error.get("hint", ""))
+            if error.get("type") == "Refused":
+                raise Refused(error.get("message", "refused"))
             raise PlatformError(error.get("message", f"HTTP {resp.status}"))
         return body
 
@@ -114,7 +120,7 @@ class LocalPlatform(Platform):
         token = self.state.secrets()["admin"]
         out = {}
         for inst in self.instances("gateway"):
-            if inst.pid is None:
+            if not inst.running:
                 out[inst.id] = {"complete": False, "acks": [], "error": f"{inst.id} is down"}
                 continue
             url = f"{inst.endpoints['http']}/admin/acks?since={since!r}"
@@ -184,14 +190,30 @@ class LocalPlatform(Platform):
     def start(self, instance_id: str) -> InstanceInfo:
         return self._act(instance_id, "start")
 
-    def kill(self, instance_id: str, signal: str = "KILL") -> InstanceInfo:
-        return self._act(instance_id, "kill", f"?signal={signal}")
+    def kill(self, instance_id: str, graceful: bool = False) -> InstanceInfo:
+        return self._act(instance_id, "kill", f"?signal={'TERM' if graceful else 'KILL'}")
 
-    def pause(self, instance_id: str) -> InstanceInfo:
+    def freeze(self, instance_id: str) -> InstanceInfo:
         return self._act(instance_id, "pause")
 
-    def resume(self, instance_id: str) -> InstanceInfo:
+    def thaw(self, instance_id: str) -> InstanceInfo:
         return self._act(instance_id, "resume")
+
+    def confirm_dead(self, instance_id: str, incarnation: str = "") -> DeathCheck:
+        """Dead when the supervisor sees no live main process and no process of the instance
+        is left in its cgroup or data directory (PostgreSQL's children outlive Patroni)."""
+        if incarnation:
+            pid, _, started = incarnation.partition("@")
+            if pid.isdigit() and alive(int(pid)) and self.info().instance(
+                    instance_id).incarnation == incarnation:
+                return DeathCheck(False, f"{instance_id} (pid {pid}, started {started}) runs")
+        elif self.info().instance(instance_id).running:
+            return DeathCheck(False, f"{instance_id}'s main process still runs")
+        left = self.resources().live_pids(instance_id)
+        if left and not incarnation:
+            return DeathCheck(False, f"{instance_id} still has {len(left)} processes")
+        return DeathCheck(True, f"no process of {instance_id} is left"
+                          if not left else f"that life of {instance_id} is over")
 
     def scale(self, component: str) -> InstanceInfo:
         return InstanceInfo.from_dict(self._call("POST", f"/v1/components/{component}/scale",
@@ -286,7 +308,7 @@ class LocalPlatform(Platform):
             pass
         if pid and alive(pid):
             kill_tree([pid], timeout=10)
-        swept = self._sweep()
+        swept = [f"pid {p.pid}: {p.cmdline[:100]}" for p in self._sweep()]
         Nft(self.state.nft_table).drop()          # network faults die with the cluster
         Cgroups(self.state.cgroup_name).remove()
         if purge:

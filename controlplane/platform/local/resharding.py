@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from controlplane.errors import PlatformError
+from controlplane.errors import PlatformError, Refused
 from controlplane.platform.local.kinds import KINDS
 from controlplane.platform.local.kinds.faultproxy import link_config
 from controlplane.platform.local.shardmap import bump_epoch
@@ -264,7 +264,7 @@ class Resharding:
         async with self.lock:
             current = self.ctx.instances_of("matcher")
             if len(current) <= 1:
-                raise PlatformError(f"{component} runs {len(current)} instance; it cannot scale "
+                raise Refused(f"{component} runs {len(current)} instance; it cannot scale "
                                     "in below 1")
             leaving = current[-1]
             m = self.sup.get(leaving)

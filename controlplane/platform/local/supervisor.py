@@ -13,7 +13,7 @@ import time
 
 import aiohttp
 
-from controlplane.errors import PlatformError, UnknownTarget
+from controlplane.errors import PlatformError, Refused, UnknownTarget, Unsupported
 from controlplane.host.procs import find_owned, kill_tree
 from controlplane.observe.scrape_config import ScrapeTarget, write_targets
 from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo
@@ -251,7 +251,7 @@ class Supervisor:
     async def start(self, instance_id: str) -> InstanceInfo:
         m = self.get(instance_id)
         if m.pid:
-            raise PlatformError(f"{instance_id} is already running (pid {m.pid}); "
+            raise Refused(f"{instance_id} is already running (pid {m.pid}); "
                                 "stop it first, or use kill to crash it")
         m.desired = "running"
         m.wake.set()
@@ -265,7 +265,7 @@ class Supervisor:
         m = self.get(instance_id)
         signum = _signal_named(sig)
         if not m.pid:
-            raise PlatformError(f"{instance_id} is not running (state {m.state}); nothing to kill")
+            raise Refused(f"{instance_id} is not running (state {m.state}); nothing to kill")
         m.paused = False
         m.send(signum)
         return m.info()
@@ -273,7 +273,7 @@ class Supervisor:
     def pause(self, instance_id: str) -> InstanceInfo:
         m = self.get(instance_id)
         if not m.pid:
-            raise PlatformError(f"{instance_id} is not running (state {m.state}); cannot pause")
+            raise Refused(f"{instance_id} is not running (state {m.state}); cannot pause")
         m.send(signal.SIGSTOP)
         m.paused = True
         return m.info()
@@ -289,10 +289,9 @@ class Supervisor:
             raise UnknownTarget("component", component, sorted(self.topology.services))
         kind = self.topology.services[component].kind
         if kind not in SCALABLE:
-            raise PlatformError(f"scaling {kind} is not supported by the local platform; "
-                                f"scale {', '.join(SCALABLE)}")
+            raise Unsupported("local", f"scaling {kind}", f"scale {', '.join(SCALABLE)}")
         if self.phase != "ready":
-            raise PlatformError(f"the cluster is {self.phase}; scale it once it is ready")
+            raise Refused(f"the cluster is {self.phase}; scale it once it is ready")
         return kind
 
     async def scale(self, component: str) -> InstanceInfo:
@@ -319,7 +318,7 @@ class Supervisor:
         ids = sorted((m.id for m in self.instances.values() if m.spec.component == component),
                      key=lambda i: int(i.rsplit("-", 1)[1]))
         if len(ids) <= 1:
-            raise PlatformError(f"{component} runs {len(ids)} instance; it cannot scale in "
+            raise Refused(f"{component} runs {len(ids)} instance; it cannot scale in "
                                 "below 1")
         m = self.get(ids[-1])
         await self.forget(m.id)

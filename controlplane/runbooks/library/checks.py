@@ -37,7 +37,7 @@ def expect(ctx: ActionContext, params: Expect) -> dict[str, Any]:
 
 
 def _config(ctx: ActionContext) -> dict[str, str]:
-    return {STATE_KEY: str(ctx.platform.state.root)}       # type: ignore[attr-defined]
+    return {STATE_KEY: str(ctx.platform.workspace.root)}
 
 
 @action("probe.canary_order", NoParams, "a small order is acknowledged and cancelled",

@@ -67,12 +67,11 @@ def _keys(ctx: ActionContext) -> tuple[str, str]:
 
 
 def _confirmed_dead(ctx: ActionContext, node: str) -> str | None:
-    """Why `node` cannot be trusted dead, or None when it is: no process of it is left."""
-    if ctx.platform.info().instance(node).pid is not None:
-        return f"{node}'s Patroni still runs"
-    left = ctx.platform.resources().processes(node)
-    if left:
-        return f"{node} still has {len(left)} processes (PostgreSQL may still accept writes)"
+    """Why `node` cannot be trusted dead, or None when it is: the platform confirms nothing of
+    it runs (PostgreSQL may outlive Patroni and still accept writes), and its API is silent."""
+    check = ctx.platform.confirm_dead(node)
+    if not check.dead:
+        return f"{check.detail} (PostgreSQL may still accept writes)"
     if _get_json(ctx.platform.info().instance(node).endpoints["api"] + "/patroni"):
         return f"{node}'s Patroni API still answers"
     return None
@@ -152,7 +151,7 @@ def verify_routing(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
 def rejoin(ctx: ActionContext, params: Timeout) -> dict[str, Any]:
     started = []
     for inst in ctx.platform.instances("ledger"):
-        if inst.pid is None:
+        if not inst.running:
             ctx.platform.start(inst.id)
             started.append(inst.id)
     deadline = time.monotonic() + params.timeout_s

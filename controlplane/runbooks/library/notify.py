@@ -22,7 +22,7 @@ class Message(BaseModel):
 def notify(ctx: ActionContext, params: Message) -> dict[str, Any]:
     record = {"at": time.time(), "severity": params.severity, "message": params.message,
               "run": ctx.run_id, "alert": ctx.alert.get("alert")}
-    path = ctx.platform.state.root / "notifications.log"        # type: ignore[attr-defined]
+    path = ctx.platform.workspace.notifications_log
     with open(path, "a") as fh:
         fh.write(json.dumps(record) + "\n")
     return {"notified": str(path)}

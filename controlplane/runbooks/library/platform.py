@@ -26,13 +26,14 @@ class Wait(Instance):
 
 
 def _summary(info) -> dict[str, Any]:
-    return {"instance": info.id, "state": info.state, "pid": info.pid}
+    return {"instance": info.id, "state": info.state, "running": info.running,
+            "handle": info.handle}
 
 
 @action("platform.start", Instance, "start a stopped or crashed instance")
 def start(ctx: ActionContext, params: Instance) -> dict[str, Any]:
     current = ctx.platform.info().instance(params.instance)
-    if current.pid:
+    if current.running:
         return {**_summary(current), "note": "already running"}
     return _summary(ctx.platform.start(params.instance))
 
@@ -44,7 +45,7 @@ def stop(ctx: ActionContext, params: Instance) -> dict[str, Any]:
 
 @action("platform.restart", Instance, "stop then start an instance")
 def restart(ctx: ActionContext, params: Instance) -> dict[str, Any]:
-    if ctx.platform.info().instance(params.instance).pid:
+    if ctx.platform.info().instance(params.instance).running:
         ctx.platform.stop(params.instance)
     return _summary(ctx.platform.start(params.instance))
 

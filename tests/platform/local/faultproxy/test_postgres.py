@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.faultproxy.harness import running_proxy
+from tests.platform.local.faultproxy.harness import running_proxy
 from tests.support.pg import PgServer
 
 pytestmark = pytest.mark.cluster

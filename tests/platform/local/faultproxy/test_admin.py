@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.faultproxy.conftest import ECHO, HTTP, Upstreams
-from tests.faultproxy.harness import (
+from tests.platform.local.faultproxy.conftest import ECHO, HTTP, Upstreams
+from tests.platform.local.faultproxy.harness import (
     ProxyProcess,
     connect,
     proxy_argv,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faultproxy.conftest import Upstreams
-from tests.faultproxy.harness import ProxyProcess, connect, round_trip
+from tests.platform.local.faultproxy.conftest import Upstreams
+from tests.platform.local.faultproxy.harness import ProxyProcess, connect, round_trip
 from tests.support.http import call
 from tests.support.net import free_port
 

@@ -6,8 +6,8 @@ import pytest
 
 from controlplane.errors import InvalidInput, PlatformError, UnknownTarget
 from controlplane.platform.local.faultproxy import FaultProxyClient, InvalidFault
-from tests.faultproxy.conftest import ECHO, HTTP
-from tests.faultproxy.harness import ProxyProcess
+from tests.platform.local.faultproxy.conftest import ECHO, HTTP
+from tests.platform.local.faultproxy.harness import ProxyProcess
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.cluster

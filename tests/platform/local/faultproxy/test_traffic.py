@@ -10,9 +10,15 @@ import time
 
 import pytest
 
-from tests.faultproxy.conftest import DIGEST, ECHO, HTTP, Upstreams
-from tests.faultproxy.harness import ProxyProcess, connect, metric, recv_exactly, round_trip
-from tests.faultproxy.servers import pattern
+from tests.platform.local.faultproxy.conftest import DIGEST, ECHO, HTTP, Upstreams
+from tests.platform.local.faultproxy.harness import (
+    ProxyProcess,
+    connect,
+    metric,
+    recv_exactly,
+    round_trip,
+)
+from tests.platform.local.faultproxy.servers import pattern
 
 pytestmark = pytest.mark.cluster
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.faultproxy.conftest import ECHO, HTTP
-from tests.faultproxy.harness import ProxyProcess, connect, metric, round_trip
+from tests.platform.local.faultproxy.conftest import ECHO, HTTP
+from tests.platform.local.faultproxy.harness import ProxyProcess, connect, metric, round_trip
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.cluster

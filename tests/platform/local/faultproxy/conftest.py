@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.faultproxy.harness import ProxyProcess, running_proxy
-from tests.faultproxy.servers import digest_after_eof, echo, http_server, tcp_server
+from tests.platform.local.faultproxy.harness import ProxyProcess, running_proxy
+from tests.platform.local.faultproxy.servers import digest_after_eof, echo, http_server, tcp_server
 from tests.support.net import wait_for
 from tests.support.pg import pg_server  # noqa: F401 - the throwaway PostgreSQL fixture
 
