@@ -29,6 +29,7 @@ from controlplane.meter import OrderWriter, present_orders
 from controlplane.observe.ack_audit import find_missing
 from controlplane.platform.base import Platform
 from controlplane.store import Store
+from controlplane.trading.journals import acknowledged_orders
 
 __all__ = ["LedgerHangDrill", "node_missing"]
 
@@ -147,7 +148,7 @@ class LedgerHangDrill(LedgerFailoverDrill):
 
     def _journal_missing(self, writer: OrderWriter) -> int:
         since = min((a.intended for a in writer.attempts), default=time.time()) - 1
-        journals = self.platform.acknowledged_orders(since)
+        journals = acknowledged_orders(self.platform, since)
         acked = sorted({a["order_id"] for j in journals.values() for a in j.get("acks", [])})
         present = asyncio.run(present_orders(self.platform.ledger_dsn(), acked))
         return sum(len(m.seqs) for m in find_missing(journals, present))

@@ -270,11 +270,11 @@ class Platform(ABC):
     def ledger_admin_dsn(self, instance_id: str) -> str:
         """A superuser DSN straight to one ledger node (replication and load faults)."""
 
-    def acknowledged_orders(self, since: float) -> dict[str, dict[str, Any]]:
-        """Each order-entry instance's journal of the orders it acknowledged since `since`
-        (epoch seconds): {"instance": {"complete": bool, "acks": [{"order_id", "seq", "at"}]}}.
-        The server side of the RPO check: no client records needed."""
-        raise Unsupported(self.name, "reading order-entry journals")
+    def admin_request(self, instance_id: str, method: str, path: str,
+                      body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
+        """Call one service instance's admin API as the control plane (authenticated), and
+        return its JSON answer; `PlatformError` when it refuses or does not answer."""
+        raise Unsupported(self.name, "calling a service's admin API")
 
     @abstractmethod
     def info(self) -> ClusterInfo:

@@ -91,12 +91,13 @@ def _cluster_platform(state_dir: Path) -> Platform:
 def _ack_audit(app: web.Application, platform: Platform) -> AckAudit:
     """The continuous RPO audit: the gateways' journals against the ledger."""
     from controlplane.meter import present_orders
+    from controlplane.trading.journals import acknowledged_orders
 
     settings = app[STATE].settings
 
     async def present(ids: list[str]) -> set[str]:
         return await present_orders(platform.ledger_dsn(), ids, query_timeout=5.0)
-    return AckAudit(platform.acknowledged_orders, present, app[REGISTRY],
+    return AckAudit(lambda since: acknowledged_orders(platform, since), present, app[REGISTRY],
                     window_s=settings.ack_audit_window_s,
                     interval_s=settings.ack_audit_interval_s)
 

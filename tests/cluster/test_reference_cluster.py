@@ -29,6 +29,7 @@ from controlplane.platform import Platform
 from controlplane.slo import load_slos
 from controlplane.slo.budget import error_budgets
 from controlplane.store import Store
+from controlplane.trading.journals import acknowledged_orders
 from tests.support.local import pid
 from tests.support.net import wait_for
 
@@ -170,7 +171,7 @@ def test_the_acknowledgement_journal_needs_the_admin_token(cluster) -> None:
     status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())
     assert status == 201
     assert _http("GET", _url(cluster, "gateway") + "/admin/acks?since=0")[0] == 401
-    journals = cluster.acknowledged_orders(time.time() - 60)
+    journals = acknowledged_orders(cluster, time.time() - 60)
     acks = {a["order_id"]: a["seq"] for j in journals.values() for a in j["acks"]}
     assert acks[ack["order_id"]] == ack["seq"]
     req = urllib.request.Request(_url(cluster, "gateway") + "/admin/acks?since=soon",

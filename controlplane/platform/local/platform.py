@@ -116,21 +116,27 @@ class LocalPlatform(Platform):
         return (f"postgresql://{APP_USER}:{self.state.secrets()['app']}@127.0.0.1:{port}"
                 "/ledger")
 
-    def acknowledged_orders(self, since: float) -> dict[str, dict[str, Any]]:
-        token = self.state.secrets()["admin"]
-        out = {}
-        for inst in self.instances("gateway"):
-            if not inst.running:
-                out[inst.id] = {"complete": False, "acks": [], "error": f"{inst.id} is down"}
-                continue
-            url = f"{inst.endpoints['http']}/admin/acks?since={since!r}"
-            req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-            try:
-                with urllib.request.urlopen(req, timeout=10) as resp:
-                    out[inst.id] = json.loads(resp.read())
-            except (urllib.error.URLError, OSError, ValueError) as err:
-                out[inst.id] = {"complete": False, "acks": [], "error": f"{inst.id}: {err}"}
-        return out
+    def admin_request(self, instance_id: str, method: str, path: str,
+                      body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
+        inst = self.info().instance(instance_id)
+        url = inst.endpoints.get("http")
+        if url is None:
+            raise UnknownTarget("service instance with an admin API", instance_id,
+                                [i.id for i in self.info().instances if "http" in i.endpoints])
+        req = urllib.request.Request(
+            url + path, method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.state.secrets()['admin']}",
+                     "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            raise PlatformError(f"{instance_id} answered {err.code} to {method} {path}") \
+                from None
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            raise PlatformError(f"{instance_id} did not answer {method} {path}: {err}") \
+                from None
 
     def ledger_admin_dsn(self, instance_id: str) -> str:
         ports = self.state.read_cluster().ports

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controlplane.observe.ledger import normalize_role, routed_to
 from controlplane.runbooks.actions import ActionContext, ActionFailed, NoParams, action
+from controlplane.trading.journals import acknowledged_orders
 
 
 class Timeout(BaseModel):
@@ -178,7 +179,7 @@ def reconcile(ctx: ActionContext, params: Reconcile) -> dict[str, Any]:
 
     anchor = float(ctx.alert.get("starts_at") or time.time())
     since = anchor - params.lookback_s
-    journals = ctx.platform.acknowledged_orders(since)
+    journals = acknowledged_orders(ctx.platform, since)
     acked = {a["order_id"]: a for j in journals.values() for a in j.get("acks", [])}
     gaps = {inst: j.get("error") or "journal does not cover the whole window"
             for inst, j in journals.items() if not j.get("complete")}
