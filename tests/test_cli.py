@@ -32,6 +32,21 @@ def test_invalid_topology_exits_2_naming_file_field_and_value(tmp_path: Path) ->
     assert not (tmp_path / "s").exists()       # nothing was started or written
 
 
+@pytest.mark.parametrize("name, says", [("kubernetes", "not built yet"),
+                                         ("nomad", "unknown platform")])
+def test_a_topology_on_an_unavailable_platform_is_refused(tmp_path: Path, name: str,
+                                                          says: str) -> None:
+    topology = tmp_path / "topo.yaml"
+    text = (REPO / "testbed" / "topology.yaml").read_text()
+    topology.write_text(text.replace("platform: local", f"platform: {name}"))
+    result = _cli("cluster", "up", "--topology", str(topology), "--state-dir",
+                  str(tmp_path / "s"))
+    assert result.returncode == 2, result.stderr
+    assert str(topology) in result.stderr and f"'{name}'" in result.stderr
+    assert says in result.stderr and "local" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "s").exists()
+
+
 def test_status_without_a_cluster_says_how_to_start_one(tmp_path: Path) -> None:
     result = _cli("cluster", "status", "--state-dir", str(tmp_path))
     assert result.returncode == 1

@@ -18,7 +18,7 @@ from controlplane.cli.common import (
 from controlplane.cli.render import progress_line, status_table
 from controlplane.platform import load_platform
 from controlplane.platform.base import ClusterInfo, InstanceInfo
-from controlplane.topology import load_topology
+from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
 
 __all__ = ["cluster"]
 
@@ -38,7 +38,8 @@ def cluster() -> None:
 def up(topology_path: Path | None, state_dir: Path | None, ports: str, timeout: float) -> None:
     """Start every component, in dependency order, and wait until all are ready."""
     topology = load_topology(topology_path)
-    platform = load_platform(topology, resolve_state(state_dir, topology))
+    platform = load_platform(topology, resolve_state(state_dir, topology),
+                             str(topology_path or DEFAULT_TOPOLOGY))
     with console_err.status("starting cluster...") as status:
         def progress(info: ClusterInfo) -> None:
             status.update(progress_line(info))

@@ -66,5 +66,5 @@ def local_platform(state_dir: Path | None, topology_path: Path | None = None) ->
     topology is given, else the one its workspace records."""
     if topology_path:
         topology = load_topology(topology_path)
-        return load_platform(topology, resolve_state(state_dir, topology))
+        return load_platform(topology, resolve_state(state_dir, topology), str(topology_path))
     return open_platform(resolve_state(state_dir))

@@ -44,29 +44,38 @@ PLATFORMS: dict[str, str] = {
     "local": "controlplane.platform.local:LocalPlatform",
     "fake": "controlplane.platform.fake:FakePlatform",
 }
+TEST_ONLY = {"fake"}     # in memory, for the test suite: named apart in error messages
 # names a topology may use that are not built yet, with the reason
 PLANNED: dict[str, str] = {
     "kubernetes": "the Kubernetes platform is not built yet (issue 9); use platform: local",
 }
 
 
+def available() -> str:
+    """The platform names, as an error message lists them."""
+    real = sorted(set(PLATFORMS) - TEST_ONLY)
+    return ", ".join(real) + f" (for tests: {', '.join(sorted(TEST_ONLY))})"
+
+
 def platform_class(name: str, source: str = "") -> type[Platform]:
     """The class of platform `name`; refuses an unknown or unbuilt one, naming the available."""
     if name in PLANNED:
         raise InvalidInput(PLANNED[name], source=source, field="platform", value=name,
-                           fix=f"Available platforms: {', '.join(sorted(PLATFORMS))}")
+                           fix=f"Available platforms: {available()}")
     target = PLATFORMS.get(name)
     if target is None:
         raise InvalidInput("unknown platform", source=source, field="platform", value=name,
-                           fix=f"Set platform to one of: {', '.join(sorted(PLATFORMS))}")
+                           fix=f"Set platform to one of: {available()}")
     module, cls = target.split(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def load_platform(topology: Topology, workspace: Workspace | Path | str) -> Platform:
-    """The platform `topology.platform` names, recording its name in the workspace."""
+def load_platform(topology: Topology, workspace: Workspace | Path | str,
+                  source: str = "") -> Platform:
+    """The platform `topology.platform` names, recording its name in the workspace. `source`
+    names the topology's file in errors."""
     workspace = _workspace(workspace)
-    cls = platform_class(topology.platform, source=f"topology {topology.name!r}")
+    cls = platform_class(topology.platform, source=source or f"topology {topology.name!r}")
     platform = cls(workspace)
     workspace.record_platform(topology.platform)
     return platform
@@ -79,7 +88,7 @@ def open_platform(workspace: Workspace | Path | str) -> Platform:
     if name in PLANNED or name not in PLATFORMS:
         raise Unsupported(name, "this control plane version",
                           f"{workspace.target_file} names it; available: "
-                          f"{', '.join(sorted(PLATFORMS))}")
+                          f"{available()}")
     return platform_class(name, source=str(workspace.target_file))(workspace)
 
 
