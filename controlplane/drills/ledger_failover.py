@@ -23,7 +23,7 @@ from controlplane.chaos.engine import EXPIRY_MARGIN_S
 from controlplane.drills.loop import collect_loop
 from controlplane.drills.model import DrillOutcome, DrillPlan, DrillSettings, Timeline
 from controlplane.drills.watch import FailoverWatcher, first_down_sample
-from controlplane.errors import PlatformError
+from controlplane.errors import PlatformError, Refused
 from controlplane.meter import (
     OrderWriter,
     latency_summary,
@@ -232,9 +232,8 @@ class LedgerFailoverDrill:
         wanted = ("sync_standby",) if sync else ("sync_standby", "standby")
         try:
             await asyncio.to_thread(self.platform.start, c.primary)
-        except PlatformError as err:            # the ledger-failover runbook may have already
-            if "already running" not in str(err):
-                raise
+        except Refused:                         # the ledger-failover runbook already did
+            pass
         deadline = time.time() + self.settings.rejoin_wait_s
         while time.time() < deadline:
             health = await asyncio.to_thread(self.platform.health, c.primary)
