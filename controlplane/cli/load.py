@@ -30,12 +30,12 @@ from controlplane.errors import InvalidInput
 from controlplane.load.gates import load_gate_policy
 from controlplane.load.plan import Basis, make_plan
 from controlplane.load.profiles import Profile, load_profile, load_profiles
-from controlplane.load.records import LoadRecords
 from controlplane.load.report import calibration_table, outcome_table, plan_table, progress_text
 from controlplane.load.results import RunOutcome
 from controlplane.load.target import gateway_url, loopback_url
 from controlplane.platform import Platform
 from controlplane.store import Store
+from controlplane.store.load_runs import LoadRecords
 
 __all__ = ["load"]
 

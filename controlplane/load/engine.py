@@ -48,8 +48,8 @@ from controlplane.load.engine_io import (  # noqa: E402
     load_classes,
     setup_logging,
 )
+from controlplane.load.histograms import Aggregator  # noqa: E402
 from controlplane.load.hooks import WorkerUsage, install_local, install_master  # noqa: E402
-from controlplane.load.record import Aggregator  # noqa: E402
 from controlplane.load.spec import EngineSpec  # noqa: E402
 
 log = logging.getLogger("controlplane.load.engine")

@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 
 from controlplane.load import inflight
-from controlplane.load.record import Aggregator, DeltaRecorder, Sample
+from controlplane.load.histograms import Aggregator, DeltaRecorder, Sample
 
 __all__ = ["REPORT_KEY", "WorkerUsage", "install_local", "install_master", "install_worker",
            "sample_of"]

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from controlplane.load.record import Failure, TimelineRow
+from controlplane.load.histograms import Failure, TimelineRow
 
 __all__ = ["EXIT_CODES", "RunOutcome", "Verdict", "failures_in_window", "read_failures",
            "window_counts"]

@@ -1,7 +1,10 @@
-"""The durable store for drill and fault records: SQLite with versioned migrations.
+"""The durable store: SQLite with ordered SQL migrations (`migrations/`), one table group a
+module: drills and their events, faults, chaos runs, alerts, runbook runs and steps
+(`Store`'s mixins), and load runs and calibrations (`load_runs.LoadRecords`, which shares the
+`Store`'s connection).
 
-`Store(db_path(state_dir))` opens and migrates the database; see `store.Store` for the
-threading rule and `faults` for the crash-safe fault protocol.
+`Workspace(root).store()` (or `Store(db_path(root))`) opens and migrates the database; see
+`store.Store` for the threading rule and `faults` for the crash-safe fault protocol.
 """
 
 from controlplane.store.models import (

@@ -1,7 +1,8 @@
 """Load runs and calibrations in the control plane's store (migration 0003).
 
-`LoadRecords(store)` shares the `Store`'s connection and clock; it lives here rather than as a
-mixin of `Store` so that the load package owns its tables.
+`LoadRecords(store)` shares the `Store`'s connection and clock. It lives in the store package
+with its migration; it is a wrapper rather than a mixin of `Store` because only the load
+commands need it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controlplane.load.record import Aggregator, DeltaRecorder, Sample
+from controlplane.load.histograms import Aggregator, DeltaRecorder, Sample
 
 
 def sample(end: float, latency_s: float, service_s: float | None = None, ok: bool = True,
