@@ -3,7 +3,7 @@ with a nesting limit checked before parsing: Python's JSON decoder recurses, so 
 of thousands of nested arrays would otherwise end in a RecursionError (a 500) instead of a
 400 naming the limit.
 
-The testbed's services keep their own copy of the scan (testbed/common/jsonio.py): the
+The testbed's services keep their own copy of the scan (testbed/service/jsonio.py): the
 system under test and the tool that manages it do not import each other."""
 
 from __future__ import annotations

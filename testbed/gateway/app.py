@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from testbed.common.admin import guarded
-from testbed.common.app import ServiceContext, new_app
-from testbed.common.client import Reply, TracedClient
-from testbed.common.db import Database
-from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
 from testbed.gateway.journal import AckJournal
 from testbed.gateway.ledger import LedgerReader
@@ -23,6 +18,11 @@ from testbed.gateway.prices import LastPrices
 from testbed.gateway.replies import or_unavailable, unavailable
 from testbed.gateway.upstream import GatewayShardMap, Marketdata, Matchers
 from testbed.gateway.views import positions_view
+from testbed.service.admin import guarded
+from testbed.service.app import ServiceContext, new_app
+from testbed.service.client import Reply, TracedClient
+from testbed.service.db import Database
+from testbed.service.jsonio import json_response, read_json, validate_body
 
 __all__ = ["GatewayService", "build"]
 

@@ -6,9 +6,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from testbed.common.db import Database
-from testbed.common.dbsession import Session
-from testbed.common.retry import retry_until
 from testbed.ledger.queries import (
     OrderRow,
     Position,
@@ -17,6 +14,9 @@ from testbed.ledger.queries import (
     positions,
     trades_of_order,
 )
+from testbed.service.db import Database
+from testbed.service.dbsession import Session
+from testbed.service.retry import retry_until
 
 __all__ = ["LedgerReader"]
 

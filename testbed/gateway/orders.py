@@ -11,9 +11,6 @@ import uuid
 
 from aiohttp import web
 
-from testbed.common.client import Reply
-from testbed.common.jsonio import json_response, read_json
-from testbed.common.middleware import current_trace_id
 from testbed.errors import ApiError
 from testbed.gateway.journal import AckJournal
 from testbed.gateway.ledger import LedgerReader
@@ -24,6 +21,9 @@ from testbed.gateway.risk import check_order
 from testbed.gateway.upstream import Matchers
 from testbed.gateway.validation import parse_order
 from testbed.gateway.views import ack_view, order_view
+from testbed.service.client import Reply
+from testbed.service.jsonio import json_response, read_json
+from testbed.service.middleware import current_trace_id
 from testbed.trading import Trading
 
 __all__ = ["OrderRoutes"]

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from testbed.common.client import Reply, Unreachable
 from testbed.errors import ApiError, LedgerUnavailable
+from testbed.service.client import Reply, Unreachable
 
 __all__ = ["message_of", "or_unavailable", "parse_order_id", "unavailable"]
 

@@ -16,8 +16,8 @@ from typing import Any
 from prometheus_client import Counter
 from pydantic import Field, model_validator
 
-from testbed.common.client import Reply, TracedClient
 from testbed.gateway.validation import OrderRequest
+from testbed.service.client import Reply, TracedClient
 from testbed.sharding import ShardMap
 
 __all__ = ["GatewayShardMap", "Marketdata", "Matchers", "matcher_body"]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from testbed.common.dbsession import Session
+from testbed.service.dbsession import Session
 
 __all__ = ["OPEN_STATUSES", "OrderRow", "Position", "TradeRow", "find_order",
            "find_order_by_client_id", "open_orders", "positions", "trades_of_order"]

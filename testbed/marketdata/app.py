@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from testbed.common.app import ServiceContext, new_app
-from testbed.common.faults import FREEZE_UPDATES
-from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
 from testbed.marketdata.metrics import MarketdataMetrics
 from testbed.marketdata.quotes import QuoteStore, QuoteUpdate
+from testbed.service.app import ServiceContext, new_app
+from testbed.service.faults import FREEZE_UPDATES
+from testbed.service.jsonio import json_response, read_json, validate_body
 
 __all__ = ["build"]
 

@@ -14,12 +14,12 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
 from testbed.matcher.books import Books
 from testbed.matcher.engine import NewOrder
 from testbed.matcher.orderbook import OrderBook
 from testbed.matcher.orders import Order
+from testbed.service.jsonio import json_response, read_json, validate_body
 
 __all__ = ["OrderIn", "book_response", "book_view", "new_order_of", "not_owner", "owned_symbol",
            "parse_depth", "parse_order_id"]

@@ -8,11 +8,6 @@ import logging
 
 from aiohttp import web
 
-from testbed.common.admin import guarded
-from testbed.common.app import ServiceContext, new_app
-from testbed.common.client import TracedClient
-from testbed.common.db import Database
-from testbed.common.jsonio import json_response
 from testbed.errors import ApiError, LedgerUnavailable
 from testbed.matcher.api import (
     book_response,
@@ -29,6 +24,11 @@ from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.ownership import Fence, NotOwner
 from testbed.matcher.publisher import Publisher, quote_update
 from testbed.matcher.shardmap import ShardMapRoutes
+from testbed.service.admin import guarded
+from testbed.service.app import ServiceContext, new_app
+from testbed.service.client import TracedClient
+from testbed.service.db import Database
+from testbed.service.jsonio import json_response
 from testbed.sharding import ShardMap
 
 __all__ = ["MatcherService", "build"]

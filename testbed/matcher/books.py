@@ -16,12 +16,12 @@ import logging
 
 from prometheus_client import Counter
 
-from testbed.common.db import Database
-from testbed.common.retry import Retryable
 from testbed.ledger.queries import OrderRow, open_orders
 from testbed.matcher.orderbook import OrderBook
 from testbed.matcher.orders import Resting
 from testbed.matcher.ownership import Fence, NotOwner, claim
+from testbed.service.db import Database
+from testbed.service.retry import Retryable
 
 __all__ = ["Books", "resting_of"]
 

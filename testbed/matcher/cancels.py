@@ -6,12 +6,12 @@ connection error, takes that cancel as its own (the earlier COMMIT went through)
 
 from __future__ import annotations
 
-from testbed.common.retry import retry_until
 from testbed.errors import ApiError
 from testbed.matcher.acks import CancelAck
 from testbed.matcher.engine import Matcher
 from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.store import CancelOutcome, cancel_order
+from testbed.service.retry import retry_until
 
 __all__ = ["Canceller"]
 

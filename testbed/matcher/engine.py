@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from testbed.common.db import Database
-from testbed.common.retry import retry_until
 from testbed.errors import ApiError, LedgerUnavailable
 from testbed.ledger.queries import find_order, find_order_by_client_id, trades_of_order
 from testbed.matcher.acks import Ack, ack_from_ledger, ack_from_plan
@@ -34,6 +32,8 @@ from testbed.matcher.orderbook import StalePlan
 from testbed.matcher.orders import Order
 from testbed.matcher.ownership import NotOwner
 from testbed.matcher.store import BookDiverged, commit_order
+from testbed.service.db import Database
+from testbed.service.retry import retry_until
 
 __all__ = ["Matcher", "NewOrder"]
 

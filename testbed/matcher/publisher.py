@@ -17,8 +17,8 @@ from typing import Any
 from opentelemetry import context
 from prometheus_client import Counter
 
-from testbed.common.client import TracedClient, Unreachable
 from testbed.matcher.orderbook import OrderBook
+from testbed.service.client import TracedClient, Unreachable
 
 __all__ = ["Publisher", "quote_update"]
 

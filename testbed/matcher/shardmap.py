@@ -22,10 +22,10 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge
 
-from testbed.common.jsonio import json_response, read_json, validate_body
 from testbed.errors import ApiError
 from testbed.matcher.engine import Matcher
 from testbed.matcher.ownership import Fence
+from testbed.service.jsonio import json_response, read_json, validate_body
 from testbed.sharding import ShardMap
 from testbed.trading import Trading
 

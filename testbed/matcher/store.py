@@ -12,11 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from testbed.common.db import Database
-from testbed.common.retry import Retryable
 from testbed.ledger.queries import OrderRow, find_order
 from testbed.matcher.orders import MatchPlan
 from testbed.matcher.ownership import Fence, NotOwner, check_owner
+from testbed.service.db import Database
+from testbed.service.retry import Retryable
 
 __all__ = ["BookDiverged", "CancelOutcome", "Committed", "cancel_order", "commit_order"]
 

@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestServer
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from testbed.common.app import ServiceContext, new_app
-from testbed.common.jsonio import json_response
 from testbed.config import ServiceConfig, load_service_config
 from testbed.errors import InvalidConfig
 from testbed.marketdata.app import build
+from testbed.service.app import ServiceContext, new_app
+from testbed.service.jsonio import json_response
 from testbed.trading import Trading
 
 TOKEN = "test-admin-token-0123456789"

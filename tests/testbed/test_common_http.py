@@ -15,12 +15,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
-from testbed.common.app import ServiceContext, new_app
-from testbed.common.client import TracedClient, Unreachable
-from testbed.common.jsonio import json_response
-from testbed.common.middleware import current_trace_id
 from testbed.config import ServiceConfig
 from testbed.errors import ApiError
+from testbed.service.app import ServiceContext, new_app
+from testbed.service.client import TracedClient, Unreachable
+from testbed.service.jsonio import json_response
+from testbed.service.middleware import current_trace_id
 from testbed.trading import Trading
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"

@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from testbed.common.app import ServiceContext, new_app
-from testbed.common.jsonio import MAX_DEPTH, nested_deeper_than
 from testbed.config import ServiceConfig
 from testbed.gateway.metrics import GatewayMetrics
 from testbed.gateway.orders import OrderRoutes
+from testbed.service.app import ServiceContext, new_app
+from testbed.service.jsonio import MAX_DEPTH, nested_deeper_than
 from testbed.trading import Trading
 
 

@@ -13,12 +13,12 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from testbed.common.db import Database
 from testbed.matcher.books import Books
 from testbed.matcher.engine import Matcher, NewOrder
 from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.orders import Order
 from testbed.matcher.ownership import Fence, NotOwner, claim
+from testbed.service.db import Database
 
 pytestmark = pytest.mark.cluster
 

@@ -15,14 +15,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from testbed.common.db import Database
-from testbed.common.dbsession import Session
 from testbed.errors import LedgerUnavailable
 from testbed.matcher.books import Books
 from testbed.matcher.cancels import Canceller
 from testbed.matcher.engine import Matcher, NewOrder
 from testbed.matcher.metrics import MatcherMetrics
 from testbed.matcher.orders import Order
+from testbed.service.db import Database
+from testbed.service.dbsession import Session
 
 pytestmark = pytest.mark.cluster
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from testbed.common.dbsession import span_name
-from testbed.common.retry import Retryable, error_kind, is_connection_error, retry_until
 from testbed.errors import LedgerUnavailable
 from testbed.ledger.queries import OrderRow, TradeRow
 from testbed.matcher.acks import ack_from_ledger, ack_from_plan
 from testbed.matcher.orderbook import OrderBook
 from testbed.matcher.orders import Order, Resting
+from testbed.service.dbsession import span_name
+from testbed.service.retry import Retryable, error_kind, is_connection_error, retry_until
 
 
 class FakeTime:

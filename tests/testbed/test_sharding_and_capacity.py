@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
-from testbed.common.client import Reply
 from testbed.gateway.upstream import GatewayShardMap, Matchers
 from testbed.matcher.capacity import EngineMetrics, EngineModel
+from testbed.service.client import Reply
 from testbed.sharding import ShardMap, symbols_of_shard
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "TSLA", "JPM", "XOM"]

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from testbed.common.jsonio import parse_json
 from testbed.errors import ApiError
 from testbed.gateway.validation import parse_order
+from testbed.service.jsonio import parse_json
 from testbed.trading import Trading
 
 GOOD = {"account": "alice", "symbol": "AAPL", "side": "buy", "type": "limit", "quantity": 10,

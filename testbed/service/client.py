@@ -15,7 +15,7 @@ import aiohttp
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from testbed.common.jsonio import dumps
+from testbed.service.jsonio import dumps
 
 __all__ = ["Reply", "TracedClient", "Unreachable"]
 

@@ -20,10 +20,10 @@ from aiohttp import web
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
-from testbed.common.app import ServiceContext
-from testbed.common.telemetry import setup_tracing, shutdown_tracing
 from testbed.config import ServiceConfig, ServiceName, load_service_config
 from testbed.errors import InvalidConfig
+from testbed.service.app import ServiceContext
+from testbed.service.telemetry import setup_tracing, shutdown_tracing
 from testbed.trading import Trading, load_trading
 
 __all__ = ["Builder", "run_service"]

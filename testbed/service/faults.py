@@ -10,7 +10,7 @@ A request whose path starts with one of `routes` (default "/v1/") first waits `d
 ...}}`. `fault_middleware` sits inside the observability middleware, so injected errors and
 delays show in the RED metrics and traces like real ones, and each is also counted in
 `testbed_injected_faults_total{kind}` (kind: error, delay, freeze). /metrics, /healthz,
-/readyz and /admin/* are never affected. The admin routes are in `testbed.common.admin`.
+/readyz and /admin/* are never affected. The admin routes are in `testbed.service.admin`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from testbed.common.jsonio import error_response
-from testbed.common.middleware import ADMIN_PREFIX, OPS_ROUTES
 from testbed.errors import ApiError
+from testbed.service.jsonio import error_response
+from testbed.service.middleware import ADMIN_PREFIX, OPS_ROUTES
 
 __all__ = ["FREEZE_UPDATES", "FaultSwitch", "ServiceFault", "fault_middleware"]
 

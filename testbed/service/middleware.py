@@ -19,9 +19,9 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from testbed.common.httpmetrics import HttpMetrics
-from testbed.common.jsonio import error_response
 from testbed.errors import ApiError
+from testbed.service.httpmetrics import HttpMetrics
+from testbed.service.jsonio import error_response
 
 __all__ = ["ADMIN_PREFIX", "INTERNAL_PREFIX", "OPS_ROUTES", "current_trace_id", "errors_middleware",
            "observability_middleware", "route_of"]

@@ -19,9 +19,9 @@ import asyncpg
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry
 
-from testbed.common.dbmetrics import PoolMetrics
-from testbed.common.dbsession import Session
 from testbed.errors import LedgerUnavailable
+from testbed.service.dbmetrics import PoolMetrics
+from testbed.service.dbsession import Session
 
 __all__ = ["Database"]
 

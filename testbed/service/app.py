@@ -10,12 +10,12 @@ from aiohttp import web
 from opentelemetry.trace import Tracer
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from testbed.common.admin import add_admin_routes
-from testbed.common.faults import FaultSwitch, fault_middleware
-from testbed.common.httpmetrics import HttpMetrics
-from testbed.common.middleware import errors_middleware, observability_middleware
-from testbed.common.ops import Readiness, add_ops_routes
 from testbed.config import ServiceConfig
+from testbed.service.admin import add_admin_routes
+from testbed.service.faults import FaultSwitch, fault_middleware
+from testbed.service.httpmetrics import HttpMetrics
+from testbed.service.middleware import errors_middleware, observability_middleware
+from testbed.service.ops import Readiness, add_ops_routes
 from testbed.trading import Trading
 
 __all__ = ["MAX_BODY_BYTES", "ServiceContext", "new_app"]

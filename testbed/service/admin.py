@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from testbed.common.faults import FaultSwitch, ServiceFault
-from testbed.common.jsonio import error_response, json_response, read_json, validate_body
 from testbed.errors import ApiError
+from testbed.service.faults import FaultSwitch, ServiceFault
+from testbed.service.jsonio import error_response, json_response, read_json, validate_body
 
 __all__ = ["add_admin_routes", "admin_refusal", "guarded"]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from testbed.common.jsonio import json_response
+from testbed.service.jsonio import json_response
 
 __all__ = ["Readiness", "add_ops_routes"]
 

@@ -1,4 +1,4 @@
-"""What every testbed service shares: HTTP middleware, a traced HTTP client, a traced ledger
+"""What every testbed service is built from: HTTP middleware, a traced HTTP client, a traced ledger
 pool, the /metrics /healthz /readyz routes and the entry-point scaffold."""
 
 __all__: list[str] = []

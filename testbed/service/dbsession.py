@@ -13,7 +13,7 @@ import asyncpg
 from opentelemetry.trace import SpanKind, Tracer
 from prometheus_client import Counter
 
-from testbed.common.retry import error_kind
+from testbed.service.retry import error_kind
 
 __all__ = ["Session", "span_name"]
 
