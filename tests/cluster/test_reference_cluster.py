@@ -30,7 +30,7 @@ from controlplane.slo import load_slos
 from controlplane.slo.budget import error_budgets
 from controlplane.store import Store
 from controlplane.trading.journals import acknowledged_orders
-from tests.support.local import pid
+from tests.support.local import pid, process_roots
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -282,7 +282,7 @@ def test_down_then_up_keeps_the_ledger_and_the_addresses(cluster) -> None:
                         _order(account="persist", symbol="JPM", price="200.00"))
     assert status == 201
     gateway = _url(cluster, "gateway")
-    roots = cluster.workspace.roots()
+    roots = process_roots(cluster)
     report = cluster.down()
     assert report.stopped and report.swept == []       # the supervisor stopped everything
     assert find_owned(roots) == []
@@ -360,7 +360,7 @@ def test_failover_loop_alert_runbook_recovery_and_no_acknowledged_order_lost(clu
 
 @pytest.mark.e2e
 def test_a_crashed_supervisor_takes_every_process_with_it(cluster) -> None:
-    roots = cluster.workspace.roots()
+    roots = process_roots(cluster)
     assert find_owned(roots)
     pid = cluster.state.supervisor_pid()
     os.kill(pid, signal.SIGKILL)

@@ -11,6 +11,7 @@ import pytest
 from controlplane.host.procs import find_owned
 from controlplane.platform import Platform, open_platform
 from controlplane.topology import Topology, load_topology
+from tests.support.local import process_roots
 
 __all__ = ["cluster", "running_cluster"]
 
@@ -23,10 +24,10 @@ def running_cluster(tmp_path_factory: pytest.TempPathFactory, topology: Topology
     roots: list[Path] = []
     try:
         platform.up(topology, all_auto_ports=True, timeout=240)
-        roots = platform.workspace.roots()
+        roots = process_roots(platform)
         yield platform
     finally:
-        roots = roots or platform.workspace.roots()
+        roots = roots or process_roots(platform)
         platform.down(purge=True)
         left = find_owned(roots)
         assert left == [], f"processes left behind: {left}"

@@ -8,10 +8,16 @@ from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.state import StateDir
 
-__all__ = ["Cgroups", "LocalPlatform", "Nft", "StateDir", "binaries", "pid"]
+__all__ = ["Cgroups", "LocalPlatform", "Nft", "StateDir", "binaries", "pid", "process_roots"]
 
 
 def pid(instance) -> int | None:
     """The local platform's process id of an instance (its `handle` is "pid N")."""
     handle = instance.handle
     return int(handle.split()[1]) if handle.startswith("pid ") else None
+
+
+def process_roots(platform) -> list:
+    """Every directory whose processes belong to the local cluster in `platform`'s workspace
+    (the state directory and any extra roots, such as PostgreSQL's data outside it)."""
+    return StateDir(platform.workspace.root).roots()
