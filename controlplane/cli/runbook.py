@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import getpass
-import threading
 import time
 from pathlib import Path
 
 import click
 from rich.table import Table
 
+from controlplane.application.events import Event
+from controlplane.application.runbooks import (
+    decide,
+    pause_automation,
+    resume_automation,
+    run_runbook,
+)
 from controlplane.cli.common import (
     console,
     lit,
@@ -20,7 +26,6 @@ from controlplane.cli.common import (
 )
 from controlplane.errors import InvalidInput
 from controlplane.runbooks.actions import all_actions
-from controlplane.runbooks.engine import RunbookEngine
 from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks
 from controlplane.store import Store
 
@@ -84,18 +89,19 @@ def show(name: str, runbooks_dir: Path) -> None:
                           highlight=False, markup=False)
 
 
-def _print_steps(store: Store, run_id: int, seen: set[int]) -> None:
-    for step in store.runbook_steps(run_id):
-        key = step.id * 10 + (1 if step.ended_at else 0)
-        if key in seen:
-            continue
-        seen.add(key)
-        if step.state == "waiting":
-            console.print(f"  waiting for approval of step {step.idx} ({step.name}): "
-                          f"controlplane runbook approve {run_id} --step {step.idx}")
-        elif step.ended_at:
-            console.print(f"  {step.name:<28} {step.kind:<8} {step.state:<10} "
-                          f"{step.error or ''}", highlight=False, markup=False)
+def _render(event: Event) -> None:
+    """One runbook event as the terminal shows it."""
+    if event.kind == "waiting":
+        console.print(f"  waiting for approval of step {event.data['idx']} "
+                      f"({event.data['name']}): controlplane runbook approve {event.record} "
+                      f"--step {event.data['idx']}", markup=False, highlight=False)
+    elif event.kind in ("step", "recorded", "finished"):
+        if event.kind == "step":
+            d = event.data
+            line = f"  {d['name']:<28} {d['kind']:<8} {d['state']:<10} {d['error'] or ''}"
+        else:
+            line = event.message
+        console.print(line, highlight=False, markup=False)
 
 
 @runbook.command()
@@ -110,28 +116,13 @@ def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None
     rb = _get(runbooks_dir, name)
     platform = local_platform(state_dir, topology_path)
     platform.info()
-    with Store(platform.workspace.store_path) as store:
-        engine = RunbookEngine(platform, store)
-        started = engine.start_manual(rb, f"operator:{getpass.getuser()}", dry_run=dry_run)
-        assert started is not None
-        if started.state != "running":
-            raise InvalidInput(started.error or started.state, field="NAME", value=name)
-        console.print(f"run {started.id}: {rb.name}{' (dry run)' if dry_run else ''}")
-        result: dict = {}
-        worker = threading.Thread(target=lambda: result.update(
-            run=RunbookEngine(platform, Store(platform.workspace.store_path)).execute(started, rb)),
-            daemon=True)
-        worker.start()
-        seen: set[int] = set()
-        while worker.is_alive():
-            _print_steps(store, started.id, seen)
-            time.sleep(0.3)
-        _print_steps(store, started.id, seen)
-    done = result["run"]
-    console.print(f"run {done.id}: {done.state} {done.error or ''}", highlight=False,
-                  markup=False)
+    done = run_runbook(platform, rb, _actor(None), dry_run=dry_run, sink=_render)
     if done.state != "succeeded":
         raise SystemExit(1)
+
+
+def _actor(given: str | None) -> str:
+    return given or f"operator:{getpass.getuser()}"
 
 
 @runbook.command()
@@ -147,19 +138,8 @@ def approve(run_id: int, idx: int | None, reject: bool, reason: str | None, acto
     """Approve (or --reject) the step a run is waiting on."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        run_ = store.get_runbook_run(run_id)
-        if run_ is None:
-            raise InvalidInput("no such run", field="RUN_ID", value=run_id,
-                               fix="See `controlplane runbook status`")
-        waiting = [s for s in store.runbook_steps(run_id) if s.state == "waiting"]
-        if idx is None:
-            if not waiting:
-                raise InvalidInput(f"run {run_id} waits for no approval (it is {run_.state})",
-                                   field="RUN_ID", value=run_id)
-            idx = waiting[-1].idx
-        decision = store.decide(run_id, idx, "reject" if reject else "approve",
-                                actor or f"operator:{getpass.getuser()}", reason)
-    console.print(f"run {run_id} step {idx}: {decision.decision}d by {decision.actor}")
+        decision = decide(store, run_id, idx, reject=reject, actor=_actor(actor), reason=reason)
+    console.print(f"run {run_id} step {decision.idx}: {decision.decision}d by {decision.actor}")
 
 
 @runbook.command()
@@ -206,8 +186,7 @@ def pause(reason: str, actor: str | None, topology_path: Path | None,
     """Stop alerts from starting runbooks (maintenance). Each skipped run is still recorded."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        state = store.set_automation_paused(True, actor or f"operator:{getpass.getuser()}",
-                                            reason)
+        state = pause_automation(store, _actor(actor), reason)
     console.print(f"automation paused by {state.actor}: {state.reason}", markup=False)
 
 
@@ -219,5 +198,5 @@ def resume(actor: str | None, topology_path: Path | None, state_dir: Path | None
     """Let alerts start runbooks again."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        state = store.set_automation_paused(False, actor or f"operator:{getpass.getuser()}")
+        state = resume_automation(store, _actor(actor))
     console.print(f"automation resumed by {state.actor}")
