@@ -17,6 +17,8 @@ from typing import Any
 import click
 from rich.live import Live
 
+from controlplane.application.events import Event
+from controlplane.application.load import run_load, stored_result
 from controlplane.cli.common import (
     console,
     console_err,
@@ -106,7 +108,7 @@ def run(profile: str, users: int | None, duration: float | None, spawn_rate: flo
         chaos_at: float | None, as_json: bool, profiles_file: Path | None,
         topology_path: Path | None, state_dir: Path | None) -> None:
     """Run PROFILE against the cluster; exit non-zero with the reason when a gate fails."""
-    from controlplane.load.run import ChaosPlan, LoadRun, RunRequest
+    from controlplane.load.run import ChaosPlan, RunRequest
 
     chosen = load_profile(profile, profiles_file)
     policy_name = gate_policy or chosen.gates
@@ -121,19 +123,13 @@ def run(profile: str, users: int | None, duration: float | None, spawn_rate: flo
                           else chaos_at, _chaos_vars(platform, target, out_dir))
     request = RunRequest(profile=chosen, host=target, out_dir=out_dir, gates=gates,
                          gate_policy=policy_name, pool=pool, chaos=chaos, **size)
-    load_run = LoadRun(request, listener=None)
     console_err.print(f"load run '{profile}': {size['users']} users, {size['duration_s']:g} s, "
                       f"{size['mode']}" + (f" ({size['workers']} workers)"
                                            if size["mode"] == "distributed" else "")
                       + f" -> {target}; results in {out_dir}", highlight=False)
-    with _store(platform) as store:
-        records = LoadRecords(store) if store is not None else None
-        row = records.start_run(profile, size["mode"], str(out_dir), {
-            **size, "host": target, "gates": policy_name,
-            "chaos": str(chaos_file) if chaos_file else None}) if records else None
-        outcome = _execute_with_progress(load_run)
-        if records is not None and row is not None:
-            records.finish_run(row.id, outcome.verdict, _stored(outcome))
+    params = {**size, "host": target, "gates": policy_name,
+              "chaos": str(chaos_file) if chaos_file else None}
+    outcome = _execute_with_progress(platform, request, params)
     _show(outcome, as_json)
     if outcome.exit_code:
         raise SystemExit(outcome.exit_code)
@@ -159,34 +155,27 @@ def _size(p: Profile, users: int | None, duration: float | None, spawn_rate: flo
             "workers": (workers or p.worker_count()) if chosen_mode == "distributed" else 0}
 
 
-def _execute_with_progress(load_run: Any) -> RunOutcome:
+def _execute_with_progress(platform: Platform, request: Any, params: dict[str, Any]
+                           ) -> RunOutcome:
     terminal = console_err.is_terminal
     live = Live(console=console_err, refresh_per_second=4, transient=True) if terminal \
         else nullcontext()
     with live:
-        def listen(kind: str, data: dict[str, Any]) -> None:
-            if kind == "tick":
-                text = progress_text(data)
+        def render(event: Event) -> None:
+            if event.kind == "tick":
+                text = progress_text(event.data)
                 if terminal:
                     live.update(text)   # type: ignore[union-attr]
-                elif int(data["elapsed"]) % 5 == 0:
+                elif int(event.data["elapsed"]) % 5 == 0:
                     console_err.print(text, highlight=False)
             else:
-                console_err.print(f"[dim]{lit(data['message'])}[/]", highlight=False)
-        load_run.listen = listen
-        return load_run.execute()
-
-
-def _stored(outcome: RunOutcome) -> dict[str, Any]:
-    data = outcome.to_dict()
-    for bulky in ("ticks", "rows", "workers"):
-        data.pop(bulky, None)
-    return json.loads(json.dumps(data, default=str))
+                console_err.print(f"[dim]{lit(event.message)}[/]", highlight=False)
+        return run_load(platform.workspace, request, params, render).outcome
 
 
 def _show(outcome: RunOutcome, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(_stored(outcome), indent=2))
+        click.echo(json.dumps(stored_result(outcome), indent=2))
         return
     console.print(outcome_table(outcome))
     reasons = outcome.reasons() or ([outcome.error["message"]] if outcome.error else [])
