@@ -7,6 +7,12 @@ from pathlib import Path
 
 import click
 
+from controlplane.application.cluster import (
+    act_on_instance,
+    scale_component,
+    start_cluster,
+    stop_cluster,
+)
 from controlplane.cli.common import (
     console,
     console_err,
@@ -15,9 +21,8 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
-from controlplane.cli.render import progress_line, status_table
+from controlplane.cli.render import status_table
 from controlplane.platform import load_platform
-from controlplane.platform.base import ClusterInfo, InstanceInfo
 from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
 
 __all__ = ["cluster"]
@@ -41,10 +46,8 @@ def up(topology_path: Path | None, state_dir: Path | None, ports: str, timeout: 
     platform = load_platform(topology, resolve_state(state_dir, topology),
                              str(topology_path or DEFAULT_TOPOLOGY))
     with console_err.status("starting cluster...") as status:
-        def progress(info: ClusterInfo) -> None:
-            status.update(progress_line(info))
-        info = platform.up(topology, all_auto_ports=ports == "auto", timeout=timeout,
-                           progress=progress)
+        info = start_cluster(platform, topology, lambda event: status.update(event.message),
+                             all_auto_ports=ports == "auto", timeout=timeout)
     console.print(status_table(info))
     console.print(f"state directory: {platform.workspace.root}")
 
@@ -57,7 +60,7 @@ def down(topology_path: Path | None, state_dir: Path | None, purge: bool) -> Non
     """Stop every component; nothing is left running."""
     platform = local_platform(state_dir, topology_path)
     with console_err.status("stopping cluster..."):
-        report = platform.down(purge=purge)
+        report = stop_cluster(platform, purge=purge)
     if report.swept:
         console.print(f"swept {len(report.swept)} leftover processes:")
         for proc in report.swept:
@@ -84,20 +87,19 @@ def _instance_command(action: str, help_text: str):
     @click.argument("instance")
     @topology_option
     @state_dir_option
-    def command(instance: str, topology_path: Path | None, state_dir: Path | None,
-                **kwargs: str) -> None:
-        platform = local_platform(state_dir, topology_path)
-        result: InstanceInfo = getattr(platform, action)(instance, **kwargs)
+    def command(instance: str, topology_path: Path | None, state_dir: Path | None) -> None:
+        result = act_on_instance(local_platform(state_dir, topology_path), action, instance)
         console.print(f"{result.id}: {result.state} ({result.handle or 'not running'})")
     return command
 
 
 _instance_command("stop", "Stop an instance gracefully; it stays down until `start`.")
 _instance_command("start", "Start a stopped, exited or crashed instance.")
-_instance_command("pause", "Freeze an instance (SIGSTOP): a hang, not a crash.")
-_instance_command("resume", "Unfreeze a paused instance.")
-click.option("--signal", default="KILL", show_default=True, help="Signal name.")(
-    _instance_command("kill", "Crash an instance with a signal; its restart policy applies."))
+_instance_command("pause", "Freeze an instance: a hang, not a crash (undo with `resume`).")
+_instance_command("resume", "Thaw a paused instance.")
+_instance_command("kill", "Crash an instance; its restart policy decides whether it returns.")
+_instance_command("terminate", "Shut an instance down without its asking (a graceful kill); "
+                  "its restart policy applies.")
 
 
 @cluster.command()
@@ -112,11 +114,10 @@ def scale(component: str, scale_in: bool, topology_path: Path | None,
     --in. The matcher's symbols are rebalanced under a new shard-map epoch, without dropping
     orders."""
     platform = local_platform(state_dir, topology_path)
+    inst = scale_component(platform, component, scale_in)
     if scale_in:
-        inst = platform.scale_in(component)
         console.print(f"stopped and removed {inst.id}")
         return
-    inst = platform.scale(component)
     console.print(f"started {inst.id} at {', '.join(inst.endpoints.values())}")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from controlplane.application.cluster import start_cluster, stop_cluster
 from controlplane.chaos.experiments import EXPERIMENTS_DIR
 from controlplane.chaos.guardrails import load_policy
 from controlplane.chaos.suite import SuiteResult, run_suite
@@ -29,7 +30,7 @@ from controlplane.cli.drill import (
     step_lines,
     with_options,
 )
-from controlplane.cli.render import progress_line, status_table
+from controlplane.cli.render import status_table
 from controlplane.drills.autoscale import (
     AutoscaleOutcome,
     AutoscaleSettings,
@@ -39,7 +40,6 @@ from controlplane.drills.autoscale_slo import gateway_p99_ms
 from controlplane.drills.report import render_autoscale, render_outcome
 from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform import Platform, load_platform
-from controlplane.platform.base import ClusterInfo
 from controlplane.store import Store
 from controlplane.topology import load_topology
 
@@ -75,11 +75,10 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
                              Path.cwd() / ".state" / "demo")
     steps = 3 + gameday + autoscale
     console.rule(f"1/{steps} start the reference trading cluster")
-    platform.down(purge=True)
+    stop_cluster(platform, purge=True)
     with console_err.status("starting cluster...") as status:
-        def progress(info: ClusterInfo) -> None:
-            status.update(progress_line(info))
-        info = platform.up(topology, all_auto_ports=True, progress=progress)
+        info = start_cluster(platform, topology, lambda event: status.update(event.message),
+                             all_auto_ports=True)
     suite = None
     try:
         console.print(status_table(info))
@@ -97,7 +96,7 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
         if not keep:
             console.rule(f"{3 + gameday}/{steps} stop")
             with console_err.status("stopping cluster..."):
-                platform.down()
+                stop_cluster(platform)
             console.print("cluster stopped; nothing left running")
     scaled = None
     if autoscale:
@@ -114,10 +113,10 @@ def _autoscale(state_dir: Path) -> AutoscaleOutcome:
     """A second cluster (the first is stopped): one matcher modelled as a single-threaded engine
     at 20 ms an order (50 orders/s), offered 70 orders/s."""
     platform = load_platform(autoscale_topology(), state_dir)
-    platform.down(purge=True)
+    stop_cluster(platform, purge=True)
     with console_err.status("starting a cluster with one matcher (50 orders/s)...") as status:
-        platform.up(autoscale_topology(), all_auto_ports=True,
-                    progress=lambda info: status.update(progress_line(info)))
+        start_cluster(platform, autoscale_topology(), lambda event: status.update(event.message),
+                      all_auto_ports=True)
     try:
         with Store(platform.workspace.store_path) as store:
             outcome = run_autoscale(platform, store, AutoscaleSettings(),
@@ -126,7 +125,7 @@ def _autoscale(state_dir: Path) -> AutoscaleOutcome:
         return outcome
     finally:
         with console_err.status("stopping the autoscaling cluster..."):
-            platform.down(purge=True)
+            stop_cluster(platform, purge=True)
 
 
 def _settle(platform: Platform, limit_ms: float = 4000, wait_s: float = 45) -> None:

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from controlplane.platform.base import ClusterInfo, InstanceInfo
 
-__all__ = ["health_word", "progress_line", "status_table"]
+__all__ = ["health_word", "status_table"]
 
 
 def health_word(inst: InstanceInfo) -> str:
@@ -38,8 +38,3 @@ def status_table(info: ClusterInfo) -> Table:
                       inst.health.detail if not inst.health.ready else
                       inst.health.detail if inst.kind == "haproxy" else "")
     return table
-
-
-def progress_line(info: ClusterInfo) -> str:
-    ready = sum(1 for c in info.components if c.ready)
-    return f"{info.phase}: {ready}/{len(info.components)} components ready - {info.detail}"
