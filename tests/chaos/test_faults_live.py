@@ -31,7 +31,7 @@ from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.faults.base import FaultTarget
 from controlplane.host.procs import alive, find_owned
-from tests.support.local import Cgroups, pid
+from tests.support.local import Cgroups, data_dir, pid
 from tests.support.net import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
@@ -188,7 +188,7 @@ def _du_mb(path: Path) -> float:
 
 
 def test_disk_fill_writes_inside_the_data_directory_only(cluster, engine) -> None:
-    data = cluster.resources().data_dir("etcd-0")
+    data = data_dir(cluster, "etcd-0")
     before = _du_mb(data)
     fault = _inject(engine, "disk-fill", "etcd", {"duration_s": 30, "megabytes": 50})
     assert _du_mb(data) - before >= 50

@@ -158,7 +158,7 @@ def test_scale_in_under_load_moves_symbols_back_drains_and_forgets(cluster) -> N
 def test_scale_in_stops_at_one_instance_and_names_the_reason(cluster) -> None:
     with pytest.raises(PlatformError, match="cannot scale in below 1"):
         cluster.scale_in("matcher")
-    with pytest.raises(PlatformError, match="not supported"):
+    with pytest.raises(PlatformError, match="does not support scaling ledger"):
         cluster.scale_in("ledger")
     result = subprocess.run(
         [sys.executable, "-m", "controlplane", "cluster", "scale", "matcher", "--in",

@@ -224,11 +224,11 @@ def _wait_health(cluster, inst: str, ready: bool, timeout: float = 30):
 
 def test_pause_and_resume_freeze_and_unfreeze_an_instance(cluster) -> None:
     url = _url(cluster, "marketdata") + "/healthz"
-    assert cluster.pause("marketdata-0").state == "paused"
+    assert cluster.freeze("marketdata-0").state == "paused"
     with pytest.raises(OSError):                       # frozen: no answer at all
         urllib.request.urlopen(url, timeout=1)
     _wait_health(cluster, "marketdata-0", ready=False)
-    cluster.resume("marketdata-0")
+    cluster.thaw("marketdata-0")
     _wait_health(cluster, "marketdata-0", ready=True)
     assert urllib.request.urlopen(url, timeout=5).status == 200
 
@@ -266,7 +266,7 @@ def test_scale_starts_one_more_serving_instance_that_prometheus_scrapes(cluster)
 
 def test_scaling_a_stateful_component_is_refused_with_the_reason(cluster) -> None:
     # the matcher scales (tests/cluster/test_matcher_autoscaling.py); the ledger does not
-    with pytest.raises(PlatformError, match="not supported"):
+    with pytest.raises(PlatformError, match="does not support scaling ledger"):
         cluster.scale("ledger")
     assert [i.id for i in cluster.instances("matcher")] == ["matcher-0", "matcher-1"]
 

@@ -8,7 +8,8 @@ from controlplane.platform.local.cgroups import Cgroups
 from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.state import StateDir
 
-__all__ = ["Cgroups", "LocalPlatform", "Nft", "StateDir", "binaries", "pid", "process_roots"]
+__all__ = ["Cgroups", "LocalPlatform", "Nft", "StateDir", "binaries", "data_dir", "pid",
+           "process_roots"]
 
 
 def pid(instance) -> int | None:
@@ -21,3 +22,8 @@ def process_roots(platform) -> list:
     """Every directory whose processes belong to the local cluster in `platform`'s workspace
     (the state directory and any extra roots, such as PostgreSQL's data outside it)."""
     return StateDir(platform.workspace.root).roots()
+
+
+def data_dir(platform, instance_id: str):
+    """Where the local platform keeps an instance's data (what a disk fill must write into)."""
+    return platform._data_dirs()[instance_id]
