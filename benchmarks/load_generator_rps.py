@@ -90,7 +90,7 @@ def run_ours(host: str, clients: int, duration: float, work: Path) -> dict[str, 
                          gates=load_gate_policy("calibration"), gate_policy="calibration",
                          users=clients, spawn_rate=clients, duration_s=duration, mode="local",
                          env={"LOAD_QUOTE_PAUSE_S": "0"})
-    sampler = CpuSampler(lambda: child_with("controlplane.load.engine"), 3, 1, duration)
+    sampler = CpuSampler(lambda: child_with("controlplane.load.locust_process"), 3, 1, duration)
     outcome = LoadRun(request).execute()
     sampler.thread.join()
     rps = outcome.summary["hdr"]["requests"] / outcome.summary["duration_s"]

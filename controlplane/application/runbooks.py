@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from controlplane.application.events import Event, EventSink, discard
 from controlplane.errors import InvalidInput
 from controlplane.platform.base import Platform
-from controlplane.runbooks.engine import RunbookEngine
+from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook
 from controlplane.store import Store
 from controlplane.store.runbooks import Approval, AutomationState, RunbookRun, RunbookStep

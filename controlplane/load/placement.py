@@ -57,12 +57,13 @@ def _stop(popen: subprocess.Popen[bytes], grace_s: float) -> None:
 
 
 class EngineProcess:
-    """`python -m controlplane.load.engine SPEC`: its events arrive on a queue, in order;
+    """`python -m controlplane.load.locust_process SPEC`: its events arrive on a queue, in order;
     the last one is `{"type": "exit", "code": N}`."""
 
     def __init__(self, spec_path: Path, out_dir: Path, env: dict[str, str]) -> None:
-        self.popen = _spawn([sys.executable, "-m", "controlplane.load.engine", str(spec_path)],
-                            out_dir, out_dir / "engine.stderr", env, stdout=subprocess.PIPE)
+        self.popen = _spawn([sys.executable, "-m", "controlplane.load.locust_process",
+                             str(spec_path)], out_dir, out_dir / "engine.stderr", env,
+                            stdout=subprocess.PIPE)
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._reader = threading.Thread(target=self._read, name="load-engine-events",
                                         daemon=True)

@@ -1,7 +1,8 @@
 """What the control plane tells a load engine to run: a JSON file, the engine's only input.
 
-Plain data: the control plane writes it, the engine process (`controlplane.load.engine`) reads
-it, and a Kubernetes master pod would read the same file from a ConfigMap.
+Plain data: the control plane writes it, the engine process
+(`controlplane.load.locust_process`) reads it, and a Kubernetes master pod would read the same
+file from a ConfigMap.
 """
 
 from __future__ import annotations

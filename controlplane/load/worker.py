@@ -26,9 +26,9 @@ import gevent  # noqa: E402
 import locust.runners  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from controlplane.load.engine_io import EngineError, load_locustfiles, setup_logging  # noqa: E402
 from controlplane.load.histograms import DeltaRecorder  # noqa: E402
 from controlplane.load.hooks import install_worker  # noqa: E402
+from controlplane.load.locust_io import EngineError, load_locustfiles, setup_logging  # noqa: E402
 
 
 def _args(argv: list[str]) -> argparse.Namespace:

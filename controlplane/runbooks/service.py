@@ -10,7 +10,7 @@ from pathlib import Path
 
 from controlplane.errors import ControlPlaneError
 from controlplane.platform.base import Platform
-from controlplane.runbooks.engine import RunbookEngine
+from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook, load_runbooks
 from controlplane.store import Store
 from controlplane.store.alerts import AlertRecord

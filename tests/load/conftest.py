@@ -14,7 +14,7 @@ import pytest
 from controlplane.host.procs import find_owned, kill_tree
 from tests.support.cluster import cluster  # noqa: F401 (the module-scoped real cluster)
 
-LOAD_MARKERS = ("controlplane.load.engine", "controlplane.load.worker", "locust")
+LOAD_MARKERS = ("controlplane.load.locust_process", "controlplane.load.worker", "locust")
 
 
 def load_processes(base: Path) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from controlplane.runbooks import library  # noqa: F401 (registers the built-in actions)
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
-from controlplane.runbooks.engine import RunbookEngine
+from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import RUNBOOKS_DIR, load_runbook
 from controlplane.store import Store
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from controlplane.observe.alerts import parse_alerts
 from controlplane.runbooks.actions import ACTIONS, ActionFailed, NoParams, action
-from controlplane.runbooks.engine import RunbookEngine
+from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook
 from controlplane.store import Store
 from tests.support.net import wait_for

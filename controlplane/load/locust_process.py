@@ -1,6 +1,6 @@
 """The load engine process: Locust as a library, driven by an `EngineSpec`.
 
-    python -m controlplane.load.engine SPEC.json
+    python -m controlplane.load.locust_process SPEC.json
 
 It runs in a process of its own because Locust monkey-patches everything with gevent, which
 must not leak into the asyncio control plane. In `local` mode Locust's users run right here;
@@ -42,17 +42,17 @@ from locust.env import Environment  # noqa: E402
 from locust.html import get_html_report  # noqa: E402
 
 from controlplane.load import inflight  # noqa: E402
-from controlplane.load.engine_io import (  # noqa: E402
+from controlplane.load.histograms import Aggregator  # noqa: E402
+from controlplane.load.hooks import WorkerUsage, install_local, install_master  # noqa: E402
+from controlplane.load.locust_io import (  # noqa: E402
     EngineError,
     EventOut,
     load_classes,
     setup_logging,
 )
-from controlplane.load.histograms import Aggregator  # noqa: E402
-from controlplane.load.hooks import WorkerUsage, install_local, install_master  # noqa: E402
 from controlplane.load.spec import EngineSpec  # noqa: E402
 
-log = logging.getLogger("controlplane.load.engine")
+log = logging.getLogger("controlplane.load.locust_process")
 
 
 class Engine:
