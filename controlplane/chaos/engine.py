@@ -152,12 +152,11 @@ class FaultEngine:
             raise InvalidInput("no such fault", field="fault_id", value=fault_id)
         if record.state not in ("pending", "injected"):
             return Evidence(True, f"already {record.state}")
-        if not {"kind", "target", "params"} <= set(record.revert):   # e.g. a drill's: its
+        parsed = self._parsed(record)
+        if parsed is None:                  # e.g. a drill's: its owner reverts it
             return Evidence(False, "the record does not say how to revert it (it was not "
                             "injected by the fault engine; its owner reverts it)")
-        fk = self.kind(str(record.revert["kind"]))
-        target = FaultTarget.from_dict(record.revert["target"])  # type: ignore[arg-type]
-        params = fk.params(**record.revert["params"])             # type: ignore[arg-type]
+        fk, target, params = parsed
         tag = tag_of(fault_id)
         try:
             fk.revert(self.ctx, target, params, tag)
@@ -168,6 +167,29 @@ class FaultEngine:
         if why:
             evidence = Evidence(evidence.ok, evidence.observed, {**evidence.data, "why": why})
         return self._close(fault_id, evidence)
+
+    def observe_reverted(self, fault_id: int) -> Evidence:
+        """One look at the cluster, acting on nothing: is this fault's effect gone? (For a
+        halt's evidence about faults that their runners reverted.)"""
+        record = self.ctx.store.get_fault(fault_id)
+        if record is None:
+            raise InvalidInput("no such fault", field="fault_id", value=fault_id)
+        parsed = self._parsed(record)
+        if parsed is None:
+            return Evidence(False, "the record does not say what the fault did")
+        fk, target, params = parsed
+        try:
+            return fk.verify_reverted(self.ctx, target, params, tag_of(fault_id))
+        except (ControlPlaneError, OSError) as err:
+            return Evidence(False, f"could not observe it: {err}")
+
+    def _parsed(self, record: Fault) -> tuple[FaultKind, FaultTarget, Params] | None:
+        """The kind, target and parameters a fault engine's record keeps; None for another's."""
+        if not {"kind", "target", "params"} <= set(record.revert):
+            return None
+        fk = self.kind(str(record.revert["kind"]))
+        target = FaultTarget.from_dict(record.revert["target"])  # type: ignore[arg-type]
+        return fk, target, fk.params(**record.revert["params"])  # type: ignore[arg-type]
 
     def _close(self, fault_id: int, evidence: Evidence) -> Evidence:
         try:
