@@ -44,9 +44,9 @@ from controlplane.store.models import Fault
 from controlplane.workspace import Workspace
 
 __all__ = ["DEFAULT_WAIT_S", "HALT_POLL_S", "MAX_WAIT_S", "RUN_STATES", "ChaosStatus",
-           "FaultAfterHalt", "HaltOutcome", "RunDetail", "SignalledRun", "halt", "recover",
-           "resume", "run_detail", "run_experiments", "runs", "select_experiments", "status",
-           "with_rate"]
+           "FaultAfterHalt", "HaltOutcome", "RunDetail", "SignalledRun", "check_halt",
+           "fault_dict", "halt", "recover", "resume", "run_detail", "run_experiments", "runs",
+           "select_experiments", "status", "status_of", "with_rate"]
 
 log = logging.getLogger(__name__)
 SOURCE = "chaos"
@@ -157,7 +157,7 @@ def halt(platform: Platform, reason: str = "manual halt", wait_s: float = DEFAUL
     """Stop every running experiment and revert its faults; new ones are refused until
     `resume`. Waits at most `wait_s` for the runners to revert their own faults, then
     reverts the rest itself; every fault it saw open is observed gone before it returns."""
-    reason, wait_s = _halt_reason(reason), _halt_wait(wait_s)
+    reason, wait_s = check_halt(reason, wait_s)
     started, requested_at = time.monotonic(), time.time()
     engine = FaultEngine(FaultContext(platform, platform.workspace.store_path))
     try:
@@ -192,6 +192,12 @@ def _halt_with(engine: FaultEngine, reason: str, deadline: float, sink: EventSin
                    f"{fault.target} ({fault.reverted_by}): {fault.observed}",
                    record=fault.run_id or "", data=asdict(fault)))
     return signalled, faults
+
+
+def check_halt(reason: object, wait_s: object) -> tuple[str, float]:
+    """A halt's reason and wait, checked (InvalidInput naming the field): a door may check
+    them before it starts the halt."""
+    return _halt_reason(reason), _halt_wait(wait_s)
 
 
 def _halt_reason(reason: object) -> str:

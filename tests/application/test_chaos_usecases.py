@@ -6,10 +6,8 @@ must leave no fault in force in every case, and say who reverted what."""
 from __future__ import annotations
 
 import math
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,61 +18,31 @@ from controlplane.application import chaos
 from controlplane.application.events import Event, collect
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.errors import InvalidInput
-from controlplane.host.procs import alive, proc_state
+from controlplane.host.procs import proc_state
 from controlplane.store import Store
-from controlplane.workspace import Workspace
-from tests.support.fake_platform import ProcessPlatform
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-class Cluster(ProcessPlatform):
-    """The fake platform with a workspace, as the halt finds the store through it."""
-
-    def __init__(self, pids: dict[str, int], root: Path) -> None:
-        super().__init__(pids)
-        self.workspace = Workspace(root)
+from tests.support.signal_runner import (
+    StartRunner,
+    WorkspacePlatform,
+    sleeping_instance,
+    stand_in_runners,
+)
 
 
 @pytest.fixture
 def sleeper(tmp_path: Path) -> Iterator[int]:
-    proc = subprocess.Popen(["sleep", "120"], cwd=tmp_path)
-    try:
-        yield proc.pid
-    finally:
-        if alive(proc.pid):
-            os.kill(proc.pid, signal.SIGCONT)
-        proc.kill()
-        proc.wait(5)
+    with sleeping_instance(tmp_path) as pid:
+        yield pid
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, sleeper: int) -> Cluster:
-    return Cluster({"gateway-0": sleeper}, tmp_path)
+def cluster(tmp_path: Path, sleeper: int) -> WorkspacePlatform:
+    return WorkspacePlatform({"gateway-0": sleeper}, tmp_path)
 
 
 @pytest.fixture
-def start_runner(cluster: Cluster, sleeper: int, tmp_path: Path) -> Iterator:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(on_usr1: str, run_id: str = "run-1") -> tuple[subprocess.Popen[str], int]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.signal_runner", "--db",
-             str(cluster.workspace.store_path), "--pid", str(sleeper), "--run-id", run_id,
-             "--on-usr1", on_usr1], cwd=REPO, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)})
-        started.append(proc)
-        line = proc.stdout.readline() if proc.stdout else ""
-        assert line.strip().isdigit(), f"the stand-in runner did not inject: {line!r}"
-        assert proc_state(sleeper) == "T"
-        return proc, int(line)
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stdout:
-            proc.stdout.close()
+def start_runner(cluster: WorkspacePlatform, sleeper: int) -> Iterator[StartRunner]:
+    with stand_in_runners(cluster.workspace.store_path, sleeper) as start:
+        yield start
 
 
 def test_a_halt_signals_the_runner_which_reverts_its_fault(cluster, start_runner,
