@@ -5,6 +5,7 @@ supervisor's reaper once it expired or its owner died (`controlplane.chaos.reape
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -41,6 +42,7 @@ EXPIRY_MARGIN_S = VERIFY_TIMEOUT + SAFETY_TTL_MARGIN_S
 # A one-shot fault (a kill) is over at once; what reverting it does is start an instance that
 # its restart policy left down. The reaper does that this long after the kill if nobody did.
 ONE_SHOT_TTL_S = 120.0
+log = logging.getLogger(__name__)
 
 
 def ttl_of(params: Params) -> float:
@@ -131,7 +133,12 @@ class FaultEngine:
             self._undo_failed(fk, resolved, parsed, record, err)
             raise FaultFailed(f"{kind} on {target} failed: {err}") from err
         at = self.ctx.clock()
-        self.ctx.store.mark_fault_injected(record.id, at)
+        try:
+            self.ctx.store.mark_fault_injected(record.id, at)
+        except InvalidInput:        # a halt or the reaper closed the record as we injected
+            self._undo_closed(fk, resolved, parsed, record.id)
+            raise FaultFailed(f"{kind} on {target} was closed (a halt or the reaper reverted "
+                              "its record) while it was being injected; undone") from None
         evidence = wait_until(
             lambda: fk.verify_injected(self.ctx, resolved, parsed, tag, notes), VERIFY_TIMEOUT)
         return InjectedFault(record.id, tag, kind, resolved, at, evidence)
@@ -143,6 +150,15 @@ class FaultEngine:
         except (ControlPlaneError, OSError):
             pass
         self.ctx.store.mark_fault_failed(record.id, f"injection failed: {err}")
+
+    def _undo_closed(self, fk: FaultKind, target: FaultTarget, params: Any,
+                     fault_id: int) -> None:
+        """Take back an injection whose record someone closed meanwhile: its reverter saw a
+        pending fault with nothing yet to revert, and nobody else would undo it."""
+        try:
+            fk.revert(self.ctx, target, params, tag_of(fault_id))
+        except (ControlPlaneError, OSError):
+            log.exception("fault #%d: could not undo an injection closed meanwhile", fault_id)
 
     def revert(self, fault_id: int, why: str | None = None) -> Evidence:
         """Revert one fault and verify it by observation; `why` (e.g. the reaper's reason) is

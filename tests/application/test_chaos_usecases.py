@@ -16,7 +16,7 @@ import pytest
 
 from controlplane.application import chaos
 from controlplane.application.events import Event, collect
-from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.chaos.engine import FaultContext, FaultEngine, FaultFailed
 from controlplane.errors import InvalidInput
 from controlplane.host.procs import proc_state
 from controlplane.store import Store
@@ -148,3 +148,18 @@ def test_runs_and_run_detail_read_the_records(tmp_path: Path) -> None:
         for limit in (0, 1001, True):
             with pytest.raises(InvalidInput, match="limit"):
                 chaos.runs(store, limit=limit)
+
+
+def test_a_halt_while_a_fault_is_being_injected_leaves_it_undone(cluster, sleeper) -> None:
+    """The halt finds the fault pending (recorded, not yet in force), reverts nothing that is
+    there yet and closes the record; the injection that lands after it is taken back."""
+    outcomes = []
+    cluster.on_pause = lambda instance: outcomes.append(chaos.halt(cluster, "mid-inject", 0))
+    engine = FaultEngine(FaultContext(cluster, cluster.workspace.store_path))  # type: ignore[arg-type]
+    with pytest.raises(FaultFailed, match="while it was being injected"):
+        engine.inject("process-pause", "gateway-0", {"duration_s": 30})
+    [outcome] = outcomes
+    assert [(f.state, f.reverted_by) for f in outcome.faults] == [("reverted", "halt")]
+    assert proc_state(sleeper) != "T"
+    with Store(cluster.workspace.store_path) as store:
+        assert store.open_faults() == []
