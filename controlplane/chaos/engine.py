@@ -5,6 +5,7 @@ supervisor's reaper once it expired or its owner died (`controlplane.chaos.reape
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -41,6 +42,7 @@ EXPIRY_MARGIN_S = VERIFY_TIMEOUT + SAFETY_TTL_MARGIN_S
 # A one-shot fault (a kill) is over at once; what reverting it does is start an instance that
 # its restart policy left down. The reaper does that this long after the kill if nobody did.
 ONE_SHOT_TTL_S = 120.0
+log = logging.getLogger(__name__)
 
 
 def ttl_of(params: Params) -> float:
@@ -131,7 +133,12 @@ class FaultEngine:
             self._undo_failed(fk, resolved, parsed, record, err)
             raise FaultFailed(f"{kind} on {target} failed: {err}") from err
         at = self.ctx.clock()
-        self.ctx.store.mark_fault_injected(record.id, at)
+        try:
+            self.ctx.store.mark_fault_injected(record.id, at)
+        except InvalidInput:        # a halt or the reaper closed the record as we injected
+            self._undo_closed(fk, resolved, parsed, record.id)
+            raise FaultFailed(f"{kind} on {target} was closed (a halt or the reaper reverted "
+                              "its record) while it was being injected; undone") from None
         evidence = wait_until(
             lambda: fk.verify_injected(self.ctx, resolved, parsed, tag, notes), VERIFY_TIMEOUT)
         return InjectedFault(record.id, tag, kind, resolved, at, evidence)
@@ -144,6 +151,15 @@ class FaultEngine:
             pass
         self.ctx.store.mark_fault_failed(record.id, f"injection failed: {err}")
 
+    def _undo_closed(self, fk: FaultKind, target: FaultTarget, params: Any,
+                     fault_id: int) -> None:
+        """Take back an injection whose record someone closed meanwhile: its reverter saw a
+        pending fault with nothing yet to revert, and nobody else would undo it."""
+        try:
+            fk.revert(self.ctx, target, params, tag_of(fault_id))
+        except (ControlPlaneError, OSError):
+            log.exception("fault #%d: could not undo an injection closed meanwhile", fault_id)
+
     def revert(self, fault_id: int, why: str | None = None) -> Evidence:
         """Revert one fault and verify it by observation; `why` (e.g. the reaper's reason) is
         kept with the result. Safe to race: whoever closes the record second is told so."""
@@ -152,12 +168,11 @@ class FaultEngine:
             raise InvalidInput("no such fault", field="fault_id", value=fault_id)
         if record.state not in ("pending", "injected"):
             return Evidence(True, f"already {record.state}")
-        if not {"kind", "target", "params"} <= set(record.revert):   # e.g. a drill's: its
+        parsed = self._parsed(record)
+        if parsed is None:                  # e.g. a drill's: its owner reverts it
             return Evidence(False, "the record does not say how to revert it (it was not "
                             "injected by the fault engine; its owner reverts it)")
-        fk = self.kind(str(record.revert["kind"]))
-        target = FaultTarget.from_dict(record.revert["target"])  # type: ignore[arg-type]
-        params = fk.params(**record.revert["params"])             # type: ignore[arg-type]
+        fk, target, params = parsed
         tag = tag_of(fault_id)
         try:
             fk.revert(self.ctx, target, params, tag)
@@ -168,6 +183,29 @@ class FaultEngine:
         if why:
             evidence = Evidence(evidence.ok, evidence.observed, {**evidence.data, "why": why})
         return self._close(fault_id, evidence)
+
+    def observe_reverted(self, fault_id: int) -> Evidence:
+        """One look at the cluster, acting on nothing: is this fault's effect gone? (For a
+        halt's evidence about faults that their runners reverted.)"""
+        record = self.ctx.store.get_fault(fault_id)
+        if record is None:
+            raise InvalidInput("no such fault", field="fault_id", value=fault_id)
+        parsed = self._parsed(record)
+        if parsed is None:
+            return Evidence(False, "the record does not say what the fault did")
+        fk, target, params = parsed
+        try:
+            return fk.verify_reverted(self.ctx, target, params, tag_of(fault_id))
+        except (ControlPlaneError, OSError) as err:
+            return Evidence(False, f"could not observe it: {err}")
+
+    def _parsed(self, record: Fault) -> tuple[FaultKind, FaultTarget, Params] | None:
+        """The kind, target and parameters a fault engine's record keeps; None for another's."""
+        if not {"kind", "target", "params"} <= set(record.revert):
+            return None
+        fk = self.kind(str(record.revert["kind"]))
+        target = FaultTarget.from_dict(record.revert["target"])  # type: ignore[arg-type]
+        return fk, target, fk.params(**record.revert["params"])  # type: ignore[arg-type]
 
     def _close(self, fault_id: int, evidence: Evidence) -> Evidence:
         try:

@@ -3,6 +3,11 @@
 Chaos Toolkit so that it plays the rollbacks. Also the chaoslib event handler that tells the
 guard when the method starts and ends, and records the run's timeline.
 
+A halt reaches a run two ways: `chaos halt` (CLI or API) sends its runner SIGUSR1, and the
+guard's own halt watch polls the store's halt flag every `HALT_POLL_S`, apart from the
+hypothesis (whose probes may take seconds), so a halt reaches a runner the signal cannot (one
+on another host, or of another user) within that.
+
 The guard evaluates the hypothesis with the configuration and secrets chaoslib loaded for the
 run (handed over by the `running` event), as chaoslib's own continuous hypothesis does. A guard
 that cannot evaluate the hypothesis at all aborts the run like a breach: the method never goes
@@ -23,11 +28,13 @@ from chaoslib.run import EventHandlerRegistry, RunEventHandler
 
 from controlplane.errors import ControlPlaneError
 
-__all__ = ["Guard", "HypothesisError", "TimelineEvents", "evaluate", "failing_probe"]
+__all__ = ["HALT_POLL_S", "Guard", "HypothesisError", "TimelineEvents", "evaluate",
+           "failing_probe"]
 
 log = logging.getLogger(__name__)
 Record = Callable[[str, float, dict[str, Any]], None]
 MESSAGE_LIMIT = 300
+HALT_POLL_S = 0.5        # how often the guard reads the store's halt flag, whatever the probes
 
 
 class HypothesisError(ControlPlaneError):
@@ -65,24 +72,47 @@ class Guard(threading.Thread):
     def __init__(self, experiment: dict[str, Any], configuration: dict[str, Any],
                  secrets: dict[str, Any], interval: float, record: Record,
                  revert: Callable[[], dict[str, Any]], halted: Callable[[], bool],
-                 interrupt: Callable[[], None] = interrupt_chaoslib) -> None:
+                 interrupt: Callable[[], None] = interrupt_chaoslib,
+                 halt_poll_s: float = HALT_POLL_S) -> None:
         super().__init__(name="steady-state-guard", daemon=True)
         self.experiment, self.configuration, self.secrets = experiment, configuration, secrets
         self.interval = interval
         self.record, self.revert, self.halted = record, revert, halted
         self.interrupt = interrupt
+        self.halt_poll_s = halt_poll_s
         self.active = threading.Event()
         self.finished = threading.Event()
         self.tripped: dict[str, Any] = {}
+        self._trip_lock = threading.Lock()
+        self.watch = threading.Thread(target=self._watch_halt, name="halt-watch", daemon=True)
+
+    def start(self) -> None:
+        super().start()
+        self.watch.start()
 
     def run(self) -> None:
-        while not self.finished.is_set():
+        while not self.finished.is_set() and not self.tripped:
             if self.active.is_set():
                 reason = self._check()
                 if reason:
                     self._trip(reason)
                     return
             self.finished.wait(self.interval)
+
+    def _watch_halt(self) -> None:
+        """Read the halt flag every `halt_poll_s` while the method runs, however long the
+        hypothesis takes to evaluate."""
+        while not self.finished.wait(self.halt_poll_s) and not self.tripped:
+            if self.active.is_set() and self._halted_now():
+                self._trip({"why": "halted", "at": time.time(), "seen_by": "halt watch"})
+                return
+
+    def _halted_now(self) -> bool:
+        try:
+            return self.halted()
+        except Exception:       # the store failing: the hypothesis loop aborts on it
+            log.exception("the guard could not read the halt flag")
+            return False
 
     def configure(self, configuration: dict[str, Any], secrets: dict[str, Any]) -> None:
         """Use the configuration and secrets chaoslib loaded for this run."""
@@ -106,13 +136,20 @@ class Guard(threading.Thread):
         return None
 
     def _trip(self, reason: dict[str, Any]) -> None:
-        self.tripped = reason
+        """Once per run (the hypothesis loop and the halt watch may both see a reason): record,
+        revert, then interrupt the method, unless it already ended or was interrupted (a
+        SIGUSR1 during the rollbacks would cut them short)."""
+        with self._trip_lock:
+            if self.tripped:
+                return
+            self.tripped = reason
         kind = "halt" if reason["why"] == "halted" else reason["why"]
         try:
             self.record(kind, reason["at"], reason)
             self._revert(reason["at"])
         finally:
-            self.interrupt()
+            if self.active.is_set():
+                self.interrupt()
 
     def _revert(self, since: float) -> None:
         try:
@@ -145,6 +182,10 @@ class TimelineEvents(RunEventHandler):
         self.record("steady_state_before", time.time(),
                     {"met": bool(state and state.get("steady_state_met")),
                      **failing_probe(state)})
+
+    def interrupted(self, experiment, journal) -> None:
+        self.guard.active.clear()           # a SIGUSR1 (a halt) stopped the method already
+        self.record("interrupted", time.time(), {})
 
     def start_method(self, experiment) -> None:
         self.record("method_started", time.time(), {})

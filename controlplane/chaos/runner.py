@@ -134,14 +134,18 @@ class ChaosRunner:
         if self.policy.error_budget.min_remaining > 0:
             remaining = self._budget_gate(out)
             self._event(out, "error_budget", time.time(), {"remaining": round(remaining, 4)})
+        self._refuse_if_halted()            # a halt while the gates above waited
         return self.locks.acquire(out.run_id, [i for p in planned for i in p.instances])
 
-    def _static_guardrails(self, exp: Experiment) -> list[Planned]:
-        """Halt, freeze windows and blast radius: the checks that need no traffic history."""
+    def _refuse_if_halted(self) -> None:
         halt = self.store.halt_state()
         if halt.halted:
             raise GuardrailRefused("halt", f"chaos is halted ({halt.reason or 'no reason given'})",
                                    "Run `controlplane chaos resume` when it is safe")
+
+    def _static_guardrails(self, exp: Experiment) -> list[Planned]:
+        """Halt, freeze windows and blast radius: the checks that need no traffic history."""
+        self._refuse_if_halted()
         if HOLD_TAG in exp.data.get("tags", []) and not self.policy.steady_state.allow_hold:
             raise GuardrailRefused("steady-state", f"the experiment is tagged {HOLD_TAG}: its "
                                    "faults would outlast a breach of the steady state, and this "

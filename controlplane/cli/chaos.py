@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import time
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.application import chaos as usecases
+from controlplane.application.events import Event
 from controlplane.chaos.experiments import EXPERIMENTS_DIR, load_experiment, select
 from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
-from controlplane.chaos.suite import run_suite
 from controlplane.cli.common import (
     console,
     lit,
@@ -25,8 +23,6 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
-from controlplane.host.procs import alive
-from controlplane.store import Store, iso
 
 __all__ = ["chaos"]
 
@@ -52,28 +48,26 @@ def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: fl
         topology_path: Path | None, state_dir: Path | None) -> None:
     """Run TARGET: an experiment file, a directory, a tag selector (fault=process-kill) or a
     suite. Exits 0 only if every experiment passed."""
-    policy = load_policy(policy_path)
-    if rate is not None:
-        policy = policy.model_copy(update={"load": policy.load.model_copy(update={"rate": rate})})
-    paths = select(target)
-    for path in paths:                                  # refuse bad files before acting
-        load_experiment(path)
+    policy = usecases.with_rate(load_policy(policy_path), rate)
+    paths = usecases.select_experiments(target)          # refuse bad files before acting
     platform = local_platform(state_dir, topology_path)
-    platform.info()
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("chaos", total=len(paths))
 
-        def progress(kind: str, out, message: str) -> None:
-            if kind == "run_finished":
+        def render(event: Event) -> None:
+            title = str(event.data.get("title", ""))
+            if event.kind == "run_finished":
                 bar.advance(task)
-                style = STATE_STYLE.get(out.state, "white")
-                bar.console.print(f"[{style}]{out.state:<8}[/] {lit(out.title)}  "
-                                  f"[dim]{lit(out.reason)}[/]", highlight=False)
+                state = str(event.data.get("state"))
+                style = STATE_STYLE.get(state, "white")
+                bar.console.print(f"[{style}]{state:<8}[/] {lit(title)}  "
+                                  f"[dim]{lit(event.data.get('reason'))}[/]", highlight=False)
             else:
-                bar.update(task, description=lit(f"{out.title[:50]}: {kind} {message}"[:90]))
-        result = run_suite(platform, policy, paths, report_dir=report_dir, progress=progress)
+                bar.update(task, description=lit(
+                    f"{title[:50]}: {event.kind} {event.message}"[:90]))
+        result = usecases.run_experiments(platform, policy, paths, report_dir, render)
     _summary(result)
     if not result.ok:
         raise SystemExit(1)
@@ -128,25 +122,22 @@ def faults() -> None:
 
 @chaos.command()
 @click.option("--reason", default="manual halt", show_default=True)
-@click.option("--wait", type=float, default=20, show_default=True,
-              help="Seconds to let running experiments roll back before reverting for them.")
+@click.option("--wait", type=click.FloatRange(0, usecases.MAX_WAIT_S), default=20,
+              show_default=True,
+              help="Seconds to let running experiments revert their own faults before "
+              "reverting for them (the halt ends as soon as they have).")
 @topology_option
 @state_dir_option
 def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path | None) -> None:
     """Stop every running experiment, revert its faults, and block new ones until resume."""
     platform = local_platform(state_dir, topology_path)
-    with Store(platform.workspace.store_path) as store:
-        store.set_halt(True, reason)
-        running = [r for r in store.chaos_runs(state="running") if r.pid and alive(r.pid)]
-    for run in running:
-        os.kill(run.pid, signal.SIGUSR1)
-    deadline = time.time() + wait
-    while time.time() < deadline and any(alive(r.pid) for r in running if r.pid):
-        time.sleep(0.2)
-    reverted = FaultEngine(FaultContext(platform, platform.workspace.store_path)).recover()
-    console.print(f"halted: {len(running)} running experiments stopped, {len(reverted)} faults "
-                  "reverted here; new experiments are refused until `controlplane chaos resume`")
-    bad = {i: e.observed for i, e in reverted.items() if not e.ok}
+    outcome = usecases.halt(platform, reason, wait)
+    stopped = sum(r.signalled for r in outcome.runs)
+    console.print(f"halted: {stopped} running experiments stopped, "
+                  f"{len(outcome.reverted_here)} faults reverted here; new experiments are "
+                  "refused until `controlplane chaos resume`")
+    bad = {f.fault_id: f.observed for f in outcome.faults if not f.verified}
+    bad.update({i: "still open" for i in outcome.still_open if i not in bad})
     if bad:
         console.print(f"[red]not verified reverted:[/] {lit(bad)}")
         raise SystemExit(1)
@@ -157,9 +148,7 @@ def halt(reason: str, wait: float, topology_path: Path | None, state_dir: Path |
 @state_dir_option
 def resume(topology_path: Path | None, state_dir: Path | None) -> None:
     """Allow experiments again after a halt."""
-    platform = local_platform(state_dir, topology_path)
-    with Store(platform.workspace.store_path) as store:
-        store.set_halt(False, None)
+    usecases.resume(local_platform(state_dir, topology_path).workspace)
     console.print("chaos resumed: experiments may run")
 
 
@@ -170,10 +159,7 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
     """Revert every fault left open by a crashed run and mark the run aborted. The cluster's
     supervisor does this by itself within seconds, and at each fault's expiry; this is the
     same pass, for faults recorded before faults had an expiry, or with no cluster daemon."""
-    from controlplane.chaos.reaper import reap
-
-    platform = local_platform(state_dir, topology_path)
-    report = reap(FaultEngine(FaultContext(platform, platform.workspace.store_path)), orphans=True)
+    report = usecases.recover(local_platform(state_dir, topology_path))
     for run_id, reason in report.aborted.items():
         console.print(f"run {run_id}: aborted ({reason})", highlight=False, markup=False)
     for fault_id, evidence in report.reverted.items():
@@ -192,28 +178,16 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
 def status(as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
     """Halt state, running experiments and open faults."""
     platform = local_platform(state_dir, topology_path)
-    if not platform.workspace.store_path.exists():          # a fresh checkout: nothing yet
-        if as_json:
-            click.echo(json.dumps({"halted": False, "halt_reason": None, "running": [],
-                                   "open_faults": []}, indent=2))
-        else:
-            nothing_recorded(platform, "chaos runs")
+    if not as_json and nothing_recorded(platform, "chaos runs"):   # a fresh checkout
         return
-    with Store(platform.workspace.store_path) as store:
-        halt_state = store.halt_state()
-        running = store.chaos_runs(state="running")
-        open_faults = store.open_faults()
-    data = {"halted": halt_state.halted, "halt_reason": halt_state.reason,
-            "running": [{"run_id": r.run_id, "title": r.title, "pid": r.pid} for r in running],
-            "open_faults": [{"id": f.id, "kind": f.kind, "target": f.target, "state": f.state,
-                             "run_id": f.run_id, "expires_at": iso(f.expires_at),
-                             "owner": f"{f.owner_pid}@{f.owner_host}" if f.owner_pid else None}
-                            for f in open_faults]}
+    now = usecases.status(platform.workspace)
+    data = now.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    console.print(f"halted: {data['halted']} {halt_state.reason or ''}", markup=False)
-    console.print(f"running experiments: {len(running)}; open faults: {len(open_faults)}")
+    console.print(f"halted: {data['halted']} {now.halt.reason or ''}", markup=False)
+    console.print(f"running experiments: {len(now.running)}; open faults: "
+                  f"{len(now.open_faults)}")
     for f in data["open_faults"]:
         expiry = f", expires {f['expires_at']}" if f["expires_at"] else ""
         console.print(f"  fault #{f['id']} {f['kind']} on {f['target']} ({f['state']}, "

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 
 from aiohttp import web
 
 from controlplane.errors import InvalidInput
 from controlplane.server.errors import not_found
+from controlplane.server.query import query_number
 from controlplane.server.state import STATE
 from controlplane.store import Drill, DrillEvent, Store, iso
 
@@ -36,7 +36,7 @@ async def get_trace(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/traces")
 async def list_traces(request: web.Request) -> web.Response:
-    limit = int(_number(request, "limit", 20, 1, MAX_LIMIT, int))
+    limit = int(query_number(request, "limit", 20, 1, MAX_LIMIT, int))
     service = request.query.get("service") or None
     traces = request.app[STATE].spans.recent_traces(limit, service)
     return web.json_response({"traces": [dataclasses.asdict(t) for t in traces]})
@@ -45,13 +45,14 @@ async def list_traces(request: web.Request) -> web.Response:
 @routes.get("/api/v1/telemetry/summary")
 async def telemetry_summary(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    window = _number(request, "window", state.settings.summary_window_s, 1, MAX_WINDOW_S, float)
+    window = query_number(request, "window", state.settings.summary_window_s, 1, MAX_WINDOW_S,
+                          float)
     return web.json_response(dataclasses.asdict(state.spans.summary(window)))
 
 
 @routes.get("/api/v1/drills")
 async def list_drills(request: web.Request) -> web.Response:
-    limit = int(_number(request, "limit", 50, 1, MAX_LIMIT, int))
+    limit = int(query_number(request, "limit", 50, 1, MAX_LIMIT, int))
     drills = _store(request).list_drills(limit, request.query.get("kind") or None)
     return web.json_response({"drills": [_drill_json(d) for d in drills]})
 
@@ -75,21 +76,6 @@ def _store(request: web.Request) -> Store:
         raise web.HTTPNotFound(text="drill records are not kept: start `controlplane serve` "
                                     "with a state directory")
     return store
-
-
-def _number(request: web.Request, name: str, default: float, low: float, high: float,
-            kind: Callable[[str], float]) -> float:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise InvalidInput(f"must be {'an integer' if kind is int else 'a number'}",
-                           field=name, value=raw) from None
-    if not low <= value <= high:  # also refuses NaN
-        raise InvalidInput(f"must be between {low:g} and {high:g}", field=name, value=raw)
-    return value
 
 
 def _drill_json(drill: Drill) -> dict[str, object]:

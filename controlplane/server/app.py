@@ -1,4 +1,5 @@
-"""The control-plane service as an aiohttp application: OTLP receiver, read API, /metrics.
+"""The control-plane service as an aiohttp application: OTLP receiver, read API, alert intake,
+the chaos API (runs, halt, resume), /metrics.
 
 `create_app` wires the pieces; the store is opened and the forwarder started when the
 application starts, and both are closed when it stops. Handlers run on the event loop and
@@ -19,7 +20,7 @@ from controlplane.observe.ack_audit import AckAudit
 from controlplane.observe.forward import OtlpForwarder
 from controlplane.observe.spans import SpanStore
 from controlplane.platform.base import Platform
-from controlplane.server import alerts_api, api
+from controlplane.server import alerts_api, api, chaos_api
 from controlplane.server.errors import error_middleware, error_reply, metrics_middleware
 from controlplane.server.receiver import receive_traces
 from controlplane.server.settings import ServerSettings
@@ -44,6 +45,7 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app[REGISTRY] = registry
     app[alerts_api.ALERT_METRICS] = alerts_api.AlertMetrics(registry)
     app[alerts_api.ALERT_LISTENERS] = []
+    app[chaos_api.CHAOS] = chaos_api.ChaosDoor(settings.state_dir)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_post("/v1/traces", receive_traces)
     app.router.add_get("/metrics", _metrics)
@@ -51,6 +53,7 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_get("/readyz", _readyz)
     app.router.add_routes(api.routes)
     app.router.add_routes(alerts_api.routes)
+    app.router.add_routes(chaos_api.routes)
     return app
 
 
