@@ -4,16 +4,15 @@ experiments, and the autoscaling loop on a one-matcher cluster, each with its re
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from controlplane.application.cluster import start_cluster, stop_cluster
-from controlplane.chaos.experiments import EXPERIMENTS_DIR
-from controlplane.chaos.guardrails import load_policy
-from controlplane.chaos.suite import SuiteResult, run_suite
+from controlplane.application.events import Event
+from controlplane.application.gameday import GAMEDAY, run_gameday
+from controlplane.chaos.suite import SuiteResult
 from controlplane.cli.common import (
     console,
     console_err,
@@ -36,25 +35,12 @@ from controlplane.drills.autoscale import (
     AutoscaleSettings,
     autoscale_topology,
 )
-from controlplane.drills.autoscale_slo import gateway_p99_ms
 from controlplane.drills.report import render_autoscale, render_outcome
-from controlplane.observe.prometheus import PrometheusClient
 from controlplane.platform import Platform, load_platform
 from controlplane.store import Store
 from controlplane.topology import load_topology
 
-__all__ = ["GAMEDAY", "demo"]
-
-# A short GameDay: one experiment per kind of trouble, each a few tens of seconds.
-GAMEDAY = [
-    "gateway/process-kill-gateway.json",
-    "matcher/process-pause-matcher-0-5s.json",
-    "gateway/network-latency-gateway-matcher-0-20s-100ms.json",
-    "matcher/app-errors-matcher-0-20s-err0p1.json",
-    "marketdata/marketdata-stall-marketdata-10s.json",
-    "ledger/ledger-replication-pause-ledger-standby-10s.json",
-]
-
+__all__ = ["demo"]
 
 @click.command()
 @with_options(drill_options)
@@ -90,7 +76,6 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
         plot_outcome(platform, outcome, outcome.drill_id)
         if gameday:
             console.rule(f"3/{steps} GameDay: {len(GAMEDAY)} chaos experiments under traffic")
-            _settle(platform)
             suite = _gameday(platform)
     finally:
         if not keep:
@@ -128,26 +113,16 @@ def _autoscale(state_dir: Path) -> AutoscaleOutcome:
             stop_cluster(platform, purge=True)
 
 
-def _settle(platform: Platform, limit_ms: float = 4000, wait_s: float = 45) -> None:
-    """Wait until the failover's slow answers have left the 15 s latency window the GameDay's
-    steady-state probes read; otherwise the first experiment is (rightly) skipped."""
-    prom = PrometheusClient(platform.instances("prometheus")[0].endpoints["http"], timeout=3)
-    deadline = time.time() + wait_s
-    with console_err.status("waiting for the order latency window to settle...") as status:
-        while time.time() < deadline:
-            p99 = gateway_p99_ms(prom, time.time(), 15)
-            if p99 is None or p99 < limit_ms:              # None: no orders in the window
-                return
-            status.update(f"waiting for the order latency window to settle (p99 {p99:.0f} ms)")
-            time.sleep(1)
-
-
 def _gameday(platform: Platform) -> SuiteResult:
-    def progress(kind: str, out, message: str) -> None:
-        if kind == "run_started":
-            console.print(f"  running {out.title} ...", highlight=False)
-    paths = [EXPERIMENTS_DIR / p for p in GAMEDAY]
-    result = run_suite(platform, load_policy(), paths, progress=progress)
+    with console_err.status("waiting for the order latency window to settle...") as status:
+        def render(event: Event) -> None:
+            if event.kind == "settling":
+                status.update(event.message)
+            elif event.kind == "run_started":
+                status.update(f"GameDay: {event.data['title']}")
+                console.print(f"  running {event.data['title']} ...", highlight=False,
+                              markup=False)
+        result = run_gameday(platform, render)
     table = Table("experiment", "verdict", "detection", "abort", "RTO", "RPO", "reverted",
                   "reason", title="GameDay", title_justify="left")
     for o in result.outcomes:
