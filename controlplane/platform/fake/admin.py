@@ -6,7 +6,6 @@ gateway's memory, empties when the gateway restarts. Any other call is `Unsuppor
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from typing import Any
 
@@ -17,30 +16,31 @@ from controlplane.platform.fake.record import FakeCluster
 __all__ = ["answer", "journal_since"]
 
 
-def journal_since(cluster: FakeCluster, instance_id: str, since: float) -> dict[str, Any]:
+def journal_since(cluster: FakeCluster, instance_id: str, since: float,
+                  now: float) -> dict[str, Any]:
     """A gateway's GET /admin/acks?since=: the acks at or after `since`, and whether the
     journal covers all of that span (not when the gateway started after `since`)."""
     inst = cluster.instances[instance_id]
-    covers_from = inst.started_at or time.time()
+    covers_from = inst.started_at or now
     picked = [a for a in cluster.journals.get(instance_id, []) if a["at"] >= since]
     return {"since": since, "covers_from": covers_from, "complete": covers_from <= since,
             "truncated": False, "count": len(picked), "acks": [dict(a) for a in picked]}
 
 
 def answer(cluster: FakeCluster, instance_id: str, method: str, path: str,
-           body: dict[str, Any] | None) -> Any:
+           body: dict[str, Any] | None, now: float) -> Any:
     """The JSON a service would answer; the caller holds the record."""
     inst = service(cluster, instance_id)
     url = urllib.parse.urlsplit(path)
     route = (method.upper(), url.path)
     if route == ("GET", "/admin/acks") and inst.kind == "gateway":
-        return journal_since(cluster, instance_id, _since(url.query))
+        return journal_since(cluster, instance_id, _since(url.query), now)
     if route == ("GET", "/admin/faults"):
-        return fault_view(cluster, inst)
+        return fault_view(cluster, inst, now)
     if route == ("DELETE", "/admin/faults"):
         return {"cleared": cluster.service_faults.pop(instance_id, None) is not None}
     if route == ("PUT", "/admin/faults"):
-        return put_fault(cluster, inst, body or {})
+        return put_fault(cluster, inst, body or {}, now)
     raise Unsupported("fake", f"the admin call {method.upper()} {url.path} on {inst.kind}",
                       "it answers /admin/faults, and /admin/acks on a gateway")
 

@@ -8,7 +8,6 @@ services refuse other specs), kept as given, and expires after its ttl.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -23,6 +22,7 @@ __all__ = ["SERVICE_KINDS", "FakeLinks", "FakeNetwork", "FakeResources", "FakeSe
            "InvalidFault", "fault_view", "known", "mesh_links", "put_fault", "service"]
 
 Edit = Callable[[], AbstractContextManager[FakeCluster]]
+Clock = Callable[[], float]
 SERVICE_KINDS = ("gateway", "matcher", "marketdata")    # the services that fault themselves
 LINK_FIELDS = {"ttl_s", "latency_ms", "jitter_ms", "direction", "bandwidth_kbps", "reset",
                "reset_probability", "blackhole"}
@@ -56,8 +56,8 @@ def _check_spec(spec: dict[str, Any], fields: set[str]) -> float:
     return float(ttl)
 
 
-def _remaining(fault: dict[str, Any]) -> float:
-    return round(max(0.0, fault["until"] - time.time()), 3)
+def _remaining(fault: dict[str, Any], now: float) -> float:
+    return round(max(0.0, fault["until"] - now), 3)
 
 
 class FakeNetwork(NetworkControl):
@@ -207,19 +207,21 @@ def mesh_links(cluster: FakeCluster) -> list[MeshLink]:
 
 
 class FakeLinks(LinkControl):
-    def __init__(self, edit: Edit) -> None:
-        self._edit = edit
+    def __init__(self, edit: Edit, clock: Clock) -> None:
+        self._edit, self._clock = edit, clock
 
     def links(self) -> list[dict[str, Any]]:
         with self._edit() as cluster:
-            return [_view(link, cluster.links.get(link.name)) for link in mesh_links(cluster)]
+            now = self._clock()
+            return [_view(link, cluster.links.get(link.name), now)
+                    for link in mesh_links(cluster)]
 
     def set_fault(self, link: str, spec: dict[str, Any]) -> dict[str, Any]:
         with self._edit() as cluster:
-            found = self._link(cluster, link)
+            found, now = self._link(cluster, link), self._clock()
             ttl = _check_spec(spec, LINK_FIELDS)
-            cluster.links[link] = {"spec": dict(spec), "until": time.time() + ttl}
-            return _view(found, cluster.links[link])
+            cluster.links[link] = {"spec": dict(spec), "until": now + ttl}
+            return _view(found, cluster.links[link], now)
 
     def clear(self, link: str) -> bool:
         with self._edit() as cluster:
@@ -234,26 +236,27 @@ class FakeLinks(LinkControl):
         return links[name]
 
 
-def _view(link: MeshLink, fault: dict[str, Any] | None) -> dict[str, Any]:
+def _view(link: MeshLink, fault: dict[str, Any] | None, now: float) -> dict[str, Any]:
     return {"name": link.name, "client": link.client, "server": link.server, "port": link.port,
             "fault": None if fault is None else dict(fault["spec"]),
-            "ttl_remaining_s": None if fault is None else _remaining(fault)}
+            "ttl_remaining_s": None if fault is None else _remaining(fault, now)}
 
 
 class FakeServiceFaults(ServiceFaults):
     """Each testbed service's own fault, held in its process's memory: it is gone once the
     process is (a restart clears it), and a service that does not run cannot answer."""
 
-    def __init__(self, edit: Edit) -> None:
-        self._edit = edit
+    def __init__(self, edit: Edit, clock: Clock) -> None:
+        self._edit, self._clock = edit, clock
 
     def set_fault(self, instance_id: str, spec: dict[str, Any]) -> dict[str, Any]:
         with self._edit() as cluster:
-            return put_fault(cluster, service(cluster, instance_id), spec)
+            return put_fault(cluster, service(cluster, instance_id), spec, self._clock())
 
     def fault(self, instance_id: str) -> dict[str, Any] | None:
         with self._edit() as cluster:
-            return fault_view(cluster, service(cluster, instance_id))["fault"]
+            inst = service(cluster, instance_id)
+            return fault_view(cluster, inst, self._clock())["fault"]
 
     def clear(self, instance_id: str) -> bool:
         with self._edit() as cluster:
@@ -274,19 +277,20 @@ def service(cluster: FakeCluster, instance_id: str) -> FakeInstance:
     return inst
 
 
-def put_fault(cluster: FakeCluster, inst: FakeInstance, spec: dict[str, Any]) -> dict[str, Any]:
+def put_fault(cluster: FakeCluster, inst: FakeInstance, spec: dict[str, Any],
+              now: float) -> dict[str, Any]:
     """What a service's PUT /admin/faults does: check the spec, replace the fault in force."""
     ttl = _check_spec(spec, SERVICE_FIELDS)
     if spec.get("freeze_updates") and inst.kind != "marketdata":
         raise PlatformError(f"{inst.id} refused the fault: this service has no updates to "
                             "freeze (only marketdata has) (freeze_updates)")
-    cluster.service_faults[inst.id] = {"spec": dict(spec), "until": time.time() + ttl}
-    return fault_view(cluster, inst)
+    cluster.service_faults[inst.id] = {"spec": dict(spec), "until": now + ttl}
+    return fault_view(cluster, inst, now)
 
 
-def fault_view(cluster: FakeCluster, inst: FakeInstance) -> dict[str, Any]:
+def fault_view(cluster: FakeCluster, inst: FakeInstance, now: float) -> dict[str, Any]:
     """What a service's GET /admin/faults answers."""
     fault = cluster.service_faults.get(inst.id)
     return {"fault": None if fault is None else dict(fault["spec"]),
-            "ttl_remaining_s": None if fault is None else _remaining(fault),
+            "ttl_remaining_s": None if fault is None else _remaining(fault, now),
             "supports": ["freeze_updates"] if inst.kind == "marketdata" else []}

@@ -64,6 +64,7 @@ class FakePlatform(Platform):
     def __init__(self, workspace: Workspace | Path | str) -> None:
         super().__init__(workspace if isinstance(workspace, Workspace) else Workspace(workspace))
         self.record = Record(self.workspace.root)
+        self.clock: Callable[[], float] = time.time   # tests may set it, to move time on
 
     @contextmanager
     def _cluster(self, require_up: bool = True) -> Iterator[FakeCluster]:
@@ -74,7 +75,7 @@ class FakePlatform(Platform):
                 raise ClusterNotRunning(f"no fake cluster is running in {self.workspace.root}; "
                                         "start one with `up`")
             if cluster.up:
-                settle(cluster, time.time())
+                settle(cluster, self.clock())
             yield cluster
             self.record.write(cluster)
 
@@ -99,7 +100,7 @@ class FakePlatform(Platform):
                 raise InvalidInput("this workspace holds a fake cluster started from a "
                                    "different topology", source=str(self.record.path),
                                    fix="Call down(purge=True) first, or use another workspace")
-            self.record.write(_build(topology, settings))
+            self.record.write(_build(topology, settings, self.clock()))
         info = self.info()
         if progress is not None:
             progress(info)
@@ -142,10 +143,10 @@ class FakePlatform(Platform):
                       body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
         with self._cluster() as cluster:
             self._instance(cluster, instance_id)
-            return answer(cluster, instance_id, method, path, body)
+            return answer(cluster, instance_id, method, path, body, self.clock())
 
     def info(self) -> ClusterInfo:
-        now = time.time()
+        now = self.clock()
         with self._cluster() as cluster:
             topology = topology_of(cluster)
             return ClusterInfo(
@@ -157,7 +158,7 @@ class FakePlatform(Platform):
     # instances --------------------------------------------------------------------------
     def _act(self, instance_id: str, act: Callable[[FakeCluster, FakeInstance, float], None]
              ) -> InstanceInfo:
-        now = time.time()
+        now = self.clock()
         with self._cluster() as cluster:
             inst = self._instance(cluster, instance_id)
             act(cluster, inst, now)
@@ -215,7 +216,7 @@ class FakePlatform(Platform):
         return DeathCheck(True, f"nothing of {instance_id} runs")
 
     def scale(self, component: str) -> InstanceInfo:
-        now = time.time()
+        now = self.clock()
         with self._cluster() as cluster:
             self._scalable(cluster, component)
             index = 1 + max(i.index for i in cluster.instances.values()
@@ -228,7 +229,7 @@ class FakePlatform(Platform):
             return instance_info(cluster, inst, now)
 
     def scale_in(self, component: str) -> InstanceInfo:
-        now = time.time()
+        now = self.clock()
         with self._cluster() as cluster:
             self._scalable(cluster, component)
             group = sorted((i for i in cluster.instances.values() if i.component == component),
@@ -287,10 +288,10 @@ class FakePlatform(Platform):
         return FakeResources(self._cluster)
 
     def links(self) -> FakeLinks:
-        return FakeLinks(self._cluster)
+        return FakeLinks(self._cluster, self.clock)
 
     def service_faults(self) -> FakeServiceFaults:
-        return FakeServiceFaults(self._cluster)
+        return FakeServiceFaults(self._cluster, self.clock)
 
 
 def _options(given: dict[str, Any]) -> dict[str, float]:
@@ -310,12 +311,12 @@ def _differs(old: FakeCluster, topology: Topology) -> bool:
     return before.model_dump(mode="json") != topology.effective().model_dump(mode="json")
 
 
-def _build(topology: Topology, settings: dict[str, float]) -> FakeCluster:
+def _build(topology: Topology, settings: dict[str, float], now: float) -> FakeCluster:
     """Every instance of the topology running and ready; ledger-0 the primary, ledger-1 its
     synchronous standby, any further ledger node an asynchronous standby."""
     cluster = FakeCluster(topology=topology.model_dump(mode="json"), run=uuid.uuid4().hex[:8],
                           options=settings)
-    effective, now = topology.effective(), time.time()
+    effective = topology.effective()
     for name in start_order(effective):
         svc = effective.services[name]
         for index, inst_id in enumerate(effective.instance_ids(name)):
