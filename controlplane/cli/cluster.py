@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -79,25 +80,33 @@ def status(topology_path: Path | None, state_dir: Path | None, as_json: bool) ->
     console.print(status_table(info))
 
 
-def _instance_command(action: str, help_text: str):
-    @cluster.command(name=action, help=help_text)
+Act = Callable[..., InstanceInfo]
+
+
+def _instance_command(name: str, act: Act, help_text: str):
+    """`cluster NAME INSTANCE`: `act(platform, instance, **options)` on the workspace's
+    platform, through the contract's intents (freeze, thaw, kill gracefully or not)."""
+    @cluster.command(name=name, help=help_text)
     @click.argument("instance")
     @topology_option
     @state_dir_option
     def command(instance: str, topology_path: Path | None, state_dir: Path | None,
                 **kwargs: str) -> None:
-        platform = local_platform(state_dir, topology_path)
-        result: InstanceInfo = getattr(platform, action)(instance, **kwargs)
+        result = act(local_platform(state_dir, topology_path), instance, **kwargs)
         console.print(f"{result.id}: {result.state} ({result.handle or 'not running'})")
     return command
 
 
-_instance_command("stop", "Stop an instance gracefully; it stays down until `start`.")
-_instance_command("start", "Start a stopped, exited or crashed instance.")
-_instance_command("pause", "Freeze an instance (SIGSTOP): a hang, not a crash.")
-_instance_command("resume", "Unfreeze a paused instance.")
-click.option("--signal", default="KILL", show_default=True, help="Signal name.")(
-    _instance_command("kill", "Crash an instance with a signal; its restart policy applies."))
+_instance_command("stop", lambda p, i: p.stop(i),
+                  "Stop an instance gracefully; it stays down until `start`.")
+_instance_command("start", lambda p, i: p.start(i), "Start a stopped, exited or crashed instance.")
+_instance_command("pause", lambda p, i: p.freeze(i), "Freeze an instance: a hang, not a crash.")
+_instance_command("resume", lambda p, i: p.thaw(i), "Unfreeze a paused instance.")
+click.option("--signal", type=click.Choice(["KILL", "TERM"], case_sensitive=False),
+             default="KILL", show_default=True,
+             help="KILL: a crash; TERM: a shutdown it did not ask for.")(
+    _instance_command("kill", lambda p, i, signal: p.kill(i, graceful=signal.upper() == "TERM"),
+                      "Crash an instance; its restart policy applies."))
 
 
 @cluster.command()
