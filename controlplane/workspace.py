@@ -6,6 +6,7 @@
     <root>/chaos/locks/        one lock file per target a chaos run holds
     <root>/chaos/<tag>/        scratch space of one fault (its helpers' progress files)
     <root>/notifications.log   what runbooks told on-call
+    <root>/fake-cluster.json   the fake platform's cluster (tests only)
 
 On the local platform the cluster's own files (processes, data, logs) live in the same directory;
 on a remote platform only the workspace is local. Callers reach these paths here, never through a

@@ -61,6 +61,25 @@ def test_the_scan_finds_an_offending_import() -> None:
         bad.unlink()
 
 
+def test_the_scan_finds_a_test_importing_the_fake_platform() -> None:
+    """Tests reach the fake as callers reach any platform: through `load_platform`."""
+    bad = ROOT / "tests" / "_scan_probe_tmp.py"
+    bad.write_text("import controlplane.platform.fake\n")
+    try:
+        assert offenders() == ["tests/_scan_probe_tmp.py imports controlplane.platform.fake"]
+    finally:
+        bad.unlink()
+
+
+def test_a_workspace_reopens_the_fake_platform_on_its_cluster(tmp_path: Path) -> None:
+    topology = load_topology(DEFAULT_TOPOLOGY).model_copy(update={"platform": "fake"})
+    fake = load_platform(topology, tmp_path)
+    fake.up(topology)
+    again = open_platform(tmp_path)
+    assert (type(again), again.name) == (type(fake), "fake") and again.is_up()
+    assert [i.id for i in again.info().instances] == [i.id for i in fake.info().instances]
+
+
 def test_a_topology_naming_an_unknown_platform_is_refused_naming_the_available(
         tmp_path: Path) -> None:
     topology = load_topology(DEFAULT_TOPOLOGY).model_copy(update={"platform": "nomad"})

@@ -83,12 +83,16 @@ def status(topology_path: Path | None, state_dir: Path | None, as_json: bool) ->
 
 
 def _instance_command(action: str, help_text: str):
+    """`cluster ACTION INSTANCE` on the workspace's platform, through the contract's intents
+    (`application.cluster.INSTANCE_ACTIONS`: pause is a freeze, resume a thaw)."""
     @cluster.command(name=action, help=help_text)
     @click.argument("instance")
     @topology_option
     @state_dir_option
-    def command(instance: str, topology_path: Path | None, state_dir: Path | None) -> None:
-        result = act_on_instance(local_platform(state_dir, topology_path), action, instance)
+    def command(instance: str, topology_path: Path | None, state_dir: Path | None,
+                signal: str = "KILL") -> None:
+        chosen = "terminate" if action == "kill" and signal.upper() == "TERM" else action
+        result = act_on_instance(local_platform(state_dir, topology_path), chosen, instance)
         console.print(f"{result.id}: {result.state} ({result.handle or 'not running'})")
     return command
 
@@ -97,7 +101,11 @@ _instance_command("stop", "Stop an instance gracefully; it stays down until `sta
 _instance_command("start", "Start a stopped, exited or crashed instance.")
 _instance_command("pause", "Freeze an instance: a hang, not a crash (undo with `resume`).")
 _instance_command("resume", "Thaw a paused instance.")
-_instance_command("kill", "Crash an instance; its restart policy decides whether it returns.")
+click.option("--signal", type=click.Choice(["KILL", "TERM"], case_sensitive=False),
+             default="KILL", show_default=True,
+             help="KILL: a crash; TERM: a shutdown it did not ask for (as `terminate`).")(
+    _instance_command("kill", "Crash an instance; its restart policy decides whether it "
+                      "returns."))
 _instance_command("terminate", "Shut an instance down without its asking (a graceful kill); "
                   "its restart policy applies.")
 

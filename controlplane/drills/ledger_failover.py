@@ -196,7 +196,7 @@ class LedgerFailoverDrill:
     async def _inject(self, drill_id: int, c: _Cluster):
         fault = self._record_fault(drill_id, "process-kill", c, {})
         fault_at = time.time()
-        await asyncio.to_thread(self.platform.kill, c.primary, "KILL")
+        await asyncio.to_thread(self.platform.kill, c.primary)         # SIGKILL: a crash
         self.store.mark_fault_injected(fault.id, fault_at)
         self._event(drill_id, "fault_injected", fault_at,
                     f"SIGKILL to {c.primary}: Patroni and every PostgreSQL process", fault=fault.id)

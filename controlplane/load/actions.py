@@ -38,7 +38,7 @@ def pause_instance(state_dir: str, instance: str) -> dict[str, Any]:
 def resume_instance(state_dir: str, instance: str) -> dict[str, Any]:
     """Undo `pause_instance`; a no-op answer when the instance is not paused."""
     platform = _platform(state_dir)
-    if platform.info().instance(instance).state != "paused":
+    if platform.info().known(instance).state != "paused":
         return {"instance": instance, "state": "not paused", "at": time.time()}
     info = platform.thaw(instance)
     return {"instance": info.id, "state": info.state, "at": time.time()}
@@ -47,7 +47,7 @@ def resume_instance(state_dir: str, instance: str) -> dict[str, Any]:
 def start_instance(state_dir: str, instance: str) -> dict[str, Any]:
     """Start an instance that is down; leave a running (or restarting) one alone."""
     platform = _platform(state_dir)
-    state = platform.info().instance(instance).state
+    state = platform.info().known(instance).state
     if state in ("stopped", "exited", "crashed"):
         state = platform.start(instance).state
     return {"instance": instance, "state": state, "at": time.time()}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from controlplane.errors import Unsupported
+from controlplane.errors import UnknownTarget, Unsupported
 from controlplane.topology import Topology
 from controlplane.workspace import Workspace
 
@@ -92,6 +92,13 @@ class ClusterInfo:
             if inst.id == instance_id:
                 return inst
         raise KeyError(instance_id)
+
+    def known(self, instance_id: str) -> InstanceInfo:
+        """The instance, or `UnknownTarget` (the platform's NotFound) naming the valid ones."""
+        for inst in self.instances:
+            if inst.id == instance_id:
+                return inst
+        raise UnknownTarget("instance", instance_id, [i.id for i in self.instances])
 
     def of_component(self, component: str) -> list[InstanceInfo]:
         return [i for i in self.instances if i.component == component]
@@ -288,7 +295,8 @@ class Platform(ABC):
         return info.of_component(component) if component else info.instances
 
     def health(self, instance_id: str) -> Health:
-        return self.info().instance(instance_id).health
+        """The instance's last probe; `NotFound` for an instance the cluster does not have."""
+        return self.info().known(instance_id).health
 
     def endpoints(self, component: str) -> dict[str, dict[str, str]]:
         """{instance id: {port name: address}} for one component."""
@@ -303,7 +311,7 @@ class Platform(ABC):
         """Start an instance that is stopped, exited or crashed."""
 
     @abstractmethod
-    def kill(self, instance_id: str, graceful: bool = False) -> InstanceInfo:
+    def kill(self, instance_id: str, *, graceful: bool = False) -> InstanceInfo:
         """Crash an instance (`graceful`: a shutdown it did not ask for); its restart policy
         decides whether it comes back."""
 

@@ -1,10 +1,11 @@
 """Drill use cases run at the same time against one store: each reports the record it wrote.
 
-No cluster: the drills' own code runs (finding the cluster in `info()`, the record, the events
-to the store and the sink, finishing the record), with the measuring step (`_drill`, the part
-that drives load and faults) replaced at the drill module's boundary. Each store connection
-waits after its insert until the other drill has inserted too, so "the latest drill" is the
-same record for both: a use case that found its id by listing would report the wrong one.
+No processes: the drills' own code runs on the fake platform (finding the cluster in
+`info()`, the record, the events to the store and the sink, finishing the record), with the
+measuring step (`_drill`, the part that drives load and faults) replaced at the drill module's
+boundary. Each store connection waits after its insert until the other drill has inserted too,
+so "the latest drill" is the same record for both: a use case that found its id by listing
+would report the wrong one.
 """
 
 from __future__ import annotations
@@ -28,43 +29,21 @@ from controlplane.drills.loop import LoopEvidence
 from controlplane.drills.model import DrillOutcome, DrillSettings
 from controlplane.errors import InvalidInput
 from controlplane.meter import LatencySummary, RpoResult, RtoResult
-from controlplane.platform.base import ClusterInfo, ComponentInfo, Health, InstanceInfo
+from controlplane.platform import Platform, load_platform
 from controlplane.store import Store
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
 
-def _instance(inst: str, role: str = "", **endpoints: str) -> InstanceInfo:
-    component = inst.rsplit("-", 1)[0]
-    return InstanceInfo(id=inst, component=component, kind=component, state="running",
-                        running=True, endpoints=endpoints, health=Health(True, True, role))
-
-
-class FakeCluster:
-    """What the drills read of a cluster before they act: its instances, roles, endpoints and
-    topology. `primary` names the ledger's primary, so each cluster's drill targets its own."""
-
-    def __init__(self, primary: str, topology: Topology) -> None:
-        self.primary = primary
-        self._topology = topology
-
-    def info(self) -> ClusterInfo:
-        standby = "ledger-1" if self.primary == "ledger-0" else "ledger-0"
-        instances = [
-            _instance(self.primary, "primary", api=f"http://127.0.0.1:1/{self.primary}"),
-            _instance(standby, "sync_standby", api=f"http://127.0.0.1:1/{standby}"),
-            _instance("gateway-0", http="http://127.0.0.1:1/gw"),
-            _instance("prometheus-0", http="http://127.0.0.1:1/prom"),
-            _instance("haproxy-0", stats="http://127.0.0.1:1/stats"),
-            _instance("matcher-0", http="http://127.0.0.1:1/m0"),
-        ]
-        names = sorted({i.component for i in instances})
-        components = [ComponentInfo(n, n, "core", "always", [],
-                                    [i.id for i in instances if i.component == n], True)
-                      for n in names]
-        return ClusterInfo("fake", "fake", "ready", "", components, instances)
-
-    def topology(self) -> Topology:
-        return self._topology
+def _cluster(root: Path, topology: Topology, primary: str) -> Platform:
+    """A fake cluster of `topology` whose ledger primary is `primary`, so each cluster's drill
+    targets its own: what the drills read before they act (instances, roles, endpoints,
+    topology) comes from the fake platform."""
+    topology = topology.model_copy(update={"platform": "fake"})
+    platform = load_platform(topology, root)
+    platform.up(topology)
+    if primary != "ledger-0":
+        platform.promote(primary)  # type: ignore[attr-defined]
+    return platform
 
 
 async def _failover_figures(self: LedgerFailoverDrill, drill_id: int, c: Any,
@@ -135,21 +114,22 @@ def _at_once(db: Path, runs: list[Run]) -> list[tuple[Any, list[Event]]]:
         return [f.result(timeout=30) for f in [pool.submit(one, r) for r in runs]]
 
 
-def _failover(primary: str, rate: float) -> Run:
-    cluster = FakeCluster(primary, load_topology(DEFAULT_TOPOLOGY))
+def _failover(root: Path, primary: str, rate: float) -> Run:
+    cluster = _cluster(root, load_topology(DEFAULT_TOPOLOGY), primary)
     return lambda store, events: asyncio.run(ledger_failover_drill(
-        cluster, store, DrillSettings(rate=rate), events.append))  # type: ignore[arg-type]
+        cluster, store, DrillSettings(rate=rate), events.append))
 
 
-def _autoscale(rate: float) -> Run:
-    cluster = FakeCluster("ledger-0", autoscale_topology(20.0))
+def _autoscale(root: Path, rate: float) -> Run:
+    cluster = _cluster(root, autoscale_topology(20.0), "ledger-0")
     return lambda store, events: asyncio.run(autoscale_drill(
-        cluster, store, AutoscaleSettings(rate=rate), events.append))  # type: ignore[arg-type]
+        cluster, store, AutoscaleSettings(rate=rate), events.append))
 
 
 def test_two_failover_drills_at_once_each_report_their_own_record(tmp_path: Path) -> None:
     db = tmp_path / "controlplane.db"
-    (a, _), (b, _) = _at_once(db, [_failover("ledger-0", 40), _failover("ledger-1", 60)])
+    (a, _), (b, _) = _at_once(db, [_failover(tmp_path / "a", "ledger-0", 40),
+                                       _failover(tmp_path / "b", "ledger-1", 60)])
     assert a.drill_id is not None and b.drill_id is not None and a.drill_id != b.drill_id
     with Store(db) as store:
         for outcome, primary, rate in ((a, "ledger-0", 40), (b, "ledger-1", 60)):
@@ -167,7 +147,8 @@ def test_two_failover_drills_at_once_each_report_their_own_record(tmp_path: Path
 
 def test_a_failover_and_an_autoscale_drill_at_once_keep_their_records(tmp_path: Path) -> None:
     db = tmp_path / "controlplane.db"
-    (ledger, _), (scaled, _) = _at_once(db, [_failover("ledger-0", 50), _autoscale(70)])
+    (ledger, _), (scaled, _) = _at_once(db, [_failover(tmp_path / "a", "ledger-0", 50),
+                                            _autoscale(tmp_path / "b", 70)])
     assert {ledger.drill_id, scaled.drill_id} == {1, 2}
     with Store(db) as store:
         one, other = store.get_drill(ledger.drill_id), store.get_drill(scaled.drill_id)
@@ -178,7 +159,8 @@ def test_a_failover_and_an_autoscale_drill_at_once_keep_their_records(tmp_path: 
 
 def test_every_event_carries_the_record_the_drill_wrote(tmp_path: Path) -> None:
     db = tmp_path / "controlplane.db"
-    results = _at_once(db, [_failover("ledger-0", 40), _failover("ledger-1", 60)])
+    results = _at_once(db, [_failover(tmp_path / "a", "ledger-0", 40),
+                                       _failover(tmp_path / "b", "ledger-1", 60)])
     for outcome, events in results:
         record = str(outcome.drill_id)
         assert [e.kind for e in events] == ["recorded", "load_started", "fault_injected"]
@@ -197,8 +179,8 @@ def test_a_drill_that_raises_finishes_its_own_record_as_aborted(
     with Store(tmp_path / "controlplane.db") as store:
         store.create_drill("ledger-failover", "ledger-9", {})          # an older record
         with pytest.raises(RuntimeError, match="ledger-1"):
-            asyncio.run(ledger_failover_drill(FakeCluster("ledger-1", load_topology(
-                DEFAULT_TOPOLOGY)), store, DrillSettings(), events.append))  # type: ignore[arg-type]
+            asyncio.run(ledger_failover_drill(_cluster(tmp_path / "a", load_topology(
+                DEFAULT_TOPOLOGY), "ledger-1"), store, DrillSettings(), events.append))
         mine, older = store.get_drill(int(events[0].record)), store.get_drill(1)
     assert mine is not None and mine.state == "aborted" and "ledger-1" in mine.result["error"]
     assert older is not None and older.state == "running"
@@ -207,7 +189,7 @@ def test_a_drill_that_raises_finishes_its_own_record_as_aborted(
 def test_autoscale_is_refused_on_a_matcher_without_an_engine_model(tmp_path: Path) -> None:
     with Store(tmp_path / "controlplane.db") as store:
         with pytest.raises(InvalidInput, match="engine cost") as err:
-            asyncio.run(autoscale_drill(FakeCluster("ledger-0", load_topology(
-                DEFAULT_TOPOLOGY)), store, AutoscaleSettings()))  # type: ignore[arg-type]
+            asyncio.run(autoscale_drill(_cluster(tmp_path / "a", load_topology(
+                DEFAULT_TOPOLOGY), "ledger-0"), store, AutoscaleSettings()))
         assert store.list_drills() == []
     assert "matcher.settings.engine_cost_ms" in str(err.value)

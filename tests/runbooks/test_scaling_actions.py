@@ -1,95 +1,86 @@
-"""The scaling actions and the matcher autoscaling runbooks (no cluster): limits refused
-before the platform is touched, the platform's scale report kept in the step's output, the
-triggers, and a dry run that plans without acting."""
+"""The scaling actions and the matcher autoscaling runbooks on the fake platform (no processes):
+limits refused before the platform is touched, the platform's scale report kept in the step's
+output, the triggers, and a dry run that plans without acting."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from controlplane.platform import Platform, load_platform
 from controlplane.runbooks import library  # noqa: F401 (registers the built-in actions)
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
 from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import RUNBOOKS_DIR, load_runbook
 from controlplane.store import Store
+from controlplane.topology import parse_topology
 
 
-@dataclass
-class Inst:
-    id: str
-    state: str = "running"
-    running: bool = True
-    handle: str = "pid 1"
+def _platform(tmp_path: Path, matchers: int = 1) -> Platform:
+    """A fake cluster of `matchers` matchers and a gateway (the fake platform's semantics:
+    scale adds the next instance and reports it, scale_in forgets the highest)."""
+    topology = parse_topology({
+        "name": "scaling", "platform": "fake", "mesh": False,
+        "services": {"matcher": {"kind": "matcher", "instances": matchers},
+                     "gateway": {"kind": "gateway", "depends_on": ["matcher"]}}})
+    platform = load_platform(topology, tmp_path / "cluster")
+    platform.up(topology)
+    return platform
 
 
-@dataclass
-class Comp:
-    name: str
+def _matchers(platform: Platform) -> list[str]:
+    return [i.id for i in platform.instances("matcher")]
 
 
-@dataclass
-class FakePlatform:
-    """Just what the scaling actions use; records every call."""
-
-    matchers: int = 1
-    calls: list[str] = field(default_factory=list)
-
-    def instances(self, component: str) -> list[Inst]:
-        return [Inst(f"{component}-{i}") for i in range(self.matchers)] \
-            if component == "matcher" else []
-
-    def components(self) -> list[Comp]:
-        return [Comp("matcher"), Comp("gateway")]
-
-    def scale(self, component: str) -> Inst:
-        self.calls.append(f"scale {component}")
-        self.matchers += 1
-        return Inst(f"{component}-{self.matchers - 1}")
-
-    def scale_in(self, component: str) -> Inst:
-        self.calls.append(f"scale_in {component}")
-        self.matchers -= 1
-        return Inst(f"{component}-{self.matchers}", state="stopped", running=False, handle="")
-
-    def scale_reports(self) -> list[dict]:
-        return [{"instance": "matcher-1", "direction": "out", "ready_at": 2.0}]
+def _lives(platform: Platform) -> list[tuple[str, str]]:
+    """Every instance and its life: any stop, start, kill or scale changes it."""
+    return [(i.id, i.incarnation) for i in platform.info().instances]
 
 
-def _run(name: str, platform: FakePlatform, **params) -> dict:
+def _reports(platform: Platform) -> list[tuple[str, str]]:
+    return [(r["instance"], r["direction"])
+            for r in platform.scale_reports()]  # type: ignore[attr-defined]
+
+
+def _run(name: str, platform: Platform, **params) -> dict:
     registered = ACTIONS[name]
-    return registered.run(ActionContext(platform), registered.params(**params))  # type: ignore[arg-type]
+    return registered.run(ActionContext(platform), registered.params(**params))
 
 
-def test_scale_out_adds_one_and_keeps_the_platforms_report() -> None:
-    platform = FakePlatform(matchers=1)
+def test_scale_out_adds_one_and_keeps_the_platforms_report(tmp_path: Path) -> None:
+    platform = _platform(tmp_path, matchers=1)
     out = _run("platform.scale_out", platform, component="matcher", max_instances=4)
-    assert platform.calls == ["scale matcher"]
+    assert _matchers(platform) == ["matcher-0", "matcher-1"]
     assert (out["instance"], out["instances_before"], out["instances_after"]) == (
         "matcher-1", 1, 2)
-    assert out["report"]["ready_at"] == 2.0
+    assert out["report"] == platform.scale_reports()[-1]  # type: ignore[attr-defined]
+    assert (out["report"]["instance"], out["report"]["direction"]) == ("matcher-1", "out")
 
 
-def test_scale_out_stops_at_max_instances_without_touching_the_platform() -> None:
-    platform = FakePlatform(matchers=4)
+def test_scale_out_stops_at_max_instances_without_touching_the_platform(
+        tmp_path: Path) -> None:
+    platform = _platform(tmp_path, matchers=4)
+    before = _lives(platform)
     with pytest.raises(ActionFailed, match="already runs 4 instances"):
         _run("platform.scale_out", platform, component="matcher", max_instances=4)
-    assert platform.calls == []
+    assert _lives(platform) == before and _reports(platform) == []
 
 
-def test_scale_in_never_goes_below_min_instances() -> None:
-    platform = FakePlatform(matchers=2)
+def test_scale_in_never_goes_below_min_instances(tmp_path: Path) -> None:
+    platform = _platform(tmp_path, matchers=2)
     out = _run("platform.scale_in", platform, component="matcher", min_instances=1)
-    assert platform.calls == ["scale_in matcher"] and out["instances_after"] == 1
+    assert _matchers(platform) == ["matcher-0"] and out["instances_after"] == 1
+    assert (out["instance"], out["running"]) == ("matcher-1", False)
+    before = _lives(platform)
     with pytest.raises(ActionFailed, match="not above min_instances 1"):
         _run("platform.scale_in", platform, component="matcher", min_instances=1)
-    assert platform.calls == ["scale_in matcher"]
+    assert _lives(platform) == before and _reports(platform) == [("matcher-1", "in")]
 
 
-def test_an_unknown_component_names_the_ones_there_are() -> None:
+def test_an_unknown_component_names_the_ones_there_are(tmp_path: Path) -> None:
     with pytest.raises(ActionFailed, match="'matchr'; the cluster has: gateway, matcher"):
-        _run("platform.scale_out", FakePlatform(), component="matchr")
+        _run("platform.scale_out", _platform(tmp_path), component="matchr")
 
 
 @pytest.mark.parametrize(("name", "bad"), [
@@ -117,14 +108,16 @@ def test_the_matcher_runbooks_start_on_their_capacity_alerts() -> None:
 
 
 def test_a_dry_run_of_the_scale_out_plans_and_does_not_act(tmp_path: Path) -> None:
-    platform = FakePlatform(matchers=1)
+    platform = _platform(tmp_path, matchers=1)
+    before = _lives(platform)
     rb = load_runbook(RUNBOOKS_DIR / "matcher-autoscaling.yaml")
     with Store(tmp_path / "controlplane.db") as store:
-        engine = RunbookEngine(platform, store, poll_s=0.01)  # type: ignore[arg-type]
+        engine = RunbookEngine(platform, store, poll_s=0.01)
         run = engine.start_manual(rb, "tester", dry_run=True)
         assert run is not None
         done = engine.execute(run, rb)
         steps = store.runbook_steps(run.id)
-    assert done.state == "succeeded" and platform.calls == []
+    assert done.state == "succeeded"
+    assert _lives(platform) == before and _reports(platform) == []
     assert [s.state for s in steps if s.kind == "step"] == ["skipped", "skipped"]
     assert 'le="0.1"' in steps[0].output["verify"]

@@ -118,7 +118,7 @@ class LocalPlatform(Platform):
 
     def admin_request(self, instance_id: str, method: str, path: str,
                       body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
-        inst = self.info().instance(instance_id)
+        inst = self.info().known(instance_id)
         url = inst.endpoints.get("http")
         if url is None:
             raise UnknownTarget("service instance with an admin API", instance_id,
@@ -196,7 +196,7 @@ class LocalPlatform(Platform):
     def start(self, instance_id: str) -> InstanceInfo:
         return self._act(instance_id, "start")
 
-    def kill(self, instance_id: str, graceful: bool = False) -> InstanceInfo:
+    def kill(self, instance_id: str, *, graceful: bool = False) -> InstanceInfo:
         return self._act(instance_id, "kill", f"?signal={'TERM' if graceful else 'KILL'}")
 
     def freeze(self, instance_id: str) -> InstanceInfo:
@@ -208,12 +208,12 @@ class LocalPlatform(Platform):
     def confirm_dead(self, instance_id: str, incarnation: str = "") -> DeathCheck:
         """Dead when the supervisor sees no live main process and no process of the instance
         is left in its cgroup or data directory (PostgreSQL's children outlive Patroni)."""
+        now = self.info().known(instance_id)       # NotFound for an unknown instance
         if incarnation:
             pid, _, started = incarnation.partition("@")
-            if pid.isdigit() and alive(int(pid)) and self.info().instance(
-                    instance_id).incarnation == incarnation:
+            if pid.isdigit() and alive(int(pid)) and now.incarnation == incarnation:
                 return DeathCheck(False, f"{instance_id} (pid {pid}, started {started}) runs")
-        elif self.info().instance(instance_id).running:
+        elif now.running:
             return DeathCheck(False, f"{instance_id}'s main process still runs")
         left = self.resources().live_pids(instance_id)
         if left and not incarnation:

@@ -32,7 +32,7 @@ def _summary(info) -> dict[str, Any]:
 
 @action("platform.start", Instance, "start a stopped or crashed instance")
 def start(ctx: ActionContext, params: Instance) -> dict[str, Any]:
-    current = ctx.platform.info().instance(params.instance)
+    current = ctx.platform.info().known(params.instance)
     if current.running:
         return {**_summary(current), "note": "already running"}
     return _summary(ctx.platform.start(params.instance))
@@ -45,7 +45,7 @@ def stop(ctx: ActionContext, params: Instance) -> dict[str, Any]:
 
 @action("platform.restart", Instance, "stop then start an instance")
 def restart(ctx: ActionContext, params: Instance) -> dict[str, Any]:
-    if ctx.platform.info().instance(params.instance).running:
+    if ctx.platform.info().known(params.instance).running:
         ctx.platform.stop(params.instance)
     return _summary(ctx.platform.start(params.instance))
 
