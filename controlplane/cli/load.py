@@ -29,8 +29,10 @@ from controlplane.cli.common import (
     topology_option,
 )
 from controlplane.errors import InvalidInput
+from controlplane.load import calibrations
+from controlplane.load.calibrations import BasisChoice
 from controlplane.load.gates import load_gate_policy
-from controlplane.load.plan import Basis, make_plan
+from controlplane.load.plan import make_plan
 from controlplane.load.profiles import Profile, load_profile, load_profiles
 from controlplane.load.report import calibration_table, outcome_table, plan_table, progress_text
 from controlplane.load.results import RunOutcome
@@ -274,7 +276,8 @@ def _steps(text: str) -> list[int]:
 @click.option("--users", type=int, required=True, help="The user count to plan for.")
 @click.option("--profile", required=True, help="The calibrated profile.")
 @click.option("--calibration", type=click.Path(path_type=Path),
-              help="A calibration.json [default: the latest for the profile in the store].")
+              help="A calibration.json [default: the latest measured here, else the one shipped "
+              "in loadtests/calibration/].")
 @click.option("--json", "as_json", is_flag=True)
 @profiles_option
 @topology_option
@@ -283,40 +286,36 @@ def plan_cmd(users: int, profile: str, calibration: Path | None, as_json: bool,
              profiles_file: Path | None, topology_path: Path | None,
              state_dir: Path | None) -> None:
     """Workers, cores, memory, masters and sockets for a run of --users, from a calibration
-    measured here; what is extrapolated is labelled."""
+    (--calibration FILE, else the latest measured here, else the one shipped for the profile);
+    it says which, and labels what is extrapolated."""
     if users <= 0:
         raise InvalidInput("must be positive", field="--users", value=users)
     load_profile(profile, profiles_file)
-    basis = _basis(profile, calibration, local_platform(state_dir, topology_path))
-    plan = make_plan(users, basis, ephemeral_ports=_ephemeral_ports(),
+    choice = _basis(profile, calibration, local_platform(state_dir, topology_path),
+                    shipped_ok=profiles_file is None)
+    plan = make_plan(users, choice.basis, ephemeral_ports=_ephemeral_ports(),
                      fd_limit_here=resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     if as_json:
-        click.echo(json.dumps(plan.to_dict(), indent=2))
+        click.echo(json.dumps(plan.to_dict() | {"basis_source": choice.to_dict()}, indent=2))
     else:
-        console.print(plan_table(plan))
+        console.print(plan_table(plan, choice.describe()))
 
 
-def _basis(profile: str, path: Path | None, platform: Platform) -> Basis:
+def _basis(profile: str, path: Path | None, platform: Platform, *,
+           shipped_ok: bool) -> BasisChoice:
+    """--calibration FILE, else the latest measured here, else the shipped one (only for the
+    project's own profiles: a --profiles file's profile of the same name is another load)."""
     if path is not None:
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            raise InvalidInput(f"not a readable calibration: {err}", field="--calibration",
-                               value=str(path)) from None
-        if data.get("profile") != profile:
-            raise InvalidInput(f"is a calibration of {data.get('profile')!r}, not {profile!r}",
-                               field="--calibration", value=str(path))
-        return Basis.from_dict(data["basis"])
-    found = None
+        return calibrations.from_file(path, profile)
     if platform.workspace.root.is_dir():
         with Store(platform.workspace.store_path) as store:
             found = LoadRecords(store).latest_calibration(profile)
-    if found is None:
-        raise InvalidInput(f"no calibration of {profile!r} yet", field="--profile",
-                           value=profile,
-                           fix=f"Run `controlplane load calibrate {profile}` first, or pass "
-                           "--calibration FILE")
-    return Basis.from_dict(found.result["basis"])
+        if found is not None:
+            return calibrations.measured_here(found)
+    choice = calibrations.shipped(profile) if shipped_ok else None
+    if choice is None:
+        raise calibrations.no_calibration(profile)
+    return choice
 
 
 def _ephemeral_ports() -> int:

@@ -7,7 +7,8 @@ Two sides, two kinds of process:
   workers, gates, chaos), `chaos` (a Chaos Toolkit experiment hosted in-process),
   `placement` (the engine process and the `WorkerPool` interface: where workers run),
   `judge`/`results`/`plots`/`report` (the verdict and what is written), `capacity` and `plan`
-  (calibration and the 1M-user plan), `records` (the store), `target` (loopback only).
+  (calibration and the 1M-user plan), `calibrations` (the plan's basis: a file, measured here,
+  or shipped in `loadtests/calibration/`), `records` (the store), `target` (loopback only).
 - **load side** (gevent, Locust imported, one process each): `engine` (Locust as a library:
   the local runner or the master), `worker`, `users` and `shapes` (bases for the locustfiles
   in `loadtests/`), `hooks` (Locust events into the HdrHistograms of `record`), `inflight`.

@@ -114,12 +114,15 @@ def calibration_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def plan_table(plan: Plan) -> Table:
+def plan_table(plan: Plan, basis_source: str = "") -> Table:
+    """The plan; `basis_source` says which calibration it rests on (shipped, measured here,
+    a file)."""
     table = Table(title=f"plan for {plan.users:,} users of '{plan.basis.profile}'",
                   title_justify="left", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
-    rows = [
+    rows = [("basis", basis_source)] if basis_source else []
+    rows += [
         ("users per worker", f"{plan.basis.users_per_worker:,.0f} at "
          f"{plan.basis.cpu_ceiling_pct:g}% CPU of one core"),
         ("workers", f"{plan.workers:,} (one per core)"),
