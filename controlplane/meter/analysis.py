@@ -3,7 +3,8 @@
 RTO is the client-observed gap in successful writes: from the last acknowledged write before the
 outage to the first one after it (the longest gap between consecutive acknowledgements that ends
 after the fault). RPO is the number of acknowledged orders the ledger does not have after
-recovery, and the span of time they cover.
+recovery, and the span of time they cover. Latency percentiles are nearest-rank
+(`controlplane.stats.percentile`, re-exported here), as the span summaries' are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from controlplane.meter.attempts import Attempt
+from controlplane.stats import percentile
 
 __all__ = [
     "LatencySummary",
@@ -76,15 +78,6 @@ def measure_rpo(acked: list[Attempt], present: set[str]) -> RpoResult:
     lost = [a for a in acked if a.order_id not in present]
     span = (max(a.done for a in lost) - min(a.done for a in lost)) if len(lost) > 1 else 0.0
     return RpoResult(len(acked), len(lost), span, [a.order_id for a in lost][:20])
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of unsorted values; nan for none."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def latency_summary(attempts: list[Attempt]) -> LatencySummary:

@@ -4,18 +4,19 @@ A service's numbers come from its SERVER spans. A hop (caller -> callee) is a ca
 span matched with the callee SERVER span whose parent it is; when the callee is not
 instrumented (a database, a queue), the CLIENT span's `peer.service` attribute names it. A hop's
 latency is the caller's view of the call (the CLIENT span), so it includes the network.
+Percentiles are nearest-rank (`controlplane.stats.percentile`), as the meter's are.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from controlplane.observe.records import SpanRecord
+from controlplane.stats import percentile
 
-__all__ = ["HopStats", "ServiceStats", "Summary", "percentile", "summarize"]
+__all__ = ["HopStats", "ServiceStats", "Summary", "summarize"]
 
 Sample = tuple[float, bool]  # (latency ms, error)
 
@@ -53,16 +54,6 @@ class Summary:
 
     def hop(self, caller: str, callee: str) -> HopStats | None:
         return next((h for h in self.hops if (h.caller, h.callee) == (caller, callee)), None)
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) of sorted values, interpolated linearly; NaN if empty."""
-    if not ordered:
-        return math.nan
-    rank = (len(ordered) - 1) * q / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def summarize(spans: Iterable[SpanRecord], window_s: float) -> Summary:
