@@ -39,6 +39,7 @@ class RunOutcome:
     rpo_orders: int | None = None
     acked: int = 0
     meter_attempts: list[Any] = field(default_factory=list, repr=False)
+    journal: dict[str, Any] | None = field(default=None, repr=False)   # chaoslib's, if it ran
 
     def at(self, kind: str) -> float | None:
         return next((t for k, t, _ in self.events if k == kind), None)

@@ -1,5 +1,5 @@
-"""Suite reports: JSON (everything), JUnit XML (for CI systems) and HTML (a timeline plot per
-experiment)."""
+"""Suite reports: JSON (everything), JUnit XML (for CI systems), HTML (a timeline plot per
+experiment), and each run's Chaos Toolkit journal (`<run id>/journal.json`, see `journal`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from controlplane.chaos.journal import journal_path, write_journal
 from controlplane.chaos.outcome import RunOutcome
 from controlplane.chaos.plot import timeline_png
 
@@ -20,12 +21,22 @@ def write_reports(outcomes: list[RunOutcome], directory: Path, suite_id: str) ->
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"json": directory / "report.json", "junit": directory / "junit.xml",
              "html": directory / "report.html"}
+    journals = _journals(outcomes, directory)
     paths["json"].write_text(json.dumps(
         {"suite_id": suite_id, "generated_at": time.time(), "counts": _counts(outcomes),
-         "runs": [o.summary() for o in outcomes]}, indent=2, default=str))
+         "runs": [o.summary() | ({"journal": str(journals[o.run_id].relative_to(directory))}
+                                 if o.run_id in journals else {}) for o in outcomes]},
+        indent=2, default=str))
     paths["junit"].write_bytes(_junit(outcomes, suite_id))
     paths["html"].write_text(_html(outcomes, suite_id))
-    return paths
+    return paths | {f"journal {run_id}": path for run_id, path in journals.items()}
+
+
+def _journals(outcomes: list[RunOutcome], directory: Path) -> dict[str, Path]:
+    """Each run's Chaos Toolkit journal; a run chaoslib never played (refused, invalid) has
+    none."""
+    return {o.run_id: write_journal(o.journal, journal_path(directory, o.run_id))
+            for o in outcomes if o.journal is not None}
 
 
 def _counts(outcomes: list[RunOutcome]) -> dict[str, int]:

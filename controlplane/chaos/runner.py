@@ -232,7 +232,7 @@ class ChaosRunner:
             experiment, config, {}, self.policy.steady_state.check_interval_s, record,
             lambda: self._revert_now(out), lambda: self.store.halt_state().halted)
         events = TimelineEvents(guard, record)
-        journal = self._chaoslib(experiment, config, guard, events)
+        journal = out.journal = self._chaoslib(experiment, config, guard, events)
         guard.stop()
         self._finish(exp, out, journal, events, guard, meter)
 
