@@ -133,8 +133,13 @@ def _gameday(platform: Platform) -> SuiteResult:
                       "-" if s["rpo_orders"] is None else str(s["rpo_orders"]),
                       "yes" if o.all_reverted else "[red]NO[/]", o.reason)
     console.print(table)
+    journals = [k for k in result.reports if k.startswith("journal")]
     for kind, path in result.reports.items():
-        console.print(f"{kind} report: {path}")
+        if kind not in journals:
+            console.print(f"{kind} report: {path}", markup=False)
+    if journals:
+        console.print(f"{len(journals)} Chaos Toolkit journals (journal.json), one per run, "
+                      "beside the json report", markup=False)
     return result
 
 
