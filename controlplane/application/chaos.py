@@ -31,10 +31,10 @@ from typing import Any
 from controlplane.application.events import Event, EventSink, discard
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.experiments import load_experiment, select
-from controlplane.chaos.guard import HALT_POLL_S
 from controlplane.chaos.guardrails import Policy
 from controlplane.chaos.outcome import RunOutcome
 from controlplane.chaos.reaper import ReapReport, process_is, reap
+from controlplane.chaos.steady_state_guard import HALT_POLL_S
 from controlplane.chaos.suite import SuiteResult, run_suite
 from controlplane.errors import InvalidInput
 from controlplane.platform.base import Platform

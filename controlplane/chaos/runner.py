@@ -34,7 +34,6 @@ from controlplane.chaos.experiments import (
     planned_faults,
     read_experiment,
 )
-from controlplane.chaos.guard import Guard, HypothesisError, TimelineEvents, evaluate, failing_probe
 from controlplane.chaos.guardrails import (
     Planned,
     Policy,
@@ -46,6 +45,13 @@ from controlplane.chaos.guardrails import (
 from controlplane.chaos.outcome import FaultEvidence, RunOutcome, verdict
 from controlplane.chaos.probes import has_slo_data, slo_availability
 from controlplane.chaos.reaper import reap
+from controlplane.chaos.steady_state_guard import (
+    Guard,
+    HypothesisError,
+    TimelineEvents,
+    evaluate,
+    failing_probe,
+)
 from controlplane.errors import ControlPlaneError, GuardrailRefused
 from controlplane.meter import measure_rpo, measure_rto, present_orders
 from controlplane.meter.background import BackgroundMeter

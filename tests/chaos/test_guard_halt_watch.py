@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from controlplane.chaos import guard as guard_module
-from controlplane.chaos.guard import Guard
+from controlplane.chaos import steady_state_guard as guard_module
+from controlplane.chaos.steady_state_guard import Guard
 from controlplane.store import Store
 
 SLOW_PROBE_S = 5.0

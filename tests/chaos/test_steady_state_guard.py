@@ -18,10 +18,10 @@ from chaoslib.run import Runner
 from chaoslib.types import Schedule, Strategy
 
 from controlplane.chaos.experiments import EXPERIMENTS_DIR, Experiment
-from controlplane.chaos.guard import Guard, HypothesisError, TimelineEvents, evaluate
 from controlplane.chaos.guardrails import load_policy
 from controlplane.chaos.outcome import RunOutcome, verdict
 from controlplane.chaos.runner import ChaosRunner
+from controlplane.chaos.steady_state_guard import Guard, HypothesisError, TimelineEvents, evaluate
 from controlplane.errors import ClusterNotRunning
 from controlplane.platform import open_platform
 
