@@ -133,6 +133,15 @@ SYMPTOMS: list[dict[str, Any]] = [
          "description": "Missing sequence ids {{ $labels.seqs }}, acknowledged between "
                         "{{ $labels.first_at }} and {{ $labels.last_at }} (Unix time). RPO is "
                         "broken: find them in the gateway's journal (GET /admin/acks)."}},
+    # a runbook file the control plane refused switches every runbook off: no alert acts
+    {"alert": "RunbooksNotLoaded", "for": "0s",
+     "expr": 'controlplane_runbooks_loaded{job="controlplane"} == 0',
+     "labels": {"severity": "critical", "service": "controlplane"},
+     "annotations": {
+         "summary": "{{ $labels.instance_id }} refused a runbook file: no alert starts any "
+                    "runbook",
+         "description": "GET /readyz on {{ $labels.instance_id }} names the file, the step "
+                        "and the field; fix the file and restart `controlplane serve`."}},
     # the primary runs on an older timeline than a primary of the last 10 minutes did: the
     # newer timeline's writes were discarded (a stale leader took the lock back, patroni#2689)
     {"alert": "LedgerTimelineRegressed", "for": "5s",
