@@ -6,6 +6,9 @@ run's id (`record`), so the CLI prints lines and the service could stream the sa
 engine executes on a thread of its own with its own store connection, while this thread reads
 the steps the engine records: that is also how an approval given elsewhere (another terminal,
 the service) reaches a waiting run, through the shared store.
+
+A runbook whose parameters are templates (`{{ labels.NAME }}`) takes those labels from its
+alert; run by hand it takes them from the caller (`labels`), and is refused without them.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from controlplane.application.events import Event, EventSink, discard
 from controlplane.errors import InvalidInput
 from controlplane.platform.base import Platform
 from controlplane.runbooks.executor import RunbookEngine
-from controlplane.runbooks.model import Runbook
+from controlplane.runbooks.model import Runbook, resolve, template_labels
 from controlplane.store import Store
 from controlplane.store.runbooks import Approval, AutomationState, RunbookRun, RunbookStep
 
-__all__ = ["decide", "pause_automation", "resume_automation", "run_runbook", "step_event"]
+__all__ = ["check_manual_labels", "decide", "pause_automation", "resume_automation",
+           "run_runbook", "step_event"]
 
 POLL_S = 0.3
 
@@ -55,13 +59,36 @@ def step_event(run_id: int, step: RunbookStep) -> Event:
     return Event("runbook", kind, f"{step.name}: {step.state}", record=str(run_id), data=data)
 
 
+def check_manual_labels(rb: Runbook, labels: dict[str, str]) -> Runbook:
+    """`rb` filled with the labels a manual run gives: exactly those its templates take, each
+    value then checked by its action's model. InvalidInput otherwise, before any record."""
+    wanted = template_labels(rb)
+    unused = sorted(set(labels) - set(wanted))
+    if unused:
+        raise InvalidInput(f"runbook {rb.name} takes no label {unused[0]!r}", field="--label",
+                           value=f"{unused[0]}={labels[unused[0]]}",
+                           fix=f"Its templates take: {', '.join(wanted)}" if wanted
+                           else "It has no parameter templates; run it without --label")
+    missing = [name for name in wanted if name not in labels]
+    if missing:
+        raise InvalidInput(
+            f"runbook {rb.name} takes {', '.join(missing)} from its alert "
+            f"({rb.trigger.alert}); a manual run must give "
+            f"{'it' if len(missing) == 1 else 'them'}", field="--label",
+            fix="Pass " + " ".join(f"--label {name}=VALUE" for name in missing))
+    return resolve(rb, labels)
+
+
 def run_runbook(platform: Platform, rb: Runbook, actor: str, *, dry_run: bool = False,
-                sink: EventSink = discard) -> RunbookRun:
+                sink: EventSink = discard, labels: dict[str, str] | None = None) -> RunbookRun:
     """Start `rb` by hand as `actor` and run it to its end; the finished run (its `id` is the
-    record's). Refused (InvalidInput) when the runbook may not start now (locked, paused)."""
+    record's). `labels` fill its parameter templates. Refused (InvalidInput) when the
+    runbook may not start now (locked, paused) or its labels are missing or wrong."""
+    check_manual_labels(rb, labels or {})
     path = platform.workspace.store_path
     with Store(path) as store:
-        started = RunbookEngine(platform, store).start_manual(rb, actor, dry_run=dry_run)
+        started = RunbookEngine(platform, store).start_manual(rb, actor, dry_run=dry_run,
+                                                              labels=labels)
         if started is None or started.state != "running":
             reason = (started.error or started.state) if started else "not started"
             raise InvalidInput(reason, field="NAME", value=rb.name)

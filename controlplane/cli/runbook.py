@@ -11,6 +11,7 @@ from rich.table import Table
 
 from controlplane.application.events import Event
 from controlplane.application.runbooks import (
+    check_manual_labels,
     decide,
     pause_automation,
     resume_automation,
@@ -104,19 +105,40 @@ def _render(event: Event) -> None:
         console.print(line, highlight=False, markup=False)
 
 
+def _labels(given: tuple[str, ...]) -> dict[str, str]:
+    """`--label NAME=VALUE` options as a mapping; each name once."""
+    labels: dict[str, str] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput("not NAME=VALUE", field="--label", value=item,
+                               fix="Write it as --label instance_id=gateway-1")
+        if name in labels:
+            raise InvalidInput(f"label {name!r} given twice", field="--label", value=item,
+                               fix="Give each label once")
+        labels[name] = value
+    return labels
+
+
 @runbook.command()
 @click.argument("name")
 @click.option("--dry-run", is_flag=True, help="Print the plan; act on nothing.")
+@click.option("--label", "label_items", multiple=True, metavar="NAME=VALUE",
+              help="A label of the alert the runbook's parameter templates take "
+              "({{ labels.NAME }}), e.g. --label instance_id=gateway-1. Repeatable.")
 @runbooks_option
 @topology_option
 @state_dir_option
-def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None,
-        state_dir: Path | None) -> None:
+def run(name: str, dry_run: bool, label_items: tuple[str, ...], runbooks_dir: Path,
+        topology_path: Path | None, state_dir: Path | None) -> None:
     """Run a runbook now, in this terminal (approvals come from `runbook approve`)."""
     rb = _get(runbooks_dir, name)
+    labels = _labels(label_items)
+    check_manual_labels(rb, labels)             # refused before the cluster is even asked
     platform = local_platform(state_dir, topology_path)
     platform.info()
-    done = run_runbook(platform, rb, _actor(None), dry_run=dry_run, sink=_render)
+    done = run_runbook(platform, rb, _actor(None), dry_run=dry_run, sink=_render,
+                       labels=labels)
     if done.state != "succeeded":
         raise SystemExit(1)
 
