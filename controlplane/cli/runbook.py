@@ -1,20 +1,31 @@
-"""`controlplane runbook ...`: list, show, run (or dry-run), approve, status, pause, resume."""
+"""`controlplane runbook ...`: list, show, run (or dry-run), approve, status, pause, resume.
+
+`list`, `show`, `actions` and `status` take `--json`: one JSON document on stdout and nothing
+else (the documents come from application/runbooks.py)."""
 
 from __future__ import annotations
 
 import getpass
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
 from controlplane.application.events import Event
 from controlplane.application.runbooks import (
+    actions_document,
+    check_manual_labels,
     decide,
     pause_automation,
     resume_automation,
+    run_document,
     run_runbook,
+    runbook_document,
+    runbooks_document,
+    runs_document,
 )
 from controlplane.cli.common import (
     console,
@@ -26,7 +37,7 @@ from controlplane.cli.common import (
 )
 from controlplane.errors import InvalidInput
 from controlplane.runbooks.actions import all_actions
-from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks
+from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks, template_labels
 from controlplane.store import Store
 
 __all__ = ["runbook"]
@@ -35,12 +46,24 @@ runbooks_option = click.option("--runbooks", "runbooks_dir", type=click.Path(pat
                                default=RUNBOOKS_DIR, show_default=True)
 
 
-def _get(runbooks_dir: Path, name: str) -> Runbook:
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print one JSON document on stdout, nothing else.")
+
+
+def _echo_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, indent=2, default=str))
+
+
+def _find(runbooks_dir: Path, name: str) -> tuple[Path, Runbook]:
     found = load_runbooks(runbooks_dir)
     if name not in found:
         raise InvalidInput("no such runbook", field="NAME", value=name,
                            fix=f"Use one of: {', '.join(sorted(found))}")
-    return found[name][1]
+    return found[name]
+
+
+def _get(runbooks_dir: Path, name: str) -> Runbook:
+    return _find(runbooks_dir, name)[1]
 
 
 @click.group()
@@ -50,18 +73,27 @@ def runbook() -> None:
 
 @runbook.command("list")
 @runbooks_option
-def list_runbooks(runbooks_dir: Path) -> None:
+@json_option
+def list_runbooks(runbooks_dir: Path, as_json: bool) -> None:
     """Every runbook, its trigger and expected RTO."""
+    found = load_runbooks(runbooks_dir)
+    if as_json:
+        _echo_json(runbooks_document(found))
+        return
     table = Table("runbook", "trigger", "mode", "expected RTO", "steps")
-    for name, (_, rb) in load_runbooks(runbooks_dir).items():
+    for name, (_, rb) in found.items():
         table.add_row(name, rb.trigger.alert or "manual", rb.mode, f"{rb.expected_rto_s:g} s",
                       ", ".join(s.name for s in rb.steps))
     console.print(table)
 
 
 @runbook.command()
-def actions() -> None:
+@json_option
+def actions(as_json: bool) -> None:
     """The action registry steps draw from."""
+    if as_json:
+        _echo_json(actions_document())
+        return
     table = Table("action", "parameters", "checks only", "what it does")
     for name, act in sorted(all_actions().items()):
         table.add_row(name, ", ".join(act.params.model_fields) or "-",
@@ -72,9 +104,13 @@ def actions() -> None:
 @runbook.command()
 @click.argument("name")
 @runbooks_option
-def show(name: str, runbooks_dir: Path) -> None:
+@json_option
+def show(name: str, runbooks_dir: Path, as_json: bool) -> None:
     """One runbook's steps, verifications and rollbacks."""
-    rb = _get(runbooks_dir, name)
+    path, rb = _find(runbooks_dir, name)
+    if as_json:
+        _echo_json(runbook_document(path, rb))
+        return
     console.print(f"[bold]{rb.name}[/] ({rb.mode}, expected RTO {rb.expected_rto_s:g} s, "
                   f"target {lit(rb.target)}): {lit(rb.description)}")
     for i, s in enumerate(rb.steps):
@@ -87,6 +123,11 @@ def show(name: str, runbooks_dir: Path) -> None:
         if s.rollback:
             console.print(f"     rollback: {s.rollback.action} {s.rollback.params or ''}",
                           highlight=False, markup=False)
+    labels = template_labels(rb)
+    if labels:
+        console.print(f"  takes from its alert: {', '.join(labels)} (by hand: "
+                      + " ".join(f"--label {n}=VALUE" for n in labels) + ")",
+                      highlight=False, markup=False)
 
 
 def _render(event: Event) -> None:
@@ -104,19 +145,40 @@ def _render(event: Event) -> None:
         console.print(line, highlight=False, markup=False)
 
 
+def _labels(given: tuple[str, ...]) -> dict[str, str]:
+    """`--label NAME=VALUE` options as a mapping; each name once."""
+    labels: dict[str, str] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput("not NAME=VALUE", field="--label", value=item,
+                               fix="Write it as --label instance_id=gateway-1")
+        if name in labels:
+            raise InvalidInput(f"label {name!r} given twice", field="--label", value=item,
+                               fix="Give each label once")
+        labels[name] = value
+    return labels
+
+
 @runbook.command()
 @click.argument("name")
 @click.option("--dry-run", is_flag=True, help="Print the plan; act on nothing.")
+@click.option("--label", "label_items", multiple=True, metavar="NAME=VALUE",
+              help="A label of the alert the runbook's parameter templates take "
+              "({{ labels.NAME }}), e.g. --label instance_id=gateway-1. Repeatable.")
 @runbooks_option
 @topology_option
 @state_dir_option
-def run(name: str, dry_run: bool, runbooks_dir: Path, topology_path: Path | None,
-        state_dir: Path | None) -> None:
+def run(name: str, dry_run: bool, label_items: tuple[str, ...], runbooks_dir: Path,
+        topology_path: Path | None, state_dir: Path | None) -> None:
     """Run a runbook now, in this terminal (approvals come from `runbook approve`)."""
     rb = _get(runbooks_dir, name)
+    labels = _labels(label_items)
+    check_manual_labels(rb, labels)             # refused before the cluster is even asked
     platform = local_platform(state_dir, topology_path)
     platform.info()
-    done = run_runbook(platform, rb, _actor(None), dry_run=dry_run, sink=_render)
+    done = run_runbook(platform, rb, _actor(None), dry_run=dry_run, sink=_render,
+                       labels=labels)
     if done.state != "succeeded":
         raise SystemExit(1)
 
@@ -145,35 +207,54 @@ def approve(run_id: int, idx: int | None, reject: bool, reason: str | None, acto
 @runbook.command()
 @click.argument("run_id", type=int, required=False)
 @click.option("--limit", default=20, show_default=True)
+@json_option
 @topology_option
 @state_dir_option
-def status(run_id: int | None, limit: int, topology_path: Path | None,
+def status(run_id: int | None, limit: int, as_json: bool, topology_path: Path | None,
            state_dir: Path | None) -> None:
     """Recent runs, or every step of one run (who, when, input, output, result)."""
     platform = local_platform(state_dir, topology_path)
-    if nothing_recorded(platform, "runbook runs"):
+    if not platform.workspace.store_path.exists():
+        if not as_json:
+            nothing_recorded(platform, "runbook runs")
+        elif run_id is None:
+            _echo_json(runs_document(None, limit))
+        else:
+            run_document(None, run_id)              # refused: no such run
         return
     with Store(platform.workspace.store_path) as store:
-        if run_id is None:
-            table = Table("run", "runbook", "state", "started by", "started", "error")
-            for r in store.runbook_runs(limit=limit):
-                table.add_row(str(r.id), r.runbook, r.state, r.started_by,
-                              time.strftime("%H:%M:%S", time.localtime(r.started_at)),
-                              r.error or "")
-            paused = store.automation_state()
-            if paused.paused:
-                console.print(f"[bold yellow]automation paused[/] by {lit(paused.actor)}"
-                              f"{': ' + lit(paused.reason) if paused.reason else ''}; alerts start "
-                              "no runbook until `controlplane runbook resume`")
-            console.print(table)
-            return
-        table = Table("step", "kind", "action", "state", "attempt", "actor", "took",
-                      "output / error")
-        for s in store.runbook_steps(run_id):
-            took = f"{s.ended_at - s.started_at:.2f} s" if s.ended_at else "-"
-            table.add_row(s.name, s.kind, s.action, s.state, str(s.attempt), s.actor, took,
-                          s.error or str(s.output or "")[:80])
-        console.print(table)
+        document = (runs_document(store, limit) if run_id is None
+                    else run_document(store, run_id))
+    if as_json:
+        _echo_json(document)
+    elif run_id is None:
+        _print_runs(document)
+    else:
+        _print_steps(document)
+
+
+def _print_runs(document: dict[str, Any]) -> None:
+    table = Table("run", "runbook", "state", "started by", "started", "error")
+    for r in document["runs"]:
+        table.add_row(str(r["id"]), r["runbook"], r["state"], r["started_by"],
+                      time.strftime("%H:%M:%S", time.localtime(r["started_at"])),
+                      r["error"] or "")
+    paused = document["automation"]
+    if paused["paused"]:
+        console.print(f"[bold yellow]automation paused[/] by {lit(paused['actor'])}"
+                      f"{': ' + lit(paused['reason']) if paused['reason'] else ''}; alerts start "
+                      "no runbook until `controlplane runbook resume`")
+    console.print(table)
+
+
+def _print_steps(document: dict[str, Any]) -> None:
+    table = Table("step", "kind", "action", "state", "attempt", "actor", "took",
+                  "output / error")
+    for s in document["steps"]:
+        took = f"{s['took_s']:.2f} s" if s["took_s"] is not None else "-"
+        table.add_row(s["name"], s["kind"], s["action"], s["state"], str(s["attempt"]),
+                      s["actor"], took, s["error"] or str(s["output"] or "")[:80])
+    console.print(table)
 
 
 @runbook.command()

@@ -5,6 +5,10 @@ when one fails, and records everything in the store.
 Guarantees: one run per alert (never on a resolved one), one active run per target, a dry run
 that only plans, and after a restart of the control plane either a resumed run (one waiting
 for approval) or a clean failure with rollback (one interrupted mid-step), never a silent hang.
+
+A run executes its runbook resolved with the labels its trigger recorded (the alert's, or a
+manual run's): parameter templates filled, every parameter checked; if that fails, the run
+fails naming the step, the field and the value, before any step.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from controlplane.errors import ControlPlaneError
+from controlplane.errors import ControlPlaneError, InvalidInput
 from controlplane.host.procs import alive
 from controlplane.platform.base import Platform
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
-from controlplane.runbooks.model import Runbook, Step
+from controlplane.runbooks.model import Runbook, Step, resolve
 from controlplane.store import Store
 from controlplane.store.alerts import AlertRecord
 from controlplane.store.runbooks import RunbookRun
@@ -66,8 +70,13 @@ class RunbookEngine:
                 + "; `controlplane runbook resume` turns it back on")
         return run
 
-    def start_manual(self, rb: Runbook, actor: str, dry_run: bool = False) -> RunbookRun | None:
-        return self._start(rb, actor, {"manual": True}, dry_run=dry_run)
+    def start_manual(self, rb: Runbook, actor: str, dry_run: bool = False,
+                     labels: dict[str, str] | None = None) -> RunbookRun | None:
+        """A run started by hand; `labels` fill the runbook's templates as an alert's would."""
+        trigger: dict[str, Any] = {"manual": True}
+        if labels:
+            trigger["labels"] = dict(labels)
+        return self._start(rb, actor, trigger, dry_run=dry_run)
 
     def _start(self, rb: Runbook, actor: str, trigger: dict[str, Any], *,
                dry_run: bool = False, fingerprint: str | None = None,
@@ -87,6 +96,10 @@ class RunbookEngine:
 
     # running -----------------------------------------------------------------------------
     def execute(self, run: RunbookRun, rb: Runbook, resume_at: int = 0) -> RunbookRun:
+        resolved = self._resolve(run, rb)
+        if isinstance(resolved, RunbookRun):
+            return resolved
+        rb = resolved
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
                             self.prometheus_url)
         if resume_at == 0:
@@ -109,6 +122,13 @@ class RunbookEngine:
                     f"step {step.name} {result.state}: {result.error}")
             done.append(step)
         return self.store.set_run_state(run.id, "succeeded")
+
+    def _resolve(self, run: RunbookRun, rb: Runbook) -> Runbook | RunbookRun:
+        """The runbook filled from the run's trigger labels, or the run failed saying why."""
+        try:
+            return resolve(rb, dict(run.trigger.get("labels") or {}))
+        except InvalidInput as err:
+            return self.store.set_run_state(run.id, "failed", f"parameters: {err}")
 
     def _preconditions(self, run: RunbookRun, rb: Runbook, ctx: ActionContext) -> str | None:
         for i, call in enumerate(rb.preconditions):
@@ -216,6 +236,10 @@ class RunbookEngine:
             if s.state in ("running", "waiting"):
                 self.store.finish_step(s.id, "failed" if s.state == "running" else "skipped",
                                        error="interrupted: the control plane restarted")
+        resolved = self._resolve(run, rb)
+        if isinstance(resolved, RunbookRun):
+            return f"failed: {resolved.error}"
+        rb = resolved
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
                             self.prometheus_url)
         completed = [st for i, st in enumerate(rb.steps) if i in done_idx]

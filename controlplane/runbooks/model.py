@@ -1,12 +1,18 @@
 """Runbooks as YAML in runbooks/: a trigger, preconditions, and steps from the action registry,
 each with a timeout, retries, a verification and a rollback. Refused at load time, naming the
 file and the step: an unknown action, a missing or wrong parameter, a PromQL expression that
-Prometheus's own parser rejects."""
+Prometheus's own parser rejects, a parameter template (`{{ labels.NAME }}`, templates.py) that
+names a label the trigger's alert does not carry.
+
+`resolve` gives the runbook a run executes: its templates filled from the alert's labels (or
+a manual run's), every parameter then checked again by its action's model."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,10 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
 from controlplane.runbooks.actions import ACTIONS
+from controlplane.runbooks.templates import (
+    BadTemplate,
+    BadValue,
+    MissingLabel,
+    is_templated,
+    label_uses,
+    substitute,
+)
 from controlplane.userfiles import first_error, read_document
 
 __all__ = ["RUNBOOKS_DIR", "Call", "Runbook", "Step", "Trigger", "Verify", "load_runbook",
-           "load_runbooks"]
+           "load_runbooks", "resolve", "template_labels"]
 
 RUNBOOKS_DIR = Path(__file__).resolve().parents[2] / "runbooks"
 
@@ -86,14 +100,20 @@ class Runbook(_M):
                 and all(labels.get(k) == v for k, v in self.trigger.labels.items()))
 
 
-def _check_call(src: str, where: str, action: str, params: dict[str, Any]) -> None:
+def _check_call(src: str, where: str, action: str, params: dict[str, Any], *,
+                templated: bool = True) -> None:
+    """The action exists and takes these parameters. A parameter that is a template
+    (`templated`, at load time) is checked once a run filled it in (`resolve`)."""
     if action not in ACTIONS:
         raise InvalidInput("unknown action", source=src, field=f"{where}.action", value=action,
                            fix=f"Use one of: {', '.join(sorted(ACTIONS))}")
     try:
         ACTIONS[action].params(**params)
     except ValidationError as err:
-        e = err.errors()[0]
+        errors = [e for e in err.errors() if not (templated and is_templated(e.get("input")))]
+        if not errors:
+            return
+        e = errors[0]
         loc = ".".join(str(p) for p in e["loc"])
         raise InvalidInput(e["msg"], source=src, field=f"{where}.params.{loc}",
                            value=e.get("input") if e["type"] != "missing" else None,
@@ -128,25 +148,122 @@ def check_promql(exprs: dict[str, str], src: str) -> None:
                                field=where, value=expr, fix="Fix the PromQL")
 
 
-def _validate(rb: Runbook, src: str) -> None:
-    promql: dict[str, str] = {}
+def _calls(rb: Runbook) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(where, action, params) of every action call: preconditions, steps, their rollbacks
+    and verification actions."""
     for i, call in enumerate(rb.preconditions):
-        _check_call(src, f"preconditions[{i}]", call.action, call.params)
+        yield f"preconditions[{i}]", call.action, call.params
     for i, step in enumerate(rb.steps):
         where = f"steps[{i}] ({step.name})"
-        _check_call(src, where, step.action, step.params)
+        yield where, step.action, step.params
         if step.rollback:
-            _check_call(src, f"{where}.rollback", step.rollback.action, step.rollback.params)
+            yield f"{where}.rollback", step.rollback.action, step.rollback.params
         if step.verify and step.verify.action:
-            _check_call(src, f"{where}.verify", step.verify.action, step.verify.params)
-        if step.verify and step.verify.promql:
-            promql[f"{where}.verify.promql"] = step.verify.promql
+            yield f"{where}.verify", step.verify.action, step.verify.params
+
+
+def _validate(rb: Runbook, src: str) -> None:
+    for where, action, params in _calls(rb):
+        _check_call(src, where, action, params)
+    promql = {f"steps[{i}] ({s.name}).verify.promql": s.verify.promql
+              for i, s in enumerate(rb.steps) if s.verify and s.verify.promql}
     names = [s.name for s in rb.steps]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise InvalidInput("step names must be unique", source=src, field="steps",
                            value=dup)
+    _check_templates(rb, src, promql)
     check_promql(promql, src)
+
+
+@functools.cache
+def _generated_alert_labels() -> dict[str, frozenset[str]]:
+    from controlplane.slo import load_slos
+    from controlplane.slo.rules import alert_labels
+
+    return alert_labels(load_slos())
+
+
+def _known_labels(rb: Runbook) -> tuple[frozenset[str], str]:
+    """The labels the trigger's alert is known to carry, and where that is known from."""
+    alert = rb.trigger.alert
+    if alert is None:
+        return frozenset(), ("the runbook has no trigger.alert, so no label is known; "
+                             "give the alert whose labels the parameters take")
+    given = frozenset(rb.trigger.labels)
+    carried = _generated_alert_labels().get(alert)
+    if carried is None:
+        return given | {"alertname"}, (
+            f"{alert} is not an alert of the generated rules (controlplane/slo/rules.py), so "
+            f"only trigger.labels are known: {', '.join(sorted(given | {'alertname'}))}")
+    return carried | given, f"{alert} carries: {', '.join(sorted(carried | given))}"
+
+
+def _check_templates(rb: Runbook, src: str, promql: dict[str, str]) -> None:
+    for where, expr in promql.items():
+        if "{{" in expr:
+            raise InvalidInput("templates are not substituted in PromQL", source=src,
+                               field=where, value=expr,
+                               fix="Verify with {action: prometheus.expect, params: {expr: "
+                               "...}} to use a label in the expression")
+    known, why = _known_labels(rb)
+    for where, _, params in _calls(rb):
+        for path, name, text in _uses(params, src, where):
+            if name not in known:
+                raise InvalidInput(f"the template names label {name!r}, which the trigger's "
+                                   "alert is not known to carry", source=src,
+                                   field=f"{where}.params.{path}", value=text, fix=why)
+
+
+def _uses(params: dict[str, Any], src: str, where: str) -> list[tuple[str, str, str]]:
+    try:
+        return label_uses(params)
+    except BadTemplate as err:
+        raise InvalidInput(str(err), source=src, field=f"{where}.params.{err.path}",
+                           value=err.text,
+                           fix="Write {{ labels.NAME }}, NAME a label of the alert") from None
+
+
+def template_labels(rb: Runbook) -> list[str]:
+    """The labels the runbook's parameter templates take, sorted (none: no templates)."""
+    return sorted({name for where, _, params in _calls(rb)
+                   for _, name, _ in _uses(params, f"runbook {rb.name}", where)})
+
+
+def resolve(rb: Runbook, labels: Mapping[str, str], source: str = "") -> Runbook:
+    """`rb` with its templates filled from `labels`, each call's parameters then checked by
+    its action's model. InvalidInput names the step, the field and the value."""
+    if not template_labels(rb):
+        return rb
+    src = source or f"runbook {rb.name}"
+    data = rb.model_dump()
+    for i, call in enumerate(data["preconditions"]):
+        call["params"] = _filled(call["params"], labels, src, f"preconditions[{i}]")
+    for i, step in enumerate(data["steps"]):
+        where = f"steps[{i}] ({step['name']})"
+        step["params"] = _filled(step["params"], labels, src, where)
+        for part in ("rollback", "verify"):
+            if step[part] is not None:
+                step[part]["params"] = _filled(step[part]["params"], labels, src,
+                                               f"{where}.{part}")
+    filled = Runbook.model_validate(data)
+    for where, action, params in _calls(filled):
+        _check_call(src, where, action, params, templated=False)
+    return filled
+
+
+def _filled(params: dict[str, Any], labels: Mapping[str, str], src: str,
+            where: str) -> dict[str, Any]:
+    try:
+        return substitute(params, labels)
+    except MissingLabel as err:
+        raise InvalidInput(f"no label {err.name!r} to fill the template", source=src,
+                           field=f"{where}.params.{err.path}", value=err.text,
+                           fix="A run for an alert takes it from the alert's labels; a "
+                           f"manual run from --label {err.name}=VALUE") from None
+    except BadValue as err:
+        raise InvalidInput(str(err), source=src, field=f"{where}.params.{err.path}",
+                           value=err.value, fix="Give a value without template braces") from None
 
 
 def load_runbook(path: Path) -> Runbook:

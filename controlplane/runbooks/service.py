@@ -1,6 +1,9 @@
 """Runbooks inside the control-plane service: alerts from the intake start the runbooks whose
 trigger matches, each run on a thread of its own (with its own store connection), and runs a
-previous process left behind are resumed or failed cleanly at start-up."""
+previous process left behind are resumed or failed cleanly at start-up.
+
+One refused runbook file (or a missing folder) switches every runbook off: `load_error` says
+which file, field and value, and the server reports it (503 on /readyz, a metric, an alert)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import logging
 import threading
 from pathlib import Path
 
-from controlplane.errors import ControlPlaneError
+from controlplane.errors import ControlPlaneError, InvalidInput
 from controlplane.platform.base import Platform
 from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook, load_runbooks
@@ -24,12 +27,11 @@ class RunbookService:
     def __init__(self, platform: Platform, store_path: Path, runbooks_dir: Path) -> None:
         self.platform = platform
         self.store_path = store_path
-        self.error = ""
+        self.load_error: ControlPlaneError | None = None
         try:
-            self.runbooks: dict[str, Runbook] = {
-                name: rb for name, (_, rb) in load_runbooks(runbooks_dir).items()}
+            self.runbooks: dict[str, Runbook] = _load(runbooks_dir)
         except ControlPlaneError as err:          # refused at load time: say so, act on none
-            self.runbooks, self.error = {}, str(err)
+            self.runbooks, self.load_error = {}, err
             log.error("runbooks disabled: %s", err)
         self.threads: list[threading.Thread] = []
 
@@ -66,3 +68,11 @@ class RunbookService:
                 store.set_run_state(run.id, "failed", "the engine crashed; see the log")
                 return
             log.warning("runbook run %s: %s %s", run.id, done.state, done.error or "")
+
+
+def _load(runbooks_dir: Path) -> dict[str, Runbook]:
+    if not runbooks_dir.is_dir():
+        raise InvalidInput("the runbooks folder does not exist", source=str(runbooks_dir),
+                           field="--runbooks",
+                           fix="Pass the folder holding the runbook YAML files")
+    return {name: rb for name, (_, rb) in load_runbooks(runbooks_dir).items()}

@@ -14,14 +14,20 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
+from controlplane.errors import QUOTE_LIMIT, ControlPlaneError, quote
 from controlplane.observe.ack_audit import AckAudit
 from controlplane.observe.forward import OtlpForwarder
 from controlplane.observe.spans import SpanStore
 from controlplane.platform.base import Platform
 from controlplane.server import alerts_api, api, chaos_api
-from controlplane.server.errors import error_middleware, error_reply, metrics_middleware
+from controlplane.server.errors import (
+    error_document,
+    error_middleware,
+    error_reply,
+    metrics_middleware,
+)
 from controlplane.server.receiver import receive_traces
 from controlplane.server.settings import ServerSettings
 from controlplane.server.state import STATE, ServerState
@@ -30,6 +36,8 @@ from controlplane.store import Store, db_path
 __all__ = ["create_app"]
 
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+# why the runbooks did not load, set only when they did not (then nothing acts on alerts)
+RUNBOOKS_ERROR = web.AppKey("runbooks_error", ControlPlaneError)
 
 
 def create_app(settings: ServerSettings, registry: CollectorRegistry,
@@ -112,6 +120,11 @@ def _start_runbooks(app: web.Application, platform: Platform) -> None:
     settings = app[STATE].settings
     assert settings.state_dir is not None and settings.runbooks_dir is not None
     service = RunbookService(platform, db_path(settings.state_dir), settings.runbooks_dir)
+    Gauge("controlplane_runbooks_loaded", "1 while the runbooks loaded, 0 when a runbook file "
+          "was refused (then no alert starts any runbook; /readyz names the file)",
+          registry=app[REGISTRY]).set(0 if service.load_error else 1)
+    if service.load_error is not None:
+        app[RUNBOOKS_ERROR] = service.load_error
     app[alerts_api.ALERT_LISTENERS].append(service.on_alerts)
     service.recover()
 
@@ -126,9 +139,24 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    """Ready once started; with a state directory, only while the store answers."""
+    """Ready once started; with a state directory, only while the store answers; with
+    runbooks, only if they all loaded (a refused file switches every runbook off)."""
     store = request.app[STATE].store
     if request.app[STATE].settings.state_dir is not None and (
             store is None or not store.healthy()):
         return error_reply(503, "the store is not open or does not answer")
+    failed = request.app.get(RUNBOOKS_ERROR)
+    if failed is not None:
+        return _runbooks_not_loaded(failed)
     return web.json_response({"status": "ready"})
+
+
+def _runbooks_not_loaded(err: ControlPlaneError) -> web.Response:
+    """503 naming the refused runbook file, its field and value: no alert starts a runbook."""
+    value = getattr(err, "value", None)
+    if value is not None and len(str(value)) > QUOTE_LIMIT:
+        value = quote(value)
+    body = error_document(f"runbooks not loaded, so no alert starts any runbook: {err}",
+                          getattr(err, "field", ""), value)["error"]
+    return web.json_response({"error": {**body, "source": getattr(err, "source", "")}},
+                             status=503)

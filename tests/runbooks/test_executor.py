@@ -261,6 +261,21 @@ def test_after_a_restart_a_run_interrupted_mid_step_fails_cleanly(store) -> None
     assert second.state == "failed" and "restarted" in second.error
 
 
+def test_after_a_restart_the_rollback_is_filled_from_the_runs_alert(store) -> None:
+    """The engine resolves the runbook again from the labels the run recorded."""
+    label = "{{ labels.instance_id }}"
+    rb = _rb([_step("first", "test.do", {"label": label},
+                    rollback={"action": "test.undo", "params": {"label": label}}),
+              _step("second", "test.slow", {"seconds": 1})])
+    run = store.start_runbook_run("test-rb", "t1", "controlplane", {
+        "alert": "GatewayCrashLoop", "labels": {"instance_id": "gateway-1"}}, pid=_dead_pid())
+    done = store.start_step(run.id, 0, "first", "step", "test.do", "op", {"label": "gateway-1"})
+    store.finish_step(done.id, "succeeded", {})
+    store.start_step(run.id, 1, "second", "step", "test.slow", "op", {"seconds": 1})
+    _engine(store).recover({"test-rb": rb})
+    assert store.get_runbook_run(run.id).state == "rolled_back" and CALLS == ["undo gateway-1"]
+
+
 def test_after_a_restart_a_run_waiting_for_approval_resumes(store) -> None:
     rb = _rb([_step("first", "test.do", {"label": "a"}),
               _step("second", "test.do", {"label": "b"}, approval=True)])
