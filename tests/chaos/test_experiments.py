@@ -118,3 +118,61 @@ def test_chaos_list_refuses_an_unknown_tag_value_with_exit_2() -> None:
 def test_matrix_builds_one_file_per_cell() -> None:
     built = build_experiments(load_matrix(EXPERIMENTS_DIR / "_catalogue.yaml"))
     assert len(built) == len(FILES)
+
+
+LATENCY = EXPERIMENTS_DIR / "gateway" / "network-latency-gateway-matcher-0-20s-100ms.json"
+
+
+def _variant(tmp_path: Path, change, source: Path = LATENCY) -> Path:
+    data = json.loads(source.read_text())
+    change(data)
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+# misspelled keys (issue 14 item 13) --------------------------------------------------------
+def _probe(data: dict, i: int = 1) -> dict:
+    return data["steady-state-hypothesis"]["probes"][i]
+
+
+TYPOS = [
+    ("hypothesis key", lambda d: d.update({"steady-state-hypotesis": d.pop(
+        "steady-state-hypothesis")}), "steady-state-hypotesis: unknown key",
+     "Did you mean 'steady-state-hypothesis'?"),
+    ("probe tolerance", lambda d: _probe(d).update(tolerence=_probe(d).pop("tolerance")),
+     "steady-state-hypothesis.probes[1].tolerence: unknown key in the probe "
+     "'order-p99-ms-15s'", "Did you mean 'tolerance'?"),
+    ("action pauses", lambda d: d["method"][0].update(pause=d["method"][0].pop("pauses")),
+     "method[0].pause: unknown key in the action 'inject-network-latency'",
+     "Did you mean 'pauses'?"),
+    ("provider module", lambda d: d["rollbacks"][0]["provider"].update(
+        modul=d["rollbacks"][0]["provider"].pop("module")),
+     "rollbacks[0].provider.modul: unknown key in the provider of the action "
+     "'revert-faults'", "Did you mean 'module'?"),
+    ("hypothesis probes", lambda d: d["steady-state-hypothesis"].update(
+        probe=d["steady-state-hypothesis"].pop("probes")),
+     "steady-state-hypothesis.probe: unknown key", "Did you mean 'probes'?"),
+    ("a key nothing reads", lambda d: d.update(owner="team-a"), "owner: unknown key",
+     "Valid top-level keys: "),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "says", "fix"), TYPOS, ids=[t[0] for t in TYPOS])
+def test_a_misspelled_key_is_named_with_a_did_you_mean(tmp_path: Path, case, change,
+                                                       says: str, fix: str) -> None:
+    path = _variant(tmp_path, change)
+    with pytest.raises(InvalidExperiment) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert str(path) in text and says in text and fix in text, text
+
+
+def test_experiments_others_host_may_carry_keys_of_their_own_but_not_near_misses(
+        tmp_path: Path) -> None:
+    from controlplane.chaos.experiments import read_experiment
+
+    read_experiment(_variant(tmp_path, lambda d: d.update(owner="team-a")))
+    with pytest.raises(InvalidExperiment, match="Did you mean 'tolerance'"):
+        read_experiment(_variant(tmp_path, lambda d: _probe(d).update(
+            tolerence=_probe(d).pop("tolerance"))))
