@@ -82,6 +82,9 @@ def run_experiments(platform: Platform, policy: Policy, paths: list[Path],
     """Run `paths` in a row under the guardrails; each run's progress as `Event`s whose
     `record` is the run id. The result carries the suite id and every run's outcome."""
     platform.info()                                     # no cluster: refused before a record
+    topology = platform.topology()                      # the names they use, on this cluster
+    for path in paths:
+        load_experiment(path, topology)
 
     def progress(kind: str, out: RunOutcome, message: str) -> None:
         sink(Event(SOURCE, kind, message, record=out.run_id,

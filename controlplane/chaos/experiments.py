@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
@@ -14,6 +14,9 @@ from chaoslib.experiment import ensure_experiment_is_valid
 from controlplane.errors import InvalidInput, quote
 from controlplane.suggest import closest, fix_for
 from controlplane.userfiles import read_document
+
+if TYPE_CHECKING:
+    from controlplane.topology import Topology
 
 __all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment", "activities",
            "load_experiment", "planned_faults", "read_experiment", "select"]
@@ -193,12 +196,17 @@ def _check_seconds(src: str, field: str, value: Any) -> None:
                                 fix="Use seconds, or a ${variable} from the configuration")
 
 
-def load_experiment(path: Path) -> Experiment:
+def load_experiment(path: Path, topology: Topology | None = None) -> Experiment:
     """An experiment of our catalogue: Chaos Toolkit's rules, then ours (no unknown key,
-    rollbacks always, the tags, an SLO hypothesis, known fault kinds)."""
+    rollbacks always, the tags, an SLO hypothesis, known fault kinds). With `topology`, what
+    its faults and probes name (targets, peers, links, services) must exist there."""
     exp = _parsed(path, strict=True)
     _check_chaoslib(exp)
     _check_ours(exp)
+    if topology is not None:
+        from controlplane.chaos.placement import check_placement
+
+        check_placement(exp, topology)
     return exp
 
 

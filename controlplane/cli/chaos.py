@@ -23,6 +23,7 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
+from controlplane.topology import load_topology
 
 __all__ = ["chaos"]
 
@@ -87,11 +88,14 @@ def _summary(result) -> None:
 
 @chaos.command()
 @click.argument("targets", nargs=-1)
-def validate(targets: tuple[str, ...]) -> None:
-    """Validate experiment files (Chaos Toolkit's rules, then ours)."""
+@topology_option
+def validate(targets: tuple[str, ...], topology_path: Path | None) -> None:
+    """Validate experiment files (the catalogue without TARGETS): Chaos Toolkit's rules, then
+    ours, then the names they use (targets, peers, links, services) against the topology."""
+    topology = load_topology(topology_path)
     paths = [p for t in (targets or (str(EXPERIMENTS_DIR),)) for p in select(t)]
     for path in paths:
-        load_experiment(path)
+        load_experiment(path, topology)
     console.print(f"{len(paths)} experiments valid")
 
 

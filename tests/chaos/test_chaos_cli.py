@@ -1,0 +1,101 @@
+"""`controlplane chaos validate`, `list`, `faults` and `run` as a new user meets them, without a
+cluster: names checked against the topology (issue 14 item 11)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controlplane.application import chaos as usecases
+from controlplane.chaos.experiments import EXPERIMENTS_DIR, InvalidExperiment, select
+from controlplane.chaos.guardrails import load_policy
+from controlplane.platform import load_platform
+from controlplane.store import Store
+from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
+
+REPO = Path(__file__).resolve().parents[2]
+CATALOGUE = select(str(EXPERIMENTS_DIR))
+KILL = EXPERIMENTS_DIR / "gateway" / "process-kill-gateway.json"
+LATENCY = EXPERIMENTS_DIR / "gateway" / "network-latency-gateway-matcher-0-20s-100ms.json"
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "controlplane", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _write(path: Path, source: Path, change) -> Path:
+    data = json.loads(source.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def _target(value: str):
+    return lambda d: d["method"][0]["provider"]["arguments"].update(target=value)
+
+
+def _text(stream: str) -> str:
+    """The output with rich's line wrapping undone."""
+    return " ".join(stream.split())
+
+
+def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+
+
+# item 11: the names an experiment uses, against the topology --------------------------------
+def test_validate_refuses_a_target_the_topology_lacks_with_a_did_you_mean(
+        tmp_path: Path) -> None:
+    bad = _write(tmp_path / "typo.json", KILL, _target("gatewya"))
+    result = _cli("chaos", "validate", str(bad), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = _text(result.stderr)
+    assert str(bad) in text and "method[0].provider.arguments.target" in text
+    assert "(got 'gatewya')" in text and "Did you mean 'gateway'?" in text
+    assert "Valid targets: " in text and "ledger:primary" in text and "matcher-1" in text
+    _no_traceback(result)
+
+
+def test_validate_checks_against_the_topology_it_is_given(tmp_path: Path) -> None:
+    third = _write(tmp_path / "third-matcher.json", LATENCY, lambda d: d["method"][0][
+        "provider"]["arguments"]["parameters"].update(peer="matcher-2"))
+    topology = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
+    topology["services"]["matcher"]["instances"] = 3
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(yaml.safe_dump(topology))
+    assert _cli("chaos", "validate", str(third), cwd=tmp_path).returncode == 2
+    result = _cli("chaos", "validate", str(third), "--topology", str(bigger), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 experiments valid" in result.stdout
+
+
+def test_validate_with_a_bad_topology_names_the_topology_file(tmp_path: Path) -> None:
+    bad = tmp_path / "topo.yaml"
+    bad.write_text("name: t1\nservices:\n  gateway:\n    kind: gatewy\n")
+    result = _cli("chaos", "validate", str(KILL), "--topology", str(bad), cwd=tmp_path)
+    assert result.returncode == 2 and str(bad) in _text(result.stderr)
+    _no_traceback(result)
+
+
+def test_validate_without_arguments_passes_the_whole_shipped_catalogue(tmp_path: Path) -> None:
+    result = _cli("chaos", "validate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(CATALOGUE)} experiments valid" in result.stdout and len(CATALOGUE) >= 210
+
+
+def test_run_checks_the_names_against_the_cluster_it_runs_on(tmp_path: Path) -> None:
+    topology = load_topology().model_copy(update={"platform": "fake"})
+    fake = load_platform(topology, tmp_path / "ws")
+    fake.up(topology)
+    bad = _write(tmp_path / "typo.json", KILL, _target("matcher-7"))
+    with pytest.raises(InvalidExperiment, match=r"arguments.target.*'matcher-7'.*Did you "
+                       r"mean 'matcher-1'\?"):
+        usecases.run_experiments(fake, load_policy(None), [bad])
+    with Store(fake.workspace.store_path) as store:
+        assert store.chaos_runs() == [] and store.open_faults() == []
