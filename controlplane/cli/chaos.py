@@ -17,6 +17,7 @@ from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
 from controlplane.cli.common import (
     console,
+    console_err,
     lit,
     local_platform,
     nothing_recorded,
@@ -91,12 +92,15 @@ def _summary(result) -> None:
 @topology_option
 def validate(targets: tuple[str, ...], topology_path: Path | None) -> None:
     """Validate experiment files (the catalogue without TARGETS): Chaos Toolkit's rules, then
-    ours, then the names they use (targets, peers, links, services) against the topology."""
-    topology = load_topology(topology_path)
-    paths = [p for t in (targets or (str(EXPERIMENTS_DIR),)) for p in select(t)]
-    for path in paths:
-        load_experiment(path, topology)
-    console.print(f"{len(paths)} experiments valid")
+    ours, then the names they use (targets, peers, links, services) against the topology.
+    Reports every invalid file; exits 2 if any is."""
+    checked = usecases.validate_experiments(targets, load_topology(topology_path))
+    for err in checked.invalid.values():
+        console_err.print(f"[bold red]error:[/] {lit(err)}", highlight=False,
+                          soft_wrap=True)               # one line per file, for grep
+    (console_err if checked.invalid else console).print(checked.summary(), markup=False)
+    if not checked.ok:
+        raise SystemExit(2)
 
 
 @chaos.command("list")

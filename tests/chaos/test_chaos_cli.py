@@ -1,9 +1,11 @@
 """`controlplane chaos validate`, `list`, `faults` and `run` as a new user meets them, without a
-cluster: names checked against the topology (issue 14 item 11)."""
+cluster: names checked against the topology, and every bad file reported with the count
+(issue 14 items 11, 12)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +61,7 @@ def test_validate_refuses_a_target_the_topology_lacks_with_a_did_you_mean(
     assert str(bad) in text and "method[0].provider.arguments.target" in text
     assert "(got 'gatewya')" in text and "Did you mean 'gateway'?" in text
     assert "Valid targets: " in text and "ledger:primary" in text and "matcher-1" in text
+    assert "1 of 1 experiments invalid" in text
     _no_traceback(result)
 
 
@@ -87,6 +90,47 @@ def test_validate_without_arguments_passes_the_whole_shipped_catalogue(tmp_path:
     result = _cli("chaos", "validate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"{len(CATALOGUE)} experiments valid" in result.stdout and len(CATALOGUE) >= 210
+
+
+# item 12: every bad file, and the count ---------------------------------------------------
+def _mixed_directory(tmp_path: Path) -> tuple[Path, list[Path]]:
+    folder = tmp_path / "mixed"
+    shutil.copytree(EXPERIMENTS_DIR / "gateway", folder)
+    total = len(list(folder.glob("*.json")))
+    bad = [
+        _write(folder / "process-kill-gateway.json", KILL, _target("gatewya")),
+        _write(folder / "a-typo.json", KILL, lambda d: d.update(
+            {"steady-state-hypotesis": d.pop("steady-state-hypothesis")})),
+        _write(folder / "z-tolerance.json", KILL, lambda d: d["steady-state-hypothesis"][
+            "probes"][0].update(tolerence=d["steady-state-hypothesis"]["probes"][0].pop(
+                "tolerance"))),
+    ]
+    assert len(list(folder.glob("*.json"))) == total + 2
+    return folder, bad
+
+
+def test_validate_reports_every_bad_file_with_its_error_and_the_count(tmp_path: Path) -> None:
+    folder, bad = _mixed_directory(tmp_path)
+    total = len(select(str(folder)))
+    result = _cli("chaos", "validate", str(folder), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = _text(result.stderr)
+    for path, says in zip(bad, ("Did you mean 'gateway'?",
+                                "Did you mean 'steady-state-hypothesis'?",
+                                "Did you mean 'tolerance'?"), strict=True):
+        assert f"{path}: " in text and says in text
+    assert f"3 of {total} experiments invalid" in text
+    assert [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")] == [
+        ln for ln in result.stderr.splitlines() if "Did you mean" in ln]     # one line each
+    assert len([ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]) == 3
+    _no_traceback(result)
+
+
+def test_run_refuses_a_directory_with_bad_files_saying_how_many(tmp_path: Path) -> None:
+    folder, _ = _mixed_directory(tmp_path)
+    with pytest.raises(InvalidExperiment, match=r"2 of \d+ experiments invalid: "
+                       r"`controlplane chaos validate .*mixed` lists them all"):
+        usecases.select_experiments(str(folder))        # without a topology: 2 of the 3
 
 
 def test_run_checks_the_names_against_the_cluster_it_runs_on(tmp_path: Path) -> None:
