@@ -30,13 +30,14 @@ from typing import Any
 
 from controlplane.application.events import Event, EventSink, discard
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.chaos.experiments import EXPERIMENTS_DIR, load_experiment, select
+from controlplane.chaos.experiments import EXPERIMENTS_DIR, Experiment, load_experiment, select
+from controlplane.chaos.faults import FAULTS, FaultKind
 from controlplane.chaos.guard import HALT_POLL_S
 from controlplane.chaos.guardrails import Policy
 from controlplane.chaos.outcome import RunOutcome
 from controlplane.chaos.reaper import ReapReport, process_is, reap
 from controlplane.chaos.suite import SuiteResult, run_suite
-from controlplane.errors import InvalidInput
+from controlplane.errors import InvalidInput, quote
 from controlplane.platform.base import Platform
 from controlplane.store import Store, iso
 from controlplane.store.chaos import CHAOS_FINAL_STATES, ChaosEvent, ChaosRun, HaltState
@@ -46,9 +47,9 @@ from controlplane.workspace import Workspace
 
 __all__ = ["DEFAULT_WAIT_S", "HALT_POLL_S", "MAX_WAIT_S", "RUN_STATES", "ChaosStatus",
            "FaultAfterHalt", "HaltOutcome", "RunDetail", "SignalledRun", "Validation",
-           "check_halt", "fault_dict", "halt", "recover", "resume", "run_detail",
-           "run_experiments", "runs", "select_experiments", "status", "status_of",
-           "validate_experiments", "with_rate"]
+           "catalogue", "check_halt", "experiment_dict", "fault_dict", "fault_kinds", "halt",
+           "recover", "resume", "run_detail", "run_experiments", "runs", "select_experiments",
+           "status", "status_of", "validate_experiments", "with_rate"]
 
 log = logging.getLogger(__name__)
 SOURCE = "chaos"
@@ -62,7 +63,7 @@ _POLL_S = 0.05
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
-# validation -------------------------------------------------------------------------------
+# the catalogue and validation --------------------------------------------------------------
 @dataclass(frozen=True)
 class Validation:
     """Every file a validation looked at: those valid, and each invalid one with its error."""
@@ -79,6 +80,19 @@ class Validation:
         if self.invalid:
             return f"{len(self.invalid)} of {len(self.paths)} experiments invalid"
         return f"{len(self.paths)} experiments valid"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": len(self.paths), "invalid": len(self.invalid),
+                "topology": self.topology, "summary": self.summary(),
+                "experiments": [_validated(p, self.invalid.get(p)) for p in self.paths]}
+
+
+def _validated(path: Path, err: InvalidInput | None) -> dict[str, Any]:
+    if err is None:
+        return {"path": str(path), "valid": True, "error": None}
+    return {"path": str(path), "valid": False, "error": {
+        "message": err.message, "field": err.field or None, "fix": err.fix or None,
+        "value": None if err.value is None else quote(err.value), "text": str(err)}}
 
 
 def validate_experiments(targets: Sequence[str], topology: Topology | None = None
@@ -116,6 +130,25 @@ def _refuse_invalid(checked: Validation, how: str) -> None:
     raise type(first)(first.message, source=first.source, field=first.field,
                       value=first.value, fix=(f"{first.fix}. " if first.fix else "")
                       + f"{checked.summary()}: {how}")
+
+
+def catalogue(selector: str | None = None) -> list[Experiment]:
+    """The experiments `selector` names (the whole catalogue without one), loaded."""
+    return [load_experiment(p) for p in select(selector or str(EXPERIMENTS_DIR))]
+
+
+def experiment_dict(exp: Experiment) -> dict[str, Any]:
+    """An experiment as `chaos list --json` shows it; `id` is its path in the catalogue."""
+    path = exp.path.resolve()
+    ident = path.relative_to(EXPERIMENTS_DIR) if path.is_relative_to(EXPERIMENTS_DIR) else None
+    return {"id": str(ident or exp.path), "path": str(exp.path), "title": exp.title,
+            **{k: exp.tag(k) for k in ("fault", "component", "severity", "runbook")},
+            "tags": exp.tags}
+
+
+def fault_kinds() -> list[FaultKind]:
+    """The fault kinds, by category then name."""
+    return sorted(FAULTS.values(), key=lambda k: (k.category, k.name))
 
 
 # running experiments ---------------------------------------------------------------------
