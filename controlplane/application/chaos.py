@@ -23,30 +23,33 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from controlplane.application.events import Event, EventSink, discard
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.chaos.experiments import load_experiment, select
+from controlplane.chaos.experiments import EXPERIMENTS_DIR, Experiment, load_experiment, select
+from controlplane.chaos.faults import FAULTS, FaultKind
 from controlplane.chaos.guardrails import Policy
 from controlplane.chaos.outcome import RunOutcome
 from controlplane.chaos.reaper import ReapReport, process_is, reap
 from controlplane.chaos.steady_state_guard import HALT_POLL_S
 from controlplane.chaos.suite import SuiteResult, run_suite
-from controlplane.errors import InvalidInput
+from controlplane.errors import InvalidInput, quote
 from controlplane.platform.base import Platform
 from controlplane.store import Store, iso
 from controlplane.store.chaos import CHAOS_FINAL_STATES, ChaosEvent, ChaosRun, HaltState
 from controlplane.store.models import Fault
+from controlplane.topology import Topology
 from controlplane.workspace import Workspace
 
 __all__ = ["DEFAULT_WAIT_S", "HALT_POLL_S", "MAX_WAIT_S", "RUN_STATES", "ChaosStatus",
-           "FaultAfterHalt", "HaltOutcome", "RunDetail", "SignalledRun", "check_halt",
-           "fault_dict", "halt", "recover", "resume", "run_detail", "run_experiments", "runs",
-           "select_experiments", "status", "status_of", "with_rate"]
+           "FaultAfterHalt", "HaltOutcome", "RunDetail", "SignalledRun", "Validation",
+           "catalogue", "check_halt", "experiment_dict", "fault_dict", "fault_kinds", "halt",
+           "recover", "resume", "run_detail", "run_experiments", "runs", "select_experiments",
+           "status", "status_of", "validate_experiments", "with_rate"]
 
 log = logging.getLogger(__name__)
 SOURCE = "chaos"
@@ -60,16 +63,95 @@ _POLL_S = 0.05
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
-# running experiments ---------------------------------------------------------------------
+# the catalogue and validation --------------------------------------------------------------
+@dataclass(frozen=True)
+class Validation:
+    """Every file a validation looked at: those valid, and each invalid one with its error."""
+
+    paths: list[Path]
+    invalid: dict[Path, InvalidInput]
+    topology: str | None            # the topology's name the names were checked against
+
+    @property
+    def ok(self) -> bool:
+        return not self.invalid
+
+    def summary(self) -> str:
+        if self.invalid:
+            return f"{len(self.invalid)} of {len(self.paths)} experiments invalid"
+        return f"{len(self.paths)} experiments valid"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": len(self.paths), "invalid": len(self.invalid),
+                "topology": self.topology, "summary": self.summary(),
+                "experiments": [_validated(p, self.invalid.get(p)) for p in self.paths]}
+
+
+def _validated(path: Path, err: InvalidInput | None) -> dict[str, Any]:
+    if err is None:
+        return {"path": str(path), "valid": True, "error": None}
+    return {"path": str(path), "valid": False, "error": {
+        "message": err.message, "field": err.field or None, "fix": err.fix or None,
+        "value": None if err.value is None else quote(err.value), "text": str(err)}}
+
+
+def validate_experiments(targets: Sequence[str], topology: Topology | None = None
+                         ) -> Validation:
+    """Validate every file `targets` name (files, directories, tag selectors; the catalogue
+    when empty), going on past bad ones; with `topology`, the names their faults and probes
+    use must exist there. A target naming nothing raises `InvalidInput` at once."""
+    paths = list(dict.fromkeys(p for t in (targets or (str(EXPERIMENTS_DIR),))
+                               for p in select(t)))
+    invalid: dict[Path, InvalidInput] = {}
+    for path in paths:
+        try:
+            load_experiment(path, topology)
+        except InvalidInput as err:
+            invalid[path] = err
+    return Validation(paths, invalid, topology.name if topology else None)
+
+
 def select_experiments(target: str) -> list[Path]:
     """The experiment files `target` names (a file, a directory, a tag selector, a suite),
     each validated: a bad file is refused before anything acts."""
-    paths = select(target)
-    for path in paths:
-        load_experiment(path)
-    return paths
+    checked = validate_experiments([target])
+    _refuse_invalid(checked, f"`controlplane chaos validate {target}` lists them all")
+    return checked.paths
 
 
+def _refuse_invalid(checked: Validation, how: str) -> None:
+    """The first invalid file's error, saying how many others are invalid too and `how` to
+    see them all."""
+    if checked.ok:
+        return
+    first, *others = checked.invalid.values()
+    if not others:
+        raise first
+    raise type(first)(first.message, source=first.source, field=first.field,
+                      value=first.value, fix=(f"{first.fix}. " if first.fix else "")
+                      + f"{checked.summary()}: {how}")
+
+
+def catalogue(selector: str | None = None) -> list[Experiment]:
+    """The experiments `selector` names (the whole catalogue without one), loaded."""
+    return [load_experiment(p) for p in select(selector or str(EXPERIMENTS_DIR))]
+
+
+def experiment_dict(exp: Experiment) -> dict[str, Any]:
+    """An experiment as `chaos list --json` shows it; `id` is its path in the catalogue."""
+    path = exp.path.resolve()
+    ident = path.relative_to(EXPERIMENTS_DIR) if path.is_relative_to(EXPERIMENTS_DIR) else None
+    return {"id": str(ident or exp.path), "path": str(exp.path), "title": exp.title,
+            **{k: exp.tag(k) for k in ("fault", "component", "severity", "runbook")},
+            "tags": exp.tags}
+
+
+def fault_kinds() -> list[FaultKind]:
+    """The fault kinds, by category then name."""
+    return sorted(FAULTS.values(), key=lambda k: (k.category, k.name))
+
+
+# running experiments ---------------------------------------------------------------------
 def with_rate(policy: Policy, rate: float | None) -> Policy:
     """`policy` with the meter's orders/s overridden when `rate` is given."""
     if rate is None:
@@ -82,6 +164,9 @@ def run_experiments(platform: Platform, policy: Policy, paths: list[Path],
     """Run `paths` in a row under the guardrails; each run's progress as `Event`s whose
     `record` is the run id. The result carries the suite id and every run's outcome."""
     platform.info()                                     # no cluster: refused before a record
+    checked = validate_experiments([str(p) for p in paths], platform.topology())
+    _refuse_invalid(checked, "`controlplane chaos validate` with this cluster's topology "
+                    "(--topology) lists them all")    # the names they use, on this cluster
 
     def progress(kind: str, out: RunOutcome, message: str) -> None:
         sink(Event(SOURCE, kind, message, record=out.run_id,

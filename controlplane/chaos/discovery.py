@@ -62,7 +62,4 @@ def portable_type(hint: Any) -> str:
 def _fault_kinds() -> list[dict[str, object]]:
     from controlplane.chaos.faults import FAULTS
 
-    return [{"kind": k.name, "summary": k.summary, "category": k.category,
-             "applies_to": list(k.components) or ["any"],
-             "parameters": k.params.model_json_schema().get("properties", {})}
-            for k in sorted(FAULTS.values(), key=lambda k: k.name)]
+    return [k.describe() for k in sorted(FAULTS.values(), key=lambda k: k.name)]

@@ -6,15 +6,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
-from controlplane.errors import InvalidInput
+from controlplane.errors import InvalidInput, quote
+from controlplane.suggest import closest, fix_for
 from controlplane.userfiles import read_document
 
-__all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment",
+if TYPE_CHECKING:
+    from controlplane.topology import Topology
+
+__all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment", "activities",
            "load_experiment", "planned_faults", "read_experiment", "select"]
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
@@ -59,10 +63,15 @@ def _read(path: Path) -> Any:
 
 def read_experiment(path: Path) -> Experiment:
     """The file as it is, without our rules (for experiments others host), but with sane
-    pauses and timeouts."""
+    pauses and timeouts, and no key that is a near miss of one Chaos Toolkit reads."""
+    return _parsed(path, strict=False)
+
+
+def _parsed(path: Path, strict: bool) -> Experiment:
     data = _read(path)
     if not isinstance(data, dict):
         raise InvalidExperiment("an experiment is a JSON object", source=str(path))
+    _check_keys(str(path), data, strict)
     _check_shape(str(path), data)
     _check_timings(str(path), data)
     return Experiment(path, data)
@@ -93,8 +102,66 @@ def _check_shape(src: str, data: dict[str, Any]) -> None:
 
 _TYPE_WORDS = {"str": "string", "list": "list", "dict": "mapping"}
 
+# The keys Chaos Toolkit reads (https://chaostoolkit.org/reference/api/experiment/).
+TOP_KEYS = ("version", "title", "description", "tags", "contributions", "configuration",
+            "secrets", "extensions", "controls", "steady-state-hypothesis", "method",
+            "rollbacks", "runtime", "dry")
+HYPOTHESIS_KEYS = ("title", "probes", "controls")
+RUNTIME_KEYS = ("rollbacks", "hypothesis")
+ACTION_KEYS = ("type", "name", "provider", "pauses", "background", "ref", "timeout", "dry",
+               "controls")
+ACTIVITY_KEYS = {"action": ACTION_KEYS, "probe": (*ACTION_KEYS, "tolerance")}
+PROVIDER_KEYS = {
+    "python": ("type", "module", "func", "arguments", "secrets"),
+    "http": ("type", "url", "method", "headers", "expected_status", "arguments", "timeout",
+             "verify_tls", "max_retries", "secrets"),
+    "process": ("type", "path", "arguments", "timeout", "secrets"),
+}
 
-def _activities(data: dict[str, Any]) -> list[tuple[str, Any]]:
+
+def _check_keys(src: str, data: dict[str, Any], strict: bool) -> None:
+    """No key Chaos Toolkit would silently ignore: a near miss of a known key is a typo
+    ("did you mean"); with `strict` (our catalogue's rules) any unknown key is refused."""
+    _known_keys(src, "", data, TOP_KEYS, "top-level keys", strict)
+    for key, valid in (("steady-state-hypothesis", HYPOTHESIS_KEYS),
+                       ("runtime", RUNTIME_KEYS)):
+        if isinstance(data.get(key), dict):
+            _known_keys(src, f"{key}.", data[key], valid, f"keys of {key}", strict)
+    for where, activity in activities(data):
+        if isinstance(activity, dict):
+            _check_activity_keys(src, where, activity, strict)
+
+
+def _check_activity_keys(src: str, where: str, activity: dict[str, Any], strict: bool) -> None:
+    kind = _one_of(activity.get("type"), ACTIVITY_KEYS) or "activity"
+    name = activity.get("name")
+    named = f"the {kind} {quote(name)}" if isinstance(name, str) else f"this {kind}"
+    valid = ACTIVITY_KEYS.get(kind, ACTIVITY_KEYS["probe"])
+    _known_keys(src, f"{where}.", activity, valid, f"keys of a {kind}", strict,
+                f" in {named}")
+    provider = activity.get("provider")
+    kind = _one_of(provider.get("type"), PROVIDER_KEYS) if isinstance(provider, dict) else None
+    if kind:
+        _known_keys(src, f"{where}.provider.", provider, PROVIDER_KEYS[kind],
+                    f"keys of a {kind} provider", strict, f" in the provider of {named}")
+
+
+def _one_of(value: Any, names: dict[str, Any]) -> str | None:
+    return value if isinstance(value, str) and value in names else None
+
+
+def _known_keys(src: str, where: str, mapping: dict[Any, Any], valid: tuple[str, ...],
+                what: str, strict: bool, context: str = "") -> None:
+    for key in mapping:
+        if key in valid or not (strict or closest(key, valid)):
+            continue
+        raise InvalidExperiment(f"unknown key{context}", source=src, field=f"{where}{key}",
+                                value=key, fix=fix_for(key, valid, what))
+
+
+def activities(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every probe of the hypothesis, action or probe of the method, and rollback, with its
+    path in the file (`method[0]`)."""
     hypothesis = data.get("steady-state-hypothesis")
     probes = hypothesis.get("probes") if isinstance(hypothesis, dict) else None
     found = []
@@ -107,7 +174,7 @@ def _activities(data: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _check_timings(src: str, data: dict[str, Any]) -> None:
     """Pauses and timeouts are seconds within MAX_SECONDS (or a ${variable})."""
-    for where, activity in _activities(data):
+    for where, activity in activities(data):
         if not isinstance(activity, dict):
             continue
         pauses = activity.get("pauses")
@@ -129,10 +196,17 @@ def _check_seconds(src: str, field: str, value: Any) -> None:
                                 fix="Use seconds, or a ${variable} from the configuration")
 
 
-def load_experiment(path: Path) -> Experiment:
-    exp = read_experiment(path)
+def load_experiment(path: Path, topology: Topology | None = None) -> Experiment:
+    """An experiment of our catalogue: Chaos Toolkit's rules, then ours (no unknown key,
+    rollbacks always, the tags, an SLO hypothesis, known fault kinds). With `topology`, what
+    its faults and probes name (targets, peers, links, services) must exist there."""
+    exp = _parsed(path, strict=True)
     _check_chaoslib(exp)
     _check_ours(exp)
+    if topology is not None:
+        from controlplane.chaos.placement import check_placement
+
+        check_placement(exp, topology)
     return exp
 
 

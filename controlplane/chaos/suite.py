@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from controlplane.chaos.experiments import InvalidExperiment
 from controlplane.chaos.guardrails import Policy
@@ -30,6 +31,21 @@ class SuiteResult:
     @property
     def ok(self) -> bool:
         return all(o.state == "passed" for o in self.outcomes)
+
+    def counts(self) -> dict[str, int]:
+        """How many runs ended in each state."""
+        found: dict[str, int] = {}
+        for o in self.outcomes:
+            found[o.state] = found.get(o.state, 0) + 1
+        return dict(sorted(found.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The suite as `chaos run --json` prints it: the verdict, each run's summary and the
+        reports written."""
+        return {"suite_id": self.suite_id, "ok": self.ok, "counts": self.counts(),
+                "recovered_faults": self.recovered,
+                "reports": {kind: str(path) for kind, path in self.reports.items()},
+                "runs": [o.summary() for o in self.outcomes]}
 
 
 def run_suite(platform: Platform, policy: Policy, paths: list[Path], *,

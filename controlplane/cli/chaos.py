@@ -12,17 +12,18 @@ from rich.table import Table
 
 from controlplane.application import chaos as usecases
 from controlplane.application.events import Event
-from controlplane.chaos.experiments import EXPERIMENTS_DIR, load_experiment, select
-from controlplane.chaos.faults import FAULTS
+from controlplane.chaos.experiments import EXPERIMENTS_DIR
 from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
 from controlplane.cli.common import (
     console,
+    console_err,
     lit,
     local_platform,
     nothing_recorded,
     state_dir_option,
     topology_option,
 )
+from controlplane.topology import load_topology
 
 __all__ = ["chaos"]
 
@@ -42,18 +43,21 @@ def chaos() -> None:
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Where to write report.json, junit.xml and report.html.")
 @click.option("--rate", type=float, default=None, help="Override the meter's orders/s.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the suite's result as one JSON document (progress on stderr).")
 @topology_option
 @state_dir_option
 def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: float | None,
-        topology_path: Path | None, state_dir: Path | None) -> None:
+        as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
     """Run TARGET: an experiment file, a directory, a tag selector (fault=process-kill) or a
     suite. Exits 0 only if every experiment passed."""
     policy = usecases.with_rate(load_policy(policy_path), rate)
     paths = usecases.select_experiments(target)          # refuse bad files before acting
     platform = local_platform(state_dir, topology_path)
+    out = console_err if as_json else console           # with --json, stdout is the document
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=out, transient=True) as bar:
         task = bar.add_task("chaos", total=len(paths))
 
         def render(event: Event) -> None:
@@ -68,17 +72,17 @@ def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: fl
                 bar.update(task, description=lit(
                     f"{title[:50]}: {event.kind} {event.message}"[:90]))
         result = usecases.run_experiments(platform, policy, paths, report_dir, render)
-    _summary(result)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        _summary(result)
     if not result.ok:
         raise SystemExit(1)
 
 
 def _summary(result) -> None:
-    counts: dict[str, int] = {}
-    for o in result.outcomes:
-        counts[o.state] = counts.get(o.state, 0) + 1
     console.print(f"suite {result.suite_id}: " + ", ".join(
-        f"[{STATE_STYLE.get(k, 'white')}]{v} {k}[/]" for k, v in sorted(counts.items())))
+        f"[{STATE_STYLE.get(k, 'white')}]{v} {k}[/]" for k, v in result.counts().items()))
     if result.recovered:
         console.print(f"reverted {result.recovered} faults left by an earlier crashed run")
     for kind, path in result.reports.items():
@@ -87,34 +91,52 @@ def _summary(result) -> None:
 
 @chaos.command()
 @click.argument("targets", nargs=-1)
-def validate(targets: tuple[str, ...]) -> None:
-    """Validate experiment files (Chaos Toolkit's rules, then ours)."""
-    paths = [p for t in (targets or (str(EXPERIMENTS_DIR),)) for p in select(t)]
-    for path in paths:
-        load_experiment(path)
-    console.print(f"{len(paths)} experiments valid")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print every file's verdict as one JSON document.")
+@topology_option
+def validate(targets: tuple[str, ...], as_json: bool, topology_path: Path | None) -> None:
+    """Validate experiment files (the catalogue without TARGETS): Chaos Toolkit's rules, then
+    ours, then the names they use (targets, peers, links, services) against the topology.
+    Reports every invalid file; exits 2 if any is."""
+    checked = usecases.validate_experiments(targets, load_topology(topology_path))
+    if as_json:
+        click.echo(json.dumps(checked.to_dict(), indent=2))
+    else:
+        for err in checked.invalid.values():
+            console_err.print(f"[bold red]error:[/] {lit(err)}", highlight=False,
+                              soft_wrap=True)               # one line per file, for grep
+        (console_err if checked.invalid else console).print(checked.summary(), markup=False)
+    if not checked.ok:
+        raise SystemExit(2)
 
 
 @chaos.command("list")
 @click.argument("selector", required=False)
-def list_experiments(selector: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the list as one JSON document.")
+def list_experiments(selector: str | None, as_json: bool) -> None:
     """The catalogue, optionally filtered by tags (fault=network-partition)."""
-    paths = select(selector) if selector else select(str(EXPERIMENTS_DIR))
+    rows = [usecases.experiment_dict(exp) for exp in usecases.catalogue(selector)]
+    if as_json:
+        click.echo(json.dumps({"count": len(rows), "experiments": rows}, indent=2))
+        return
     table = Table("experiment", "fault", "component", "severity", "runbook")
-    for path in paths:
-        exp = load_experiment(path)
-        table.add_row(str(path.relative_to(EXPERIMENTS_DIR)) if path.is_relative_to(
-            EXPERIMENTS_DIR) else str(path), exp.tag("fault"), exp.tag("component"),
-            exp.tag("severity"), exp.tag("runbook"))
+    for row in rows:
+        table.add_row(*(row[k] for k in ("id", "fault", "component", "severity", "runbook")))
     console.print(table)
-    console.print(f"{len(paths)} experiments")
+    console.print(f"{len(rows)} experiments")
 
 
 @chaos.command()
-def faults() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the kinds as one JSON document, "
+              "with each parameter's schema.")
+def faults(as_json: bool) -> None:
     """The fault kinds, their parameters and what they apply to."""
+    kinds = usecases.fault_kinds()
+    if as_json:
+        click.echo(json.dumps({"faults": [k.describe() for k in kinds]}, indent=2))
+        return
     table = Table("kind", "category", "applies to", "parameters", "what it does")
-    for k in sorted(FAULTS.values(), key=lambda k: (k.category, k.name)):
+    for k in kinds:
         table.add_row(k.name, k.category, ", ".join(k.components) or "any",
                       ", ".join(k.params.model_fields), k.summary)
     console.print(table)

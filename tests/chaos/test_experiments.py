@@ -20,6 +20,7 @@ from controlplane.chaos.experiments import (
 )
 from controlplane.chaos.faults import FAULTS
 from controlplane.errors import InvalidInput
+from controlplane.topology import load_topology
 
 FILES = select(str(EXPERIMENTS_DIR))
 
@@ -118,3 +119,126 @@ def test_chaos_list_refuses_an_unknown_tag_value_with_exit_2() -> None:
 def test_matrix_builds_one_file_per_cell() -> None:
     built = build_experiments(load_matrix(EXPERIMENTS_DIR / "_catalogue.yaml"))
     assert len(built) == len(FILES)
+
+
+# the names an experiment uses, against the topology (issue 14 item 11) ---------------------
+LATENCY = EXPERIMENTS_DIR / "gateway" / "network-latency-gateway-matcher-0-20s-100ms.json"
+
+
+def _variant(tmp_path: Path, change, source: Path = LATENCY) -> Path:
+    data = json.loads(source.read_text())
+    change(data)
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _args(data: dict) -> dict:
+    return data["method"][0]["provider"]["arguments"]
+
+
+def test_every_shipped_experiment_names_only_what_the_shipped_topology_has() -> None:
+    topology = load_topology()
+    for path in FILES:
+        load_experiment(path, topology)
+
+
+MISNAMED = [
+    ("target typo", lambda d: _args(d).update(target="gatewya"),
+     "method[0].provider.arguments.target", "'gatewya'", "Did you mean 'gateway'?"),
+    ("unknown instance", lambda d: _args(d).update(target="matcher-7"),
+     "method[0].provider.arguments.target", "'matcher-7'", "Valid targets: "),
+    ("unknown role", lambda d: _args(d).update(target="ledger:leader"),
+     "method[0].provider.arguments.target", "'ledger:leader'", "ledger:primary"),
+    ("peer typo", lambda d: _args(d)["parameters"].update(peer="matchr-0"),
+     "arguments.parameters.peer", "'matchr-0'", "Did you mean 'matcher-0'?"),
+    ("no mesh link to the peer", lambda d: _args(d)["parameters"].update(peer="etcd"),
+     "arguments.parameters.peer", "no mesh link between gateway-0 (gateway) and etcd",
+     "Valid peers of gateway: "),
+    ("probe service typo", lambda d: d["steady-state-hypothesis"]["probes"][0]["provider"][
+        "arguments"].update(service="gatway"),
+     "steady-state-hypothesis.probes[0].provider.arguments.service", "'gatway'",
+     "Did you mean 'gateway'?"),
+    ("fault kind that does not apply", lambda d: _args(d).update(
+        kind="app-errors", target="etcd", parameters={"duration_s": 5}),
+     "method[0].provider.arguments.target", "app-errors does not apply to a etcd", "gateway"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field", "says", "fix"), MISNAMED,
+                         ids=[m[0] for m in MISNAMED])
+def test_a_name_the_topology_lacks_is_refused_with_the_closest_and_the_valid_ones(
+        tmp_path: Path, case, change, field: str, says: str, fix: str) -> None:
+    path = _variant(tmp_path, change)
+    load_experiment(path)                      # without a topology, nothing checks the names
+    with pytest.raises(InvalidExperiment) as err:
+        load_experiment(path, load_topology())
+    text = str(err.value)
+    assert str(path) in text and field in text and says in text and fix in text, text
+    assert err.value.exit_code == 2
+
+
+def test_names_are_those_of_the_given_topology(tmp_path: Path) -> None:
+    """With three matchers, matcher-2 is a target; with the mesh off, no link fault is."""
+    path = _variant(tmp_path, lambda d: _args(d)["parameters"].update(peer="matcher-2"))
+    shipped = load_topology()
+    with pytest.raises(InvalidExperiment, match="'matcher-2'"):
+        load_experiment(path, shipped)
+    services = dict(shipped.services)
+    services["matcher"] = services["matcher"].model_copy(update={"instances": 3})
+    load_experiment(path, shipped.model_copy(update={"services": services}))
+    no_mesh = shipped.model_copy(update={"mesh": False})
+    with pytest.raises(InvalidExperiment, match="acts on mesh links.*has no mesh"):
+        load_experiment(LATENCY, no_mesh)
+
+
+def test_a_substituted_target_is_left_to_the_run(tmp_path: Path) -> None:
+    path = _variant(tmp_path, lambda d: _args(d).update(target="${target}"))
+    load_experiment(path, load_topology())
+
+
+# misspelled keys (issue 14 item 13) --------------------------------------------------------
+def _probe(data: dict, i: int = 1) -> dict:
+    return data["steady-state-hypothesis"]["probes"][i]
+
+
+TYPOS = [
+    ("hypothesis key", lambda d: d.update({"steady-state-hypotesis": d.pop(
+        "steady-state-hypothesis")}), "steady-state-hypotesis: unknown key",
+     "Did you mean 'steady-state-hypothesis'?"),
+    ("probe tolerance", lambda d: _probe(d).update(tolerence=_probe(d).pop("tolerance")),
+     "steady-state-hypothesis.probes[1].tolerence: unknown key in the probe "
+     "'order-p99-ms-15s'", "Did you mean 'tolerance'?"),
+    ("action pauses", lambda d: d["method"][0].update(pause=d["method"][0].pop("pauses")),
+     "method[0].pause: unknown key in the action 'inject-network-latency'",
+     "Did you mean 'pauses'?"),
+    ("provider module", lambda d: d["rollbacks"][0]["provider"].update(
+        modul=d["rollbacks"][0]["provider"].pop("module")),
+     "rollbacks[0].provider.modul: unknown key in the provider of the action "
+     "'revert-faults'", "Did you mean 'module'?"),
+    ("hypothesis probes", lambda d: d["steady-state-hypothesis"].update(
+        probe=d["steady-state-hypothesis"].pop("probes")),
+     "steady-state-hypothesis.probe: unknown key", "Did you mean 'probes'?"),
+    ("a key nothing reads", lambda d: d.update(owner="team-a"), "owner: unknown key",
+     "Valid top-level keys: "),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "says", "fix"), TYPOS, ids=[t[0] for t in TYPOS])
+def test_a_misspelled_key_is_named_with_a_did_you_mean(tmp_path: Path, case, change,
+                                                       says: str, fix: str) -> None:
+    path = _variant(tmp_path, change)
+    with pytest.raises(InvalidExperiment) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert str(path) in text and says in text and fix in text, text
+
+
+def test_experiments_others_host_may_carry_keys_of_their_own_but_not_near_misses(
+        tmp_path: Path) -> None:
+    from controlplane.chaos.experiments import read_experiment
+
+    read_experiment(_variant(tmp_path, lambda d: d.update(owner="team-a")))
+    with pytest.raises(InvalidExperiment, match="Did you mean 'tolerance'"):
+        read_experiment(_variant(tmp_path, lambda d: _probe(d).update(
+            tolerence=_probe(d).pop("tolerance"))))

@@ -76,6 +76,14 @@ class FaultKind:
     needs_peer: bool = False
     category: str = "process"
 
+    def describe(self) -> dict[str, Any]:
+        """The kind as `chaos faults --json` and `chaos discover` show it (JSON-ready)."""
+        schema = self.params.model_json_schema()
+        return {"kind": self.name, "summary": self.summary, "category": self.category,
+                "applies_to": list(self.components) or ["any"], "needs_peer": self.needs_peer,
+                "parameters": schema.get("properties", {}),
+                "required": schema.get("required", [])}
+
     def parse(self, params: dict[str, Any] | None, source: str = "") -> Params:
         from pydantic import ValidationError
 
