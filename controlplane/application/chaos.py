@@ -30,7 +30,13 @@ from typing import Any
 
 from controlplane.application.events import Event, EventSink, discard
 from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.chaos.experiments import EXPERIMENTS_DIR, Experiment, load_experiment, select
+from controlplane.chaos.experiments import (
+    EXPERIMENTS_DIR,
+    Experiment,
+    load_any_experiment,
+    load_experiment,
+    select,
+)
 from controlplane.chaos.faults import FAULTS, FaultKind
 from controlplane.chaos.guardrails import Policy
 from controlplane.chaos.outcome import RunOutcome
@@ -105,7 +111,7 @@ def validate_experiments(targets: Sequence[str], topology: Topology | None = Non
     invalid: dict[Path, InvalidInput] = {}
     for path in paths:
         try:
-            load_experiment(path, topology)
+            load_any_experiment(path, topology)
         except InvalidInput as err:
             invalid[path] = err
     return Validation(paths, invalid, topology.name if topology else None)

@@ -18,8 +18,21 @@ from controlplane.userfiles import read_document
 if TYPE_CHECKING:
     from controlplane.topology import Topology
 
-__all__ = ["EXPERIMENTS_DIR", "REQUIRED_TAGS", "Experiment", "InvalidExperiment", "activities",
-           "load_experiment", "planned_faults", "read_experiment", "select"]
+__all__ = [
+    "EXPERIMENTS_DIR",
+    "REQUIRED_TAGS",
+    "Experiment",
+    "InvalidExperiment",
+    "activities",
+    "in_catalogue",
+    "load_any_experiment",
+    "load_experiment",
+    "load_user_experiment",
+    "planned_faults",
+    "read_experiment",
+    "select",
+    "user_notices",
+]
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 REQUIRED_TAGS = ("fault", "component", "severity", "runbook")
@@ -208,6 +221,63 @@ def load_experiment(path: Path, topology: Topology | None = None) -> Experiment:
 
         check_placement(exp, topology)
     return exp
+
+
+def in_catalogue(path: Path) -> bool:
+    """Whether `path` is one of the catalogue's own files (under `experiments/`)."""
+    return Path(path).resolve().is_relative_to(EXPERIMENTS_DIR.resolve())
+
+
+def load_any_experiment(path: Path, topology: Topology | None = None
+                        ) -> tuple[Experiment, list[str]]:
+    """A catalogue file under the catalogue's rules (`load_experiment`), any other file as a
+    user's own Chaos Toolkit experiment (`load_user_experiment`); with the notices to show."""
+    if in_catalogue(path):
+        return load_experiment(path, topology), []
+    return load_user_experiment(path, topology)
+
+
+def load_user_experiment(path: Path, topology: Topology | None = None
+                         ) -> tuple[Experiment, list[str]]:
+    """A Chaos Toolkit experiment a user brings, run under the guardrails as it is, with the
+    notices that say how it is run. Refused only for what the guardrails cannot judge: no
+    steady-state hypothesis (the guard would have nothing to abort on), a fault of ours with an
+    unknown kind or bad parameters, or names the topology lacks. Rollbacks always run here
+    whatever its `runtime` says, missing tags only leave it untagged in listings, and every
+    fault it injects through `inject_fault` is reverted by the runner at the end, rollbacks or
+    not."""
+    exp = _parsed(path, strict=False)
+    _check_chaoslib(exp)
+    src = str(exp.path)
+    if not exp.data.get("steady-state-hypothesis", {}).get("probes"):
+        raise InvalidExperiment("the steady-state guard needs a hypothesis to judge the run by",
+                                source=src, field="steady-state-hypothesis",
+                                fix="Add a steady-state-hypothesis with at least one probe "
+                                    "(controlplane.chaos.probes has the SLO probes)")
+    for i, fault in enumerate(planned_faults(exp)):
+        _check_fault(src, i, fault)
+    if topology is not None:
+        from controlplane.chaos.placement import check_placement
+
+        check_placement(exp, topology)
+    return exp, user_notices(exp)
+
+
+def user_notices(exp: Experiment) -> list[str]:
+    """How a user's experiment is run where it differs from what it says or lacks."""
+    notices = []
+    strategy = exp.data.get("runtime", {}).get("rollbacks", {}).get("strategy")
+    if strategy != "always":
+        notices.append(f"runtime.rollbacks.strategy is {strategy or 'not set'}: rollbacks "
+                       "run anyway here, also after an interrupted run")
+    missing = [k for k in REQUIRED_TAGS if not exp.tag(k)]
+    if missing:
+        notices.append("no " + ", ".join(f"{k}:" for k in missing) + " tag: listed without "
+                       "it (add tags like fault:process-kill to select it by tag)")
+    if not exp.data.get("rollbacks"):
+        notices.append("no rollbacks: every fault injected through inject_fault is reverted "
+                       "by the runner when the run ends")
+    return notices
 
 
 def _check_chaoslib(exp: Experiment) -> None:

@@ -30,7 +30,7 @@ from controlplane.chaos.config import RUN_KEY, STATE_KEY
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.experiments import (
     Experiment,
-    load_experiment,
+    load_any_experiment,
     planned_faults,
     read_experiment,
 )
@@ -88,12 +88,14 @@ class ChaosRunner:
 
     # one experiment ----------------------------------------------------------------------
     def run(self, path: Path) -> RunOutcome:
-        exp = load_experiment(path)
+        exp, notices = load_any_experiment(path)
         run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         out = RunOutcome(run_id, str(path), exp.title, exp.tags, started_at=time.time())
         self.store.start_chaos_run(run_id, str(path), exp.title, exp.tags, self.suite_id,
                                    os.getpid())
         self._event(out, "run_started", time.time(), {"experiment": str(path)})
+        for notice in notices:              # a user's own file: how it is run here, once
+            self._event(out, "notice", time.time(), {"message": notice})
         try:
             self._guarded(exp, out)
         except Exception as err:        # recorded, reverted, then raised: never left running

@@ -68,6 +68,9 @@ def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: fl
                 style = STATE_STYLE.get(state, "white")
                 bar.console.print(f"[{style}]{state:<8}[/] {lit(title)}  "
                                   f"[dim]{lit(event.data.get('reason'))}[/]", highlight=False)
+            elif event.kind == "notice":
+                bar.console.print(f"[yellow]notice[/] {lit(title)}: {lit(event.message)}",
+                                  highlight=False)
             else:
                 bar.update(task, description=lit(
                     f"{title[:50]}: {event.kind} {event.message}"[:90]))
