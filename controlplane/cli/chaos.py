@@ -23,6 +23,7 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
+from controlplane.cli.completion import experiment_targets
 from controlplane.topology import load_topology
 
 __all__ = ["chaos"]
@@ -37,7 +38,7 @@ def chaos() -> None:
 
 
 @chaos.command()
-@click.argument("target")
+@click.argument("target", shell_complete=experiment_targets)
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
               help=f"Guardrails policy [default: {os.path.relpath(DEFAULT_POLICY)}].")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
@@ -93,7 +94,7 @@ def _summary(result) -> None:
 
 
 @chaos.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=experiment_targets)
 @click.option("--json", "as_json", is_flag=True,
               help="Print every file's verdict as one JSON document.")
 @topology_option
@@ -114,7 +115,7 @@ def validate(targets: tuple[str, ...], as_json: bool, topology_path: Path | None
 
 
 @chaos.command("list")
-@click.argument("selector", required=False)
+@click.argument("selector", required=False, shell_complete=experiment_targets)
 @click.option("--json", "as_json", is_flag=True, help="Print the list as one JSON document.")
 def list_experiments(selector: str | None, as_json: bool) -> None:
     """The catalogue, optionally filtered by tags (fault=network-partition)."""

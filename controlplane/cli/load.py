@@ -28,6 +28,7 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
+from controlplane.cli.completion import profile_names
 from controlplane.errors import InvalidInput
 from controlplane.load import calibrations
 from controlplane.load.calibrations import BasisChoice
@@ -81,7 +82,7 @@ def list_profiles(profiles_file: Path | None) -> None:
 
 
 @load.command("run")
-@click.argument("profile")
+@click.argument("profile", shell_complete=profile_names)
 @click.option("--users", type=int, help="Peak users [default: the profile's].")
 @click.option("--duration", type=float, help="Seconds; the run stops by itself after this.")
 @click.option("--spawn-rate", type=float, help="Users started per second.")
@@ -220,7 +221,7 @@ def show_run(run_id: int, topology_path: Path | None, state_dir: Path | None) ->
 
 
 @load.command("calibrate")
-@click.argument("profile")
+@click.argument("profile", shell_complete=profile_names)
 @click.option("--steps", default="100,200,400,800,1600", show_default=True,
               help="User counts to try, in order, one short run each.")
 @click.option("--step-duration", type=float, default=15, show_default=True)
@@ -274,7 +275,8 @@ def _steps(text: str) -> list[int]:
 
 @load.command("plan")
 @click.option("--users", type=int, required=True, help="The user count to plan for.")
-@click.option("--profile", required=True, help="The calibrated profile.")
+@click.option("--profile", required=True, help="The calibrated profile.",
+              shell_complete=profile_names)
 @click.option("--calibration", type=click.Path(path_type=Path),
               help="A calibration.json [default: the latest measured here, else the one shipped "
               "in loadtests/calibration/].")

@@ -35,6 +35,7 @@ from controlplane.cli.common import (
     state_dir_option,
     topology_option,
 )
+from controlplane.cli.completion import runbook_names
 from controlplane.errors import InvalidInput
 from controlplane.runbooks.actions import all_actions
 from controlplane.runbooks.model import RUNBOOKS_DIR, Runbook, load_runbooks, template_labels
@@ -102,7 +103,7 @@ def actions(as_json: bool) -> None:
 
 
 @runbook.command()
-@click.argument("name")
+@click.argument("name", shell_complete=runbook_names)
 @runbooks_option
 @json_option
 def show(name: str, runbooks_dir: Path, as_json: bool) -> None:
@@ -161,7 +162,7 @@ def _labels(given: tuple[str, ...]) -> dict[str, str]:
 
 
 @runbook.command()
-@click.argument("name")
+@click.argument("name", shell_complete=runbook_names)
 @click.option("--dry-run", is_flag=True, help="Print the plan; act on nothing.")
 @click.option("--label", "label_items", multiple=True, metavar="NAME=VALUE",
               help="A label of the alert the runbook's parameter templates take "
