@@ -18,7 +18,7 @@ from controlplane.slo.capacity import CAPACITY_ALERTS
 from controlplane.slo.model import SLO, SloPolicy, duration_seconds
 
 __all__ = ["BURN_ALERTS", "CARRIED_LABELS", "SEVERITIES", "TARGET_LABELS", "WINDOWS",
-           "alert_labels", "render_rules", "sli_expr"]
+           "alert_labels", "bucket", "render_rules", "sli_expr"]
 
 SEVERITIES = ("info", "warning", "critical", "page")
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -43,12 +43,17 @@ def sli_expr(slo: SLO, window: str) -> str:
         return (f"(sum(rate({ind.ratio.errors}[{window}])) or vector(0))"
                 f" / sum(rate({ind.ratio.total}[{window}]))")
     if ind.latency:
-        le = _le(ind.latency.threshold_s)
-        good = _with_label(ind.latency.histogram, f'le="{le}"')
-        total = _with_label(ind.latency.histogram, 'le="+Inf"')
+        good = bucket(ind.latency.histogram, ind.latency.threshold_s)
+        total = bucket(ind.latency.histogram, None)
         return f"1 - sum(rate({good}[{window}])) / sum(rate({total}[{window}]))"
     assert ind.freshness
     return f'avg_over_time(slo:freshness_bad:now{{slo="{slo.name}"}}[{window}])'
+
+
+def bucket(histogram: str, threshold_s: float | None) -> str:
+    """The histogram's bucket selector at `le` = threshold_s (None: the +Inf bucket)."""
+    le = "+Inf" if threshold_s is None else _le(threshold_s)
+    return _with_label(histogram, f'le="{le}"')
 
 
 def _le(threshold: float) -> str:
