@@ -1,5 +1,6 @@
 """Reading the files users write: topology, experiments, runbooks, SLO policy, guardrails, load
-gates and load profiles, all through `read_document`.
+gates and load profiles, all through `read_document` (or `read_documents` for a multi-document
+YAML file, such as OpenSLO's).
 
 A user file is bounded before anything looks at its values: its size, its nesting depth and
 the number of values it holds once YAML aliases are expanded (a "billion laughs" file is a few
