@@ -1,5 +1,6 @@
 """Reading the files users write: topology, experiments, runbooks, SLO policy, guardrails, load
-gates and load profiles, all through `read_document`.
+gates and load profiles, all through `read_document` (or `read_documents` for a multi-document
+YAML file, such as OpenSLO's).
 
 A user file is bounded before anything looks at its values: its size, its nesting depth and
 the number of values it holds once YAML aliases are expanded (a "billion laughs" file is a few
@@ -20,12 +21,14 @@ import yaml
 
 from controlplane.errors import InvalidInput
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "first_error", "read_document"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "first_error", "read_document",
+           "read_documents"]
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 50
 MAX_VALUES = 100_000
 Syntax = Literal["yaml", "json"]
+_Parsed = Literal["yaml", "json", "multi"]
 
 
 class _TooDeep(Exception):
@@ -69,6 +72,29 @@ def read_document(path: Path, *, syntax: Syntax = "yaml",
     return data
 
 
+def read_documents(path: Path, *, error: type[InvalidInput] = InvalidInput,
+                   fix: str = "") -> list[Any]:
+    """Every document of a multi-document YAML file (`---` between them), under the same
+    bounds as `read_document` for the file as a whole. Empty documents (a trailing `---`)
+    are dropped; a file with none left is refused as empty."""
+    source = str(path)
+    text = _text(path, source, error, fix)
+    if not text.strip():
+        raise error("the file is empty", source=source, fix=fix or "Write the file out")
+    docs = [d for d in _parse(text, "multi", source, error) if d is not None]
+    if not docs:
+        raise error("the file holds no value (only comments or null)", source=source,
+                    fix=fix or "Write the file out")
+    checker = _Checker(source, error)
+    total = 0
+    for index, doc in enumerate(docs):
+        total += checker.measure(doc, f"document {index + 1}" if len(docs) > 1 else "", 0)
+        if total > MAX_VALUES:
+            raise error(f"holds more than {MAX_VALUES} values in all", source=source,
+                        fix="Split the file")
+    return docs
+
+
 def _text(path: Path, source: str, error: type[InvalidInput], fix: str) -> str:
     try:
         with path.open("rb") as handle:
@@ -89,9 +115,11 @@ def _text(path: Path, source: str, error: type[InvalidInput], fix: str) -> str:
                     source=source, fix="Save the file as UTF-8 text") from None
 
 
-def _parse(text: str, syntax: Syntax, source: str, error: type[InvalidInput]) -> Any:
-    name = syntax.upper()
+def _parse(text: str, syntax: _Parsed, source: str, error: type[InvalidInput]) -> Any:
+    name = "JSON" if syntax == "json" else "YAML"
     try:
+        if syntax == "multi":
+            return _yaml_all(text)
         return _yaml(text) if syntax == "yaml" else _json(text)
     except _TooDeep as err:
         raise error(f"nested deeper than {MAX_DEPTH} levels", source=source,
@@ -117,6 +145,17 @@ def _yaml(text: str) -> Any:
     loader = _BoundedLoader(text)
     try:
         return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _yaml_all(text: str) -> list[Any]:
+    loader = _BoundedLoader(text)
+    try:
+        docs = []
+        while loader.check_data():
+            docs.append(loader.get_data())
+        return docs
     finally:
         loader.dispose()
 

@@ -1,4 +1,5 @@
-"""`controlplane policies ...`: turn SLO policies into Prometheus rules."""
+"""`controlplane policies ...`: turn SLO policies into Prometheus rules, or export them as
+OpenSLO v1."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
+from controlplane.slo.openslo import dump_openslo
 
 __all__ = ["GENERATED", "policies", "rules_path"]
 
@@ -49,6 +51,25 @@ def render(slos_path: Path | None, out: Path, check: bool) -> None:
     os.replace(tmp, out)
     console.print(f"wrote {out} ({text.count('- record:')} recording rules, "
                   f"{text.count('- alert:')} alerts); promtool check rules: OK", markup=False)
+
+
+@policies.command()
+@click.option("--slos", "slos_path", type=click.Path(path_type=Path), default=None,
+              help="SLO policy file, ours or OpenSLO [default: policies/slos.yaml].")
+@click.option("--openslo", is_flag=True, required=True,
+              help="As OpenSLO v1 `kind: SLO` documents (the only format offered).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="File to write [default: stdout].")
+def export(slos_path: Path | None, openslo: bool, out: Path | None) -> None:
+    """Write the SLO policy as OpenSLO v1, one YAML document per SLO; `load_slos` (and so
+    every command taking --slos) reads such a file back."""
+    text = dump_openslo(load_slos(slos_path))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    console.print(f"wrote {out} ({text.count('kind: SLO')} OpenSLO v1 SLOs)", markup=False)
 
 
 def rules_path(out: Path) -> Path:

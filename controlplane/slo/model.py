@@ -9,6 +9,9 @@
 Three kinds of indicator: `ratio` (error events over all events, from counters), `latency`
 (events slower than a threshold, from a histogram) and `freshness` (samples of a gauge above a
 threshold). A file that does not fit names the file, the field and the value.
+
+`load_slos` also reads a file of OpenSLO v1 `kind: SLO` documents (openslo.py), told apart by
+`apiVersion: openslo/v1`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from controlplane.errors import InvalidInput, quote
-from controlplane.userfiles import first_error, read_document
+from controlplane.userfiles import first_error, read_documents
 
 __all__ = ["DEFAULT_SLOS", "SLO", "SloPolicy", "duration_seconds", "load_slos"]
 
@@ -122,8 +125,18 @@ class SloPolicy(_M):
 
 
 def load_slos(path: Path | None = None) -> SloPolicy:
+    """The policy in `path` (default policies/slos.yaml): our format or OpenSLO v1."""
     path = path or DEFAULT_SLOS
-    data = read_document(path, fix="Pass an existing SLO file")
+    docs = read_documents(path, fix="Pass an existing SLO file")
+    from controlplane.slo import openslo  # it builds on this module
+
+    if openslo.is_openslo(docs):
+        return openslo.from_openslo(docs, str(path))
+    if len(docs) > 1:
+        raise InvalidInput(f"holds {len(docs)} YAML documents and no apiVersion: "
+                           f"{openslo.API_VERSION}", source=str(path),
+                           fix="Write one policy document, or OpenSLO v1 documents")
+    data = docs[0]
     try:
         return SloPolicy.model_validate(data)
     except ValidationError as err:

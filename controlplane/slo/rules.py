@@ -6,6 +6,13 @@ alerts that drive autoscaling (capacity.py).
 Burn-rate alerts follow the SRE workbook: page at 14.4x over 1h and 5m, and at 6x over 6h and
 30m; ticket at 3x over 1d and 2h, and at 1x over 3d and 6h. The short window makes an alert
 stop soon after the problem does, so no `for:` delay is needed to keep them precise.
+
+The recordings carry Sloth's labels (`sloth_id`, `sloth_service`, `sloth_slo`) beside ours,
+and the few Sloth recordings we lack (`slo:error_budget:ratio`, `slo:time_period:days`,
+`slo:current_burn_rate:ratio`, `slo:period_burn_rate:ratio`,
+`slo:period_error_budget_remaining:ratio`, `sloth_slo_info`) are added, so Sloth's published
+Grafana dashboards show our SLOs; `slo:sli_error:ratio_rate<window>` and `slo:objective:ratio`
+already have Sloth's names.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from controlplane.slo.capacity import CAPACITY_ALERTS
 from controlplane.slo.model import SLO, SloPolicy, duration_seconds
 
 __all__ = ["BURN_ALERTS", "CARRIED_LABELS", "SEVERITIES", "TARGET_LABELS", "WINDOWS",
-           "alert_labels", "render_rules", "sli_expr"]
+           "alert_labels", "bucket", "render_rules", "sli_expr"]
 
 SEVERITIES = ("info", "warning", "critical", "page")
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -43,12 +50,17 @@ def sli_expr(slo: SLO, window: str) -> str:
         return (f"(sum(rate({ind.ratio.errors}[{window}])) or vector(0))"
                 f" / sum(rate({ind.ratio.total}[{window}]))")
     if ind.latency:
-        le = _le(ind.latency.threshold_s)
-        good = _with_label(ind.latency.histogram, f'le="{le}"')
-        total = _with_label(ind.latency.histogram, 'le="+Inf"')
+        good = bucket(ind.latency.histogram, ind.latency.threshold_s)
+        total = bucket(ind.latency.histogram, None)
         return f"1 - sum(rate({good}[{window}])) / sum(rate({total}[{window}]))"
     assert ind.freshness
     return f'avg_over_time(slo:freshness_bad:now{{slo="{slo.name}"}}[{window}])'
+
+
+def bucket(histogram: str, threshold_s: float | None) -> str:
+    """The histogram's bucket selector at `le` = threshold_s (None: the +Inf bucket)."""
+    le = "+Inf" if threshold_s is None else _le(threshold_s)
+    return _with_label(histogram, f'le="{le}"')
 
 
 def _le(threshold: float) -> str:
@@ -63,7 +75,7 @@ def _metric(window: str) -> str:
 def _recordings(policy: SloPolicy) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for slo in policy.slos:
-        labels = {"slo": slo.name, "service": slo.service}
+        labels = {"slo": slo.name, "service": slo.service, **_sloth_labels(slo)}
         if slo.indicator.freshness:
             f = slo.indicator.freshness
             rules.append({"record": "slo:freshness_bad:now", "labels": labels,
@@ -80,7 +92,32 @@ def _recordings(policy: SloPolicy) -> list[dict[str, Any]]:
                               f"{budget_minutes:.10g}"})
         rules.append({"record": "slo:objective:ratio", "labels": labels,
                       "expr": f"vector({slo.objective:.10g})"})
+        rules += _sloth(slo, policy.window, labels)
     return rules
+
+
+def _sloth_labels(slo: SLO) -> dict[str, str]:
+    return {"sloth_id": f"{slo.service}-{slo.name}", "sloth_service": slo.service,
+            "sloth_slo": slo.name}
+
+
+def _sloth(slo: SLO, window: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The recordings Sloth's dashboards read that ours do not already provide."""
+    sel, budget = f'{{slo="{slo.name}"}}', f"{slo.budget:.10g}"
+    return [
+        {"record": "slo:error_budget:ratio", "labels": labels, "expr": f"vector({budget})"},
+        {"record": "slo:time_period:days", "labels": labels,
+         "expr": f"vector({duration_seconds(window) / 86400:g})"},
+        {"record": "slo:current_burn_rate:ratio", "labels": labels,
+         "expr": f"{_metric('5m')}{sel} / {budget}"},
+        {"record": "slo:period_burn_rate:ratio", "labels": labels,
+         "expr": f"{_metric(window)}{sel} / {budget}"},
+        {"record": "slo:period_error_budget_remaining:ratio", "labels": labels,
+         "expr": f"1 - slo:period_burn_rate:ratio{sel}"},
+        {"record": "sloth_slo_info", "labels": {**labels, "sloth_objective":
+                                                f"{slo.objective * 100:.6g}"},
+         "expr": "vector(1)"},
+    ]
 
 
 def _burn_alerts(policy: SloPolicy) -> list[dict[str, Any]]:
