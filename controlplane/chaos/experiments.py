@@ -12,6 +12,7 @@ from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
 
 from controlplane.errors import InvalidInput, quote
+from controlplane.project import project_folder
 from controlplane.suggest import closest, fix_for
 from controlplane.userfiles import read_document
 
@@ -34,7 +35,7 @@ __all__ = [
     "user_notices",
 ]
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENTS_DIR = project_folder("experiments")
 REQUIRED_TAGS = ("fault", "component", "severity", "runbook")
 SEVERITIES = ("low", "medium", "high", "critical")
 MAX_SECONDS = 3600              # a pause or timeout longer than an hour is a typo

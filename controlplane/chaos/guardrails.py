@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from controlplane.errors import GuardrailRefused, InvalidInput
 from controlplane.host.procs import alive
+from controlplane.project import project_file
 from controlplane.userfiles import first_error, read_document
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
     "load_policy",
 ]
 
-DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "policies" / "chaos-guardrails.yaml"
+DEFAULT_POLICY = project_file("policies/chaos-guardrails.yaml")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -13,10 +13,12 @@ from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
 from controlplane.cli.load import load
 from controlplane.cli.policies import policies
+from controlplane.cli.project import init, project
 from controlplane.cli.runbook import runbook
 from controlplane.cli.serve import serve
 from controlplane.cli.slo import slo
 from controlplane.errors import ControlPlaneError
+from controlplane.project import check_project
 
 __all__ = ["cli", "main"]
 
@@ -37,10 +39,13 @@ cli.add_command(load)
 cli.add_command(policies)
 cli.add_command(runbook)
 cli.add_command(slo)
+cli.add_command(init)
+cli.add_command(project)
 
 
 def main(argv: list[str] | None = None) -> None:
     try:
+        check_project()
         cli.main(args=argv, prog_name="controlplane", standalone_mode=False)
     except click.exceptions.Abort:
         console_err.print("aborted")

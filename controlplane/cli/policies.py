@@ -12,13 +12,14 @@ import click
 from controlplane.cli.common import console
 from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
+from controlplane.project import project_root
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
 from controlplane.slo.openslo import dump_openslo
 
 __all__ = ["GENERATED", "policies", "rules_path"]
 
-GENERATED = DEFAULT_SLOS.parent / "generated" / "slo-rules.yml"
+GENERATED = project_root() / "policies" / "generated" / "slo-rules.yml"   # in the project
 
 
 @click.group()

@@ -22,12 +22,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import InvalidInput
+from controlplane.project import project_file
 from controlplane.userfiles import first_error, read_document
 
 __all__ = ["DEFAULT_GATES", "Breach", "ErrorGate", "GatePolicy", "GateWatch", "LatencyGate",
            "Validity", "final_failures", "load_gate_policy", "percentile_key"]
 
-DEFAULT_GATES = Path(__file__).resolve().parents[2] / "policies" / "load-gates.yaml"
+DEFAULT_GATES = project_file("policies/load-gates.yaml")
 Source = Literal["intended", "service", "locust"]
 
 

@@ -13,12 +13,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import InvalidInput
+from controlplane.project import project_folder
 from controlplane.userfiles import first_error, read_document
 
 __all__ = ["AUTO_DISTRIBUTED_ABOVE", "LOADTESTS", "PROFILES_FILE", "Profile", "load_profile",
            "load_profiles"]
 
-LOADTESTS = Path(__file__).resolve().parents[2] / "loadtests"
+LOADTESTS = project_folder("loadtests")
 PROFILES_FILE = LOADTESTS / "profiles.yaml"
 AUTO_DISTRIBUTED_ABOVE = 300     # users; `mode: auto` goes distributed above this
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
+from controlplane.project import project_folder
 from controlplane.runbooks.actions import ACTIONS
 from controlplane.runbooks.templates import (
     BadTemplate,
@@ -35,7 +36,7 @@ from controlplane.userfiles import first_error, read_document
 __all__ = ["RUNBOOKS_DIR", "Call", "Runbook", "Step", "Trigger", "Verify", "load_runbook",
            "load_runbooks", "resolve", "template_labels"]
 
-RUNBOOKS_DIR = Path(__file__).resolve().parents[2] / "runbooks"
+RUNBOOKS_DIR = project_folder("runbooks")
 
 
 class _M(BaseModel):

@@ -22,11 +22,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from controlplane.errors import InvalidInput, quote
+from controlplane.project import project_file
 from controlplane.userfiles import first_error, read_documents
 
 __all__ = ["DEFAULT_SLOS", "SLO", "SloPolicy", "duration_seconds", "load_slos"]
 
-DEFAULT_SLOS = Path(__file__).resolve().parents[2] / "policies" / "slos.yaml"
+DEFAULT_SLOS = project_file("policies/slos.yaml")
 _DURATION = re.compile(r"^(\d{1,6})(s|m|h|d|w)$")
 MAX_WINDOW_S = 400 * 86400      # a year and a bit: longer SLO windows are a typo
 _SELECTOR = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$")

@@ -42,6 +42,8 @@ from controlplane.platform.local.control import (
 from controlplane.platform.local.kinds.services import APP_USER
 from controlplane.platform.local.nft import Nft
 from controlplane.platform.local.state import ClusterRecord, StateDir
+from controlplane.project import ENV as PROJECT_ENV
+from controlplane.project import project_root
 from controlplane.topology import MESH_SERVICE, Topology, parse_topology, resolve_ports
 from controlplane.workspace import Workspace
 
@@ -280,7 +282,8 @@ class LocalPlatform(Platform):
                  "--state", str(self.state.root)],
                 cwd=self.state.root, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
-                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+                # the daemon runs in the state directory: it acts for the project that started it
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT), PROJECT_ENV: str(project_root())})
 
     def _wait_ready(self, daemon: subprocess.Popen, timeout: float,
                     progress: Callable[[ClusterInfo], None] | None) -> ClusterInfo:

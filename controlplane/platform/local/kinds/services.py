@@ -11,6 +11,7 @@ from controlplane.platform.local.kinds.base import (
     write_file,
 )
 from controlplane.platform.local.shardmap import read_epoch
+from controlplane.project import project_folder
 from controlplane.topology import ControlplaneSettings, MatcherSettings, Service
 
 __all__ = ["APP_USER", "KINDS", "ledger_dsn"]
@@ -73,7 +74,7 @@ def _controlplane(ctx: BuildContext, name: str, svc: Service, index: int) -> Pro
     argv = [ctx.python, "-m", "controlplane", "serve", "--host", "127.0.0.1",
             "--port", str(ctx.ports[inst]["http"]), "--state-dir", str(ctx.state.root),
             "--max-spans", str(settings.max_spans),
-            "--runbooks", str(REPO_ROOT / "runbooks")]
+            "--runbooks", str(project_folder("runbooks"))]
     if settings.forward_otlp_endpoint:
         argv += ["--forward-otlp", settings.forward_otlp_endpoint]
     return ProcessSpec(
