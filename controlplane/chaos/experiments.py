@@ -255,8 +255,8 @@ def load_user_experiment(path: Path, topology: Topology | None = None
                                 source=src, field="steady-state-hypothesis",
                                 fix="Add a steady-state-hypothesis with at least one probe "
                                     "(controlplane.chaos.probes has the SLO probes)")
-    for i, fault in enumerate(planned_faults(exp)):
-        _check_fault(src, i, fault)
+    for fault in planned_faults(exp):
+        _check_fault(src, fault["index"], fault)
     if topology is not None:
         from controlplane.chaos.placement import check_placement
 
@@ -321,8 +321,8 @@ def _check_ours(exp: Experiment) -> None:
         raise InvalidExperiment("a steady-state hypothesis made of SLO probes is required",
                                 source=src, field="steady-state-hypothesis",
                                 fix="Add probes from controlplane.chaos.probes")
-    for i, fault in enumerate(planned_faults(exp)):
-        _check_fault(src, i, fault)
+    for fault in planned_faults(exp):
+        _check_fault(src, fault["index"], fault)
     if not exp.data.get("rollbacks"):
         raise InvalidExperiment("rollbacks are required (revert_run_faults)", source=src,
                                 field="rollbacks", fix="Add the revert_run_faults action")
@@ -351,13 +351,13 @@ def _check_fault(src: str, index: int, fault: dict[str, Any]) -> None:
 def planned_faults(exp: Experiment) -> list[dict[str, Any]]:
     """The inject_fault calls of the method: what guardrails must judge before the run."""
     out = []
-    for activity in exp.data.get("method", []):
+    for index, activity in enumerate(exp.data.get("method", [])):
         provider = activity.get("provider", {})
         if provider.get("func") == "inject_fault":
             args = provider.get("arguments", {})
             out.append({"kind": args.get("kind"), "target": args.get("target"),
                         "parameters": args.get("parameters") or {},
-                        "pick": args.get("pick", "one")})
+                        "pick": args.get("pick", "one"), "index": index})  # in the method
     return out
 
 

@@ -242,3 +242,16 @@ def test_experiments_others_host_may_carry_keys_of_their_own_but_not_near_misses
     with pytest.raises(InvalidExperiment, match="Did you mean 'tolerance'"):
         read_experiment(_variant(tmp_path, lambda d: _probe(d).update(
             tolerence=_probe(d).pop("tolerance"))))
+
+
+def test_a_bad_fault_is_named_by_its_place_in_the_whole_method(tmp_path: Path) -> None:
+    def change(d):
+        fault = d["method"][0]
+        fault["provider"]["arguments"]["kind"] = "process-explode"
+        quiet = {"type": "action", "name": "wait-first",
+                 "provider": {"type": "process", "path": "true"}}
+        d["method"] = [quiet, fault]
+    path = _broken(tmp_path, change)
+    with pytest.raises(InvalidExperiment) as err:
+        load_experiment(path)
+    assert "method[1].provider.arguments.kind" in str(err.value)
