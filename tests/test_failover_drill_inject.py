@@ -10,17 +10,14 @@ from pathlib import Path
 
 from controlplane.drills.ledger_failover import LedgerFailoverDrill, _describe
 from controlplane.drills.model import DrillSettings
-from controlplane.platform import load_platform
 from controlplane.store import Store
-from controlplane.topology import load_topology
+from tests.support.fake_cluster import fake_cluster
 
 SIGKILL_EXIT = -9
 
 
 def test_the_drill_kills_the_primary_with_sigkill_after_recording_it(tmp_path: Path) -> None:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    platform = load_platform(topology, tmp_path)
-    platform.up(topology)
+    platform = fake_cluster(tmp_path)
     with Store(platform.workspace.store_path) as store:
         drill = LedgerFailoverDrill(platform, store, DrillSettings())
         cluster = _describe(platform.info(), None)

@@ -29,18 +29,17 @@ from controlplane.drills.loop import LoopEvidence
 from controlplane.drills.model import DrillOutcome, DrillSettings
 from controlplane.errors import InvalidInput
 from controlplane.meter import LatencySummary, RpoResult, RtoResult
-from controlplane.platform import Platform, load_platform
+from controlplane.platform import Platform
 from controlplane.store import Store
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
+from tests.support.fake_cluster import fake_cluster
 
 
 def _cluster(root: Path, topology: Topology, primary: str) -> Platform:
     """A fake cluster of `topology` whose ledger primary is `primary`, so each cluster's drill
     targets its own: what the drills read before they act (instances, roles, endpoints,
     topology) comes from the fake platform."""
-    topology = topology.model_copy(update={"platform": "fake"})
-    platform = load_platform(topology, root)
-    platform.up(topology)
+    platform = fake_cluster(root, topology)
     if primary != "ledger-0":
         platform.promote(primary)  # type: ignore[attr-defined]
     return platform

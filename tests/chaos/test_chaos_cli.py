@@ -19,9 +19,9 @@ from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.guardrails import load_policy
 from controlplane.chaos.outcome import FaultEvidence, RunOutcome
 from controlplane.chaos.suite import SuiteResult
-from controlplane.platform import load_platform
 from controlplane.store import Store
-from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
+from controlplane.topology import DEFAULT_TOPOLOGY
+from tests.support.fake_cluster import fake_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE = select(str(EXPERIMENTS_DIR))
@@ -137,9 +137,7 @@ def test_run_refuses_a_directory_with_bad_files_saying_how_many(tmp_path: Path) 
 
 
 def test_run_checks_the_names_against_the_cluster_it_runs_on(tmp_path: Path) -> None:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    fake = load_platform(topology, tmp_path / "ws")
-    fake.up(topology)
+    fake = fake_cluster(tmp_path / "ws")
     bad = _write(tmp_path / "typo.json", KILL, _target("matcher-7"))
     with pytest.raises(InvalidExperiment, match=r"arguments.target.*'matcher-7'.*Did you "
                        r"mean 'matcher-1'\?"):

@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from controlplane.chaos.engine import FaultContext, FaultEngine, FaultFailed
-from controlplane.platform import Platform, load_platform, open_platform
-from controlplane.topology import load_topology
+from controlplane.platform import Platform, open_platform
+from tests.support.fake_cluster import fake_cluster
 
 
 @pytest.fixture()
 def platform(tmp_path: Path) -> Platform:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    fake = load_platform(topology, tmp_path / "ws")
-    fake.up(topology)
-    return fake
+    return fake_cluster(tmp_path / "ws")
 
 
 def _engine(platform: Platform) -> FaultEngine:

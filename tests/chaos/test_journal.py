@@ -17,8 +17,8 @@ from controlplane.chaos.journal import journal_path, write_journal
 from controlplane.chaos.outcome import RunOutcome
 from controlplane.chaos.report import write_reports
 from controlplane.chaos.suite import run_suite
-from controlplane.platform import Platform, load_platform
-from controlplane.topology import load_topology
+from controlplane.platform import Platform
+from tests.support.fake_cluster import fake_cluster
 
 CATALOGUE_CONFIGURATION = json.loads(
     (EXPERIMENTS_DIR / "gateway" / "process-kill-gateway.json").read_text())["configuration"]
@@ -29,10 +29,7 @@ ALWAYS_TRUE = {"type": "probe", "name": "root-exists", "tolerance": True,
 
 @pytest.fixture()
 def fake(tmp_path: Path) -> Platform:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    platform = load_platform(topology, tmp_path / "ws")
-    platform.up(topology)
-    return platform
+    return fake_cluster(tmp_path / "ws")
 
 
 def _quick_policy() -> Policy:

@@ -30,26 +30,21 @@ from controlplane.chaos.engine import (
 )
 from controlplane.chaos.faults import FAULTS
 from controlplane.chaos.reaper import process_is, reap, reap_forever
-from controlplane.host.procs import alive, proc_state, started_at
+from controlplane.host.procs import proc_state, started_at
 from controlplane.store import Store
 from controlplane.workspace import Workspace
 from tests.support.fake_platform import ProcessPlatform
 from tests.support.local import Nft
 from tests.support.net import wait_for
+from tests.support.signal_runner import sleeping_instance
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def sleeper(tmp_path: Path) -> Iterator[int]:
-    proc = subprocess.Popen(["sleep", "120"], cwd=tmp_path)
-    try:
-        yield proc.pid
-    finally:
-        if alive(proc.pid):
-            os.kill(proc.pid, signal.SIGCONT)
-        proc.kill()
-        proc.wait(5)
+    with sleeping_instance(tmp_path) as pid:
+        yield pid
 
 
 @pytest.fixture

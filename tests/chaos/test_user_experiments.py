@@ -18,10 +18,10 @@ from controlplane.chaos.experiments import (
 )
 from controlplane.chaos.suite import run_suite
 from controlplane.cli import cli
-from controlplane.platform import Platform, load_platform
+from controlplane.platform import Platform
 from controlplane.store import Store
-from controlplane.topology import load_topology
 from tests.chaos.test_journal import ALWAYS_TRUE, CATALOGUE_CONFIGURATION, _quick_policy
+from tests.support.fake_cluster import fake_cluster
 
 
 def _plain(tmp_path: Path, **changes) -> Path:
@@ -43,10 +43,7 @@ def _plain(tmp_path: Path, **changes) -> Path:
 
 @pytest.fixture()
 def fake(tmp_path: Path) -> Platform:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    platform = load_platform(topology, tmp_path / "ws")
-    platform.up(topology)
-    return platform
+    return fake_cluster(tmp_path / "ws")
 
 
 def test_a_plain_file_loads_with_notices_where_the_catalogue_rules_refuse_it(

@@ -11,14 +11,12 @@ import pytest
 
 from controlplane.errors import NotFound
 from controlplane.load import actions
-from controlplane.platform import load_platform
-from controlplane.topology import load_topology
+from tests.support.fake_cluster import fake_cluster
 
 
 @pytest.fixture()
 def state_dir(tmp_path: Path) -> str:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    load_platform(topology, tmp_path).up(topology)
+    fake_cluster(tmp_path)
     return str(tmp_path)
 
 

@@ -9,21 +9,18 @@ from pathlib import Path
 import pytest
 
 from controlplane.errors import NotFound
-from controlplane.platform import Platform, load_platform
+from controlplane.platform import Platform
 from controlplane.runbooks import library  # noqa: F401 (registers the built-in actions)
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
 from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook
 from controlplane.store import Store
-from controlplane.topology import load_topology
+from tests.support.fake_cluster import fake_cluster
 
 
 @pytest.fixture()
 def platform(tmp_path: Path) -> Platform:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    fake = load_platform(topology, tmp_path / "ws")
-    fake.up(topology)
-    return fake
+    return fake_cluster(tmp_path / "ws")
 
 
 def _run(name: str, platform: Platform, **params) -> dict:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.platform import Platform, load_platform
+from controlplane.platform import Platform
 from controlplane.runbooks import library  # noqa: F401 (registers the built-in actions)
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
 from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import RUNBOOKS_DIR, load_runbook
 from controlplane.store import Store
 from controlplane.topology import parse_topology
+from tests.support.fake_cluster import fake_cluster
 
 
 def _platform(tmp_path: Path, matchers: int = 1) -> Platform:
@@ -24,9 +25,7 @@ def _platform(tmp_path: Path, matchers: int = 1) -> Platform:
         "name": "scaling", "platform": "fake", "mesh": False,
         "services": {"matcher": {"kind": "matcher", "instances": matchers},
                      "gateway": {"kind": "gateway", "depends_on": ["matcher"]}}})
-    platform = load_platform(topology, tmp_path / "cluster")
-    platform.up(topology)
-    return platform
+    return fake_cluster(tmp_path / "cluster", topology)
 
 
 def _matchers(platform: Platform) -> list[str]:

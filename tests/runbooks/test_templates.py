@@ -14,12 +14,12 @@ import yaml
 
 from controlplane.errors import InvalidInput
 from controlplane.observe.alerts import parse_alerts
-from controlplane.platform import Platform, load_platform
+from controlplane.platform import Platform
 from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import load_runbook, load_runbooks, resolve, template_labels
 from controlplane.runbooks.templates import BadTemplate, substitute
 from controlplane.store import Store
-from controlplane.topology import load_topology
+from tests.support.fake_cluster import fake_cluster
 
 INSTANCE = "{{ labels.instance_id }}"
 RESTART = {
@@ -143,10 +143,7 @@ def test_filled_values_are_checked_by_the_actions_model(tmp_path: Path) -> None:
 
 @pytest.fixture()
 def platform(tmp_path: Path) -> Platform:
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    fake = load_platform(topology, tmp_path / "ws")
-    fake.up(topology)
-    return fake
+    return fake_cluster(tmp_path / "ws")
 
 
 def _alert(**labels: str):

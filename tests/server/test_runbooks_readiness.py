@@ -12,10 +12,9 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from controlplane.platform import load_platform
 from controlplane.server import ServerSettings, create_app
 from controlplane.slo import load_slos, render_rules
-from controlplane.topology import load_topology
+from tests.support.fake_cluster import fake_cluster
 
 GOOD = {"name": "check-ledger", "description": "d", "target": "ledger", "expected_rto_s": 5,
         "steps": [{"name": "one", "action": "ledger.wait_primary", "params": {"timeout_s": 5}}]}
@@ -24,8 +23,7 @@ GOOD = {"name": "check-ledger", "description": "d", "target": "ledger", "expecte
 def _workspace(tmp_path: Path) -> Path:
     """A state directory recording the fake platform, with its cluster up."""
     state = tmp_path / "state"
-    topology = load_topology().model_copy(update={"platform": "fake"})
-    load_platform(topology, state).up(topology)
+    fake_cluster(state)
     return state
 
 
