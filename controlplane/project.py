@@ -5,7 +5,8 @@ A project directory holds the folders users edit: `experiments/`, `runbooks/`, `
 
 1. `CONTROLPLANE_PROJECT`, when set (it must be a directory);
 2. the current directory, or the nearest parent, that holds one of those folders;
-3. else the shipped defaults, the folders beside this package.
+3. else the shipped defaults: the folders at the top of the checkout, or in a built wheel
+   their copies in `controlplane/_shipped/`.
 
 A `CONTROLPLANE_PROJECT` that names no directory is refused by `check_project`, which the CLI
 calls before anything else (modules read the folders at import, so this cannot raise).
@@ -28,7 +29,10 @@ __all__ = ["ENV", "FOLDERS", "SHIPPED", "check_project", "init_project", "projec
            "project_folder", "project_root"]
 
 ENV = "CONTROLPLANE_PROJECT"
-SHIPPED = Path(__file__).resolve().parents[1]
+# A built wheel carries the defaults in the package (setup.py copies them there); a checkout
+# and an editable install have them at the top of the checkout.
+_PACKAGED = Path(__file__).resolve().parent / "_shipped"
+SHIPPED = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[1]
 FOLDERS = ("experiments", "runbooks", "policies", "loadtests", "dashboards", "charts")
 MARKERS = FOLDERS[:4]                 # what makes a directory a project
 
