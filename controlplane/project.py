@@ -25,14 +25,14 @@ from pathlib import Path
 
 from controlplane.errors import InvalidInput
 
-__all__ = ["ENV", "FOLDERS", "SHIPPED", "check_project", "init_project", "project_file",
+__all__ = ["ENV", "FOLDERS", "PACKAGED", "SHIPPED", "check_project", "init_project", "project_file",
            "project_folder", "project_root"]
 
 ENV = "CONTROLPLANE_PROJECT"
 # A built wheel carries the defaults in the package (setup.py copies them there); a checkout
 # and an editable install have them at the top of the checkout.
-_PACKAGED = Path(__file__).resolve().parent / "_shipped"
-SHIPPED = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[1]
+PACKAGED = Path(__file__).resolve().parent / "_shipped"
+SHIPPED = PACKAGED if PACKAGED.is_dir() else Path(__file__).resolve().parents[1]
 FOLDERS = ("experiments", "runbooks", "policies", "loadtests", "dashboards", "charts")
 MARKERS = FOLDERS[:4]                 # what makes a directory a project
 

@@ -114,3 +114,15 @@ def test_init_from_an_installed_wheel_writes_the_shipped_folders(
     project = _cli(installed, "project", "--json", cwd=target)
     assert project["project"] == str(target)
     assert project["folders"]["experiments"] == str(target / "experiments")
+
+
+def test_outside_a_project_an_installed_wheel_renders_rules_into_the_current_directory(
+        installed: Path, tmp_path: Path) -> None:
+    before = sorted(p for p in installed.rglob("*") if "__pycache__" not in p.parts)
+    env = {k: v for k, v in os.environ.items() if k != "CONTROLPLANE_PROJECT"}
+    done = subprocess.run([sys.executable, "-m", "controlplane", "policies", "render"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**env, "PYTHONPATH": str(installed)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "record:" in (tmp_path / "slo-rules.yml").read_text()
+    assert sorted(p for p in installed.rglob("*") if "__pycache__" not in p.parts) == before

@@ -12,14 +12,17 @@ import click
 from controlplane.cli.common import console
 from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
-from controlplane.project import project_root
+from controlplane.project import PACKAGED, project_root
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
 from controlplane.slo.openslo import dump_openslo
 
 __all__ = ["GENERATED", "policies", "rules_path"]
 
-GENERATED = project_root() / "policies" / "generated" / "slo-rules.yml"   # in the project
+# In the project; outside any project, an installed package is no place to write: the current
+# directory instead (a checkout keeps its generated rules under policies/ as before).
+GENERATED = (Path("slo-rules.yml") if project_root() == PACKAGED
+             else project_root() / "policies" / "generated" / "slo-rules.yml")
 
 
 @click.group()
