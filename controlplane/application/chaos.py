@@ -270,8 +270,10 @@ def _halt_with(engine: FaultEngine, reason: str, deadline: float, sink: EventSin
     store.set_halt(True, reason)
     sink(Event(SOURCE, "halted", f"chaos halted: {reason}", data={"reason": reason}))
     running = store.chaos_runs(state="running")
-    signalled = [_signal(run, sink) for run in running]
+    # read before signalling: a runner may revert its fault the instant it is signalled, and
+    # the halt's answer must still list that fault (reverted by the runner)
     seen = {f.id: f for f in store.open_faults()}
+    signalled = [_signal(run, sink) for run in running]
     reached = {r.run_id for r in signalled if r.signalled}
     _await_runners(store, {r.run_id: r for r in running if r.run_id in reached}, deadline)
     for fault in reversed(store.open_faults()):     # what the runners left, newest first
