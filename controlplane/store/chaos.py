@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controlplane.errors import InvalidInput
+from controlplane.store.audit import AuditRecords
 from controlplane.store.models import JsonObject, from_json, to_json
-from controlplane.store.records import Records, require_text
+from controlplane.store.records import require_text
 
 __all__ = ["CHAOS_FINAL_STATES", "ChaosEvent", "ChaosRecords", "ChaosRun", "HaltState"]
 
@@ -46,7 +47,7 @@ class HaltState:
     at: float | None
 
 
-class ChaosRecords(Records):
+class ChaosRecords(AuditRecords):
     def start_chaos_run(self, run_id: str, experiment: str, title: str, tags: Sequence[str],
                         suite_id: str | None = None, pid: int | None = None) -> ChaosRun:
         return _run(self._insert(
@@ -99,6 +100,8 @@ class ChaosRecords(Records):
                            "ON CONFLICT (id) DO UPDATE SET halted = excluded.halted, "
                            "reason = excluded.reason, at = excluded.at",
                            (int(halted), reason, self._clock()))
+        self.audit("chaos", "chaos.halt" if halted else "chaos.resume", "every chaos run",
+                   "ok", {"reason": reason})
         return self.halt_state()
 
     def halt_state(self) -> HaltState:

@@ -13,13 +13,16 @@ import sqlite3
 from collections.abc import Mapping
 
 from controlplane.errors import InvalidInput
+from controlplane.store.audit import AuditRecords
 from controlplane.store.models import Fault, from_json, to_json
-from controlplane.store.records import Records, require_text
+from controlplane.store.records import require_text
 
 __all__ = ["FaultRecords"]
 
 
-class FaultRecords(Records):
+class FaultRecords(AuditRecords):
+    """Each injection, revert and failure is also an entry of the audit trail."""
+
     def record_fault(self, kind: str, target: str, revert: Mapping[str, object],
                      run_id: str | None = None, *, ttl_s: float | None = None,
                      owner_pid: int | None = None, owner_host: str | None = None) -> Fault:
@@ -38,22 +41,30 @@ class FaultRecords(Records):
              owner_pid, owner_host)))
 
     def mark_fault_injected(self, fault_id: int, at: float) -> Fault:
-        return self._transition(fault_id, "state = 'injected', injected_at = ?", (at,),
-                                "('pending')", "only a pending fault can be injected")
+        return self._audited("fault.injected", self._transition(
+            fault_id, "state = 'injected', injected_at = ?", (at,), "('pending')",
+            "only a pending fault can be injected"))
 
     def mark_fault_reverted(self, fault_id: int, at: float,
                             detail: Mapping[str, object] | None = None) -> Fault:
-        return self._transition(
+        return self._audited("fault.reverted", self._transition(
             fault_id, "state = 'reverted', reverted_at = ?, revert_detail = ?",
             (at, to_json(detail or {}, "detail")), "('pending', 'injected')",
-            "only an open fault can be reverted")
+            "only an open fault can be reverted"))
 
     def mark_fault_failed(self, fault_id: int, error: str) -> Fault:
         """A failed injection closes a pending fault as failed; a failed revert keeps an
         injected fault open (to be reverted again) and records the error."""
-        return self._transition(
+        return self._audited("fault.failed", self._transition(
             fault_id, "state = CASE state WHEN 'pending' THEN 'failed' ELSE state END, "
-            "error = ?", (error,), "('pending', 'injected')", "it is no longer open")
+            "error = ?", (error,), "('pending', 'injected')", "it is no longer open"))
+
+    def _audited(self, action: str, fault: Fault) -> Fault:
+        self.audit(f"chaos:{fault.run_id}" if fault.run_id else "chaos", action,
+                   f"{fault.kind} {fault.target}", fault.state,
+                   {"fault_id": fault.id, "error": fault.error,
+                    "detail": dict(fault.revert_detail or {})})
+        return fault
 
     def get_fault(self, fault_id: int) -> Fault | None:
         row = self._one("SELECT * FROM faults WHERE id = ?", (fault_id,))

@@ -16,6 +16,10 @@ class Records:
     _conn: sqlite3.Connection
     _clock: Callable[[], float]
 
+    def now(self) -> float:
+        """The store's clock: what its records are dated by."""
+        return self._clock()
+
     def _one(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
         """The first row; reading them all lets a `... RETURNING` write finish and commit."""
         rows: list[sqlite3.Row] = self._conn.execute(sql, params).fetchall()

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controlplane.errors import InvalidInput
+from controlplane.store.audit import AuditRecords
 from controlplane.store.models import JsonObject, from_json, to_json
-from controlplane.store.records import Records
 
 __all__ = ["ACTIVE_RUN_STATES", "Approval", "AutomationState", "RunbookRecords", "RunbookRun",
            "RunbookStep"]
@@ -72,7 +72,7 @@ class AutomationState:
     at: float | None
 
 
-class RunbookRecords(Records):
+class RunbookRecords(AuditRecords):
     def set_automation_paused(self, paused: bool, actor: str,
                               reason: str | None = None) -> AutomationState:
         self._conn.execute(
@@ -80,6 +80,8 @@ class RunbookRecords(Records):
             "ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,"
             " actor = excluded.actor, at = excluded.at",
             (int(paused), reason, actor, self._clock()))
+        self.audit(actor, "automation.pause" if paused else "automation.resume", "runbooks",
+                   "ok", {"reason": reason})
         return self.automation_state()
 
     def automation_state(self) -> AutomationState:
@@ -142,7 +144,10 @@ class RunbookRecords(Records):
                         (state, to_json(output or {}, "output"), error, self._clock(), step_id))
         if row is None:
             raise InvalidInput("no runbook step with this id", field="step_id", value=step_id)
-        return _step(row)
+        step = _step(row)
+        self.audit(step.actor, f"runbook.{step.kind}", f"run {step.run_id} step {step.idx} "
+                   f"{step.name}", state, {"action": step.action, "error": error})
+        return step
 
     def runbook_steps(self, run_id: int) -> list[RunbookStep]:
         rows = self._conn.execute("SELECT * FROM runbook_steps WHERE run_id = ? ORDER BY id",
@@ -162,6 +167,8 @@ class RunbookRecords(Records):
                                field="step", value=f"run {run_id} step {idx}") from None
         found = self.approval(run_id, idx)
         assert found is not None
+        self.audit(actor, f"runbook.{decision}", f"run {run_id} step {idx}", "ok",
+                   {"reason": reason})
         return found
 
     def approval(self, run_id: int, idx: int) -> Approval | None:
