@@ -53,3 +53,9 @@ def save(name: str, data: dict[str, Any]) -> Path:
     path.write_text(json.dumps(data, indent=2, default=str))
     print(f"results written to {path}")
     return path
+
+
+def owner_token(platform: Platform) -> str:
+    """The token of whoever started the cluster, for its control-plane API: the local platform
+    keeps it beside the database passwords, in the state directory's secrets.json."""
+    return str(json.loads((platform.workspace.root / "secrets.json").read_text())["owner"])

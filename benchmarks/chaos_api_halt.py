@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cluster, median, save, topology_with  # noqa: E402
+from _common import cluster, median, owner_token, save, topology_with  # noqa: E402
 
 from controlplane.chaos.probes import slo_availability  # noqa: E402
 from controlplane.store import Store  # noqa: E402
@@ -69,10 +69,14 @@ EXPERIMENT = {
 CLI = [sys.executable, "-m", "controlplane", "chaos"]
 
 
+TOKEN: dict[str, str] = {}       # {"owner": the cluster owner's token}, set by main
+
+
 def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {TOKEN['owner']}"})
     with urllib.request.urlopen(request, timeout=60) as reply:
         return reply.status, json.loads(reply.read())
 
@@ -192,6 +196,7 @@ def main() -> None:
     floor: list[float] = []
     with cluster(topology_with()) as platform:
         api = platform.instances("controlplane")[0].endpoints["http"]
+        TOKEN["owner"] = owner_token(platform)
         for n in range(args.runs):
             for name, halt in (("api", halt_api), ("cli", halt_cli)):
                 settle(platform)

@@ -39,6 +39,8 @@ class ServiceConfig(BaseModel):
     port: int = Field(ge=0, le=65535)
     trading: Path
     otlp_endpoint: str | None = None
+    # the bearer token the control plane's trace receiver asks for (none: send without one)
+    otlp_token: str | None = Field(None, min_length=16, max_length=256, repr=False)
     ledger_dsn: str | None = None
     matchers: list[str] = Field(default_factory=list)
     shard: int = Field(0, ge=0)
@@ -52,7 +54,7 @@ class ServiceConfig(BaseModel):
     # The bearer token of /admin (fault injection); without one /admin answers 404.
     admin_token: str | None = Field(None, min_length=16, max_length=256, repr=False)
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "otlp_token")
     @classmethod
     def _printable(cls, token: str | None) -> str | None:
         if token is not None and not all("!" <= char <= "~" for char in token):

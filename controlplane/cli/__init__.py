@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from controlplane.cli.access import audit, tokens, users
 from controlplane.cli.chaos import chaos
 from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err, lit
@@ -41,6 +42,9 @@ cli.add_command(runbook)
 cli.add_command(slo)
 cli.add_command(init)
 cli.add_command(project)
+cli.add_command(users)
+cli.add_command(tokens)
+cli.add_command(audit)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,16 +29,25 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
 @click.option("--ack-audit-interval", "ack_audit_interval_s", type=float, default=5,
               show_default=True, help="Seconds between checks that every order the gateways "
               "acknowledged in the last 5 minutes is in the ledger (with --runbooks); 0: off.")
+@click.option("--credentials", "credentials_file", type=click.Path(path_type=Path),
+              default=None, help="JSON file of machine credentials {name: {role, token}}: the "
+              "alert intake, telemetry, the Prometheus scrape (`cluster up` writes one).")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
-          max_spans: int, runbooks_dir: Path | None, ack_audit_interval_s: float) -> None:
-    """Run the control-plane service in the foreground."""
+          max_spans: int, runbooks_dir: Path | None, ack_audit_interval_s: float,
+          credentials_file: Path | None) -> None:
+    """Run the control-plane service in the foreground. Every route but /healthz and /readyz
+    needs a credential (`controlplane tokens create`)."""
     from controlplane.server import ServerSettings, run_server
+    from controlplane.server.access import load_credentials
+
+    machines = load_credentials(credentials_file) if credentials_file else {}
 
     try:
         settings = ServerSettings(host=host, port=port, state_dir=state_dir,
                                   forward_otlp_endpoint=forward_otlp, max_spans=max_spans,
                                   runbooks_dir=runbooks_dir,
-                                  ack_audit_interval_s=ack_audit_interval_s)
+                                  ack_audit_interval_s=ack_audit_interval_s,
+                                  machine_credentials=machines)
     except ValidationError as err:
         e = err.errors()[0]
         name = str(e["loc"][0])

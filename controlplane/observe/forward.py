@@ -33,10 +33,11 @@ class _Body:
 
 class OtlpForwarder:
     def __init__(self, endpoint: str, registry: CollectorRegistry, queue_size: int = 1000,
-                 timeout_s: float = 5.0) -> None:
+                 timeout_s: float = 5.0, headers: dict[str, str] | None = None) -> None:
         if queue_size < 1:  # asyncio treats 0 as unbounded
             raise InvalidInput("must be at least 1", field="queue_size", value=queue_size)
         self.endpoint = endpoint
+        self.headers = dict(headers or {})      # e.g. the target's Authorization
         self._queue: asyncio.Queue[_Body] = asyncio.Queue(maxsize=queue_size)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
@@ -83,7 +84,7 @@ class OtlpForwarder:
 
     async def _send(self, body: _Body) -> str:
         assert self._session is not None, "start() the forwarder first"
-        headers = {"Content-Type": body.content_type}
+        headers = {**self.headers, "Content-Type": body.content_type}
         if body.content_encoding:
             headers["Content-Encoding"] = body.content_encoding
         try:

@@ -28,8 +28,12 @@ class ScrapeTarget:
 
 def render_prometheus_config(jobs: dict[str, str], targets_dir: Path, *, cluster: str,
                              scrape_interval: str = "1s", rule_files: list[str] | None = None,
-                             alertmanagers: list[str] | None = None) -> str:
-    """`jobs` maps a service name to its metrics path."""
+                             alertmanagers: list[str] | None = None,
+                             alertmanager_credentials: Path | None = None,
+                             job_credentials: dict[str, Path] | None = None) -> str:
+    """`jobs` maps a service name to its metrics path. `alertmanager_credentials` and
+    `job_credentials` (by job) name files holding a bearer token Prometheus sends."""
+    job_credentials = job_credentials or {}
     timeout = _timeout_for(scrape_interval)
     config: dict = {
         "global": {"scrape_interval": scrape_interval, "scrape_timeout": timeout,
@@ -38,15 +42,22 @@ def render_prometheus_config(jobs: dict[str, str], targets_dir: Path, *, cluster
         "scrape_configs": [
             {"job_name": job, "metrics_path": path,
              "file_sd_configs": [{"files": [str(targets_dir / f"{job}.json")],
-                                  "refresh_interval": "5s"}]}
+                                  "refresh_interval": "5s"}],
+             **_bearer(job_credentials.get(job))}
             for job, path in sorted(jobs.items())
         ],
     }
     if rule_files:
         config["rule_files"] = rule_files
     if alertmanagers:
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}],
+                                                 **_bearer(alertmanager_credentials)}]}
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def _bearer(credentials: Path | None) -> dict[str, object]:
+    return ({} if credentials is None else
+            {"authorization": {"type": "Bearer", "credentials_file": str(credentials)}})
 
 
 def _timeout_for(interval: str) -> str:

@@ -9,6 +9,7 @@ call the store synchronously (short indexed SQLite reads).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,7 +22,10 @@ from controlplane.observe.ack_audit import AckAudit
 from controlplane.observe.forward import OtlpForwarder
 from controlplane.observe.spans import SpanStore
 from controlplane.platform.base import Platform
-from controlplane.server import alerts_api, api, chaos_api
+from controlplane.security.checkpoints import write_checkpoint
+from controlplane.security.roles import load_roles, roles
+from controlplane.server import alerts_api, api, audit_api, chaos_api
+from controlplane.server.access import ACCESS, Access, access_middleware
 from controlplane.server.errors import (
     error_document,
     error_middleware,
@@ -35,6 +39,8 @@ from controlplane.store import Store, db_path
 
 __all__ = ["create_app"]
 
+log = logging.getLogger(__name__)
+
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 # why the runbooks did not load, set only when they did not (then nothing acts on alerts)
 RUNBOOKS_ERROR = web.AppKey("runbooks_error", ControlPlaneError)
@@ -45,8 +51,13 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
                timer: Callable[[], float] = time.perf_counter) -> web.Application:
     """The service; `clock` dates spans and records, `timer` measures request latency."""
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[metrics_middleware(registry, timer), error_middleware])
-    forwarder = (OtlpForwarder(settings.forward_otlp_endpoint, registry)
+                          middlewares=[metrics_middleware(registry, timer), error_middleware,
+                                       access_middleware])
+    app[ACCESS] = Access(load_roles(settings.roles_file) if settings.roles_file else roles(),
+                         {c.token_sha256: (name, c.role)
+                          for name, c in settings.machine_credentials.items()}, registry)
+    forwarder = (OtlpForwarder(settings.forward_otlp_endpoint, registry,
+                               headers=settings.forward_otlp_headers)
                  if settings.forward_otlp_endpoint else None)
     app[STATE] = ServerState(settings=settings, forwarder=forwarder, clock=clock,
                              spans=SpanStore(settings.max_spans, clock, registry))
@@ -62,16 +73,19 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_routes(api.routes)
     app.router.add_routes(alerts_api.routes)
     app.router.add_routes(chaos_api.routes)
+    app.router.add_routes(audit_api.routes)
     return app
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     audit: asyncio.Task | None = None
+    checkpoints: asyncio.Task | None = None
     stop = asyncio.Event()
     if state.settings.state_dir is not None:
         state.settings.state_dir.mkdir(parents=True, exist_ok=True)
         state.store = Store(db_path(state.settings.state_dir), clock=state.clock)
+        checkpoints = asyncio.create_task(_checkpoints(app, stop))
         if state.settings.runbooks_dir is not None:
             platform = _cluster_platform(state.settings.state_dir)
             _start_runbooks(app, platform)
@@ -83,13 +97,32 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        if audit is not None:
-            await audit
+        for task in (audit, checkpoints):
+            if task is not None:
+                await task
         if state.forwarder is not None:
             await state.forwarder.close()
         if state.store is not None:
             state.store.close()
             state.store = None
+
+
+async def _checkpoints(app: web.Application, stop: asyncio.Event) -> None:
+    """A signed checkpoint of the audit chain's head every interval, and at shutdown."""
+    state = app[STATE]
+    assert state.settings.state_dir is not None
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), state.settings.audit_checkpoint_interval_s)
+        except TimeoutError:
+            pass
+        if state.store is not None:
+            try:
+                write_checkpoint(state.settings.state_dir, state.store, state.clock())
+            except (OSError, ControlPlaneError) as err:
+                log.error("could not write an audit checkpoint: %s", err)
+        if stop.is_set():
+            return
 
 
 def _cluster_platform(state_dir: Path) -> Platform:

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ServerSettings"]
+__all__ = ["MachineCredential", "ServerSettings"]
+
+
+class MachineCredential(BaseModel):
+    """A credential of the cluster's own parts: its role, and the SHA-256 of its token."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: str
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class ServerSettings(BaseModel):
@@ -19,12 +28,18 @@ class ServerSettings(BaseModel):
     state_dir: Path | None = None  # holds controlplane.db; no drill API without it
     max_spans: int = Field(50_000, ge=1)
     forward_otlp_endpoint: str | None = None  # e.g. http://collector:4318/v1/traces
+    forward_otlp_headers: dict[str, str] = Field(default_factory=dict, max_length=20)
     summary_window_s: float = Field(300, gt=0)
     runbooks_dir: Path | None = None  # alerts start the runbooks there (needs state_dir)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # per request, before and after gzip
     # the continuous RPO audit of the gateways' acknowledgements (with runbooks_dir); 0: off
     ack_audit_interval_s: float = Field(5, ge=0, le=3600)
     ack_audit_window_s: float = Field(300, gt=0, le=86400)
+    # machine credentials by name (the alert intake, telemetry, the scrape): `serve
+    # --credentials FILE` reads them from a file of {name: {role, token}}
+    machine_credentials: dict[str, MachineCredential] = Field(default_factory=dict)
+    roles_file: Path | None = None          # default: the project's policies/roles.yaml
+    audit_checkpoint_interval_s: float = Field(60, gt=0, le=86400)
 
     @field_validator("forward_otlp_endpoint")
     @classmethod

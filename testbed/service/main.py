@@ -43,7 +43,8 @@ def run_service(service: ServiceName, build: Builder, argv: list[str] | None = N
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _setup_logging(config.instance)
-    provider = setup_tracing(service, config.instance, config.otlp_endpoint)
+    provider = setup_tracing(service, config.instance, config.otlp_endpoint,
+                             config.otlp_token)
     tracer = trace.get_tracer(f"testbed.{service}")
     ctx = ServiceContext(config, trading, CollectorRegistry(), tracer)
     try:

@@ -20,12 +20,14 @@ __all__ = ["setup_tracing", "shutdown_tracing"]
 log = logging.getLogger(__name__)
 
 
-def setup_tracing(service: str, instance: str, otlp_endpoint: str | None) -> TracerProvider:
+def setup_tracing(service: str, instance: str, otlp_endpoint: str | None,
+                  otlp_token: str | None = None) -> TracerProvider:
     """Install a global TracerProvider for this process and return it."""
     resource = Resource.create({"service.name": service, "service.instance.id": instance})
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if otlp_endpoint:
-        exporter = OTLPSpanExporter(endpoint=otlp_endpoint, timeout=2)
+        headers = {"Authorization": f"Bearer {otlp_token}"} if otlp_token else None
+        exporter = OTLPSpanExporter(endpoint=otlp_endpoint, timeout=2, headers=headers)
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
     return provider

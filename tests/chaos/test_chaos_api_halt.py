@@ -86,15 +86,15 @@ def cli_run(cluster, path: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]
         runner.wait(30)
 
 
-def listed(api: str, pid: int) -> dict[str, Any] | None:
+def listed(api: str, pid: int, token: str) -> dict[str, Any] | None:
     """The running run whose runner is `pid`, as the API lists it."""
-    status, doc = call("GET", f"{api}/api/v1/chaos/runs?state=running")
+    status, doc = call("GET", f"{api}/api/v1/chaos/runs?state=running", token=token)
     assert status == 200, doc
     return next((r for r in doc["runs"] if r["pid"] == pid), None)
 
 
-def injected(api: str, run_id: str) -> dict[str, Any] | None:
-    status, doc = call("GET", f"{api}/api/v1/chaos/runs/{run_id}")
+def injected(api: str, run_id: str, token: str) -> dict[str, Any] | None:
+    status, doc = call("GET", f"{api}/api/v1/chaos/runs/{run_id}", token=token)
     assert status == 200, doc
     return next((f for f in doc["faults"] if f["state"] == "injected"), None)
 
@@ -102,20 +102,21 @@ def injected(api: str, run_id: str) -> dict[str, Any] | None:
 def test_a_cli_run_is_listed_and_an_api_halt_reverts_its_fault_within_2_s(
         cluster, tmp_path: Path) -> None:
     api = cluster.instances("controlplane")[0].endpoints["http"]
+    owner = cluster.state.secrets()["owner"]      # the token of whoever started the cluster
     settle(cluster)
     log = tmp_path / "chaos-run.log"
     try:
         with cli_run(cluster, partition_experiment(tmp_path), log) as runner:
-            run = wait_for("the run listed by the API", lambda: listed(api, runner.pid),
+            run = wait_for("the run listed by the API", lambda: listed(api, runner.pid, owner),
                            timeout=120, interval=0.2)
-            fault = wait_for("its partition in force", lambda: injected(api, run["run_id"]),
+            fault = wait_for("its partition in force", lambda: injected(api, run["run_id"], owner),
                              timeout=120, interval=0.2)
             tag = f"fault-{fault['id']}"
             assert cluster.network().active(tag), "the partition is not in nftables"
 
             asked = time.time()
             status, doc = call("POST", f"{api}/api/v1/chaos/halt", {"reason": "e2e api halt"},
-                               timeout=30)
+                               timeout=30, token=owner)
             answered_s = time.time() - asked
             assert status == 200 and doc["ok"] is True, doc
             [after] = [f for f in doc["faults"] if f["fault_id"] == fault["id"]]
@@ -130,12 +131,13 @@ def test_a_cli_run_is_listed_and_an_api_halt_reverts_its_fault_within_2_s(
                 True]
 
             assert runner.wait(180) != 0               # halted: not every experiment passed
-        status, detail = call("GET", f"{api}/api/v1/chaos/runs/{run['run_id']}")
+        status, detail = call("GET", f"{api}/api/v1/chaos/runs/{run['run_id']}",
+                              token=owner)
         assert detail["run"]["state"] == "aborted", detail["run"]
         assert "halted" in detail["run"]["reason"]
-        assert listed(api, runner.pid) is None
+        assert listed(api, runner.pid, owner) is None
     finally:
-        call("POST", f"{api}/api/v1/chaos/resume", {})
+        call("POST", f"{api}/api/v1/chaos/resume", {}, token=owner)
         print(log.read_text()[-2000:] if log.exists() else "")
-    status, doc = call("GET", f"{api}/api/v1/chaos/status")
+    status, doc = call("GET", f"{api}/api/v1/chaos/status", token=owner)
     assert doc["halted"] is False and doc["open_faults"] == []

@@ -40,10 +40,13 @@ def _url(platform: Platform, component: str, port: str = "http") -> str:
     return platform.instances(component)[0].endpoints[port]
 
 
-def _http(method: str, url: str, body: object | None = None) -> tuple[int, dict]:
+def _http(method: str, url: str, body: object | None = None,
+          token: str | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
@@ -114,7 +117,8 @@ def test_a_down_component_alerts_the_control_plane_within_seconds(cluster) -> No
     stopped = time.time()
     try:
         def alerted() -> list | None:
-            _, firing = _http("GET", _url(cluster, "controlplane") + "/api/v2/alerts")
+            _, firing = _http("GET", _url(cluster, "controlplane") + "/api/v2/alerts",
+                              token=cluster.state.secrets()["owner"])
             hits = [a for a in firing if a["labels"].get("alertname") == "ComponentDown"
                     and a["labels"].get("instance_id") == "marketdata-0"]
             return hits or None
@@ -126,13 +130,38 @@ def test_a_down_component_alerts_the_control_plane_within_seconds(cluster) -> No
                  timeout=30)
 
 
+def test_the_control_plane_asks_for_credentials_and_the_cluster_sends_them(cluster) -> None:
+    """Without a token the service answers 401 and stores nothing; Prometheus scrapes it with
+    its own credential (the job is up); the other tests show the alert intake and the trace
+    receiver getting their credentials from Prometheus and the services."""
+    api = _url(cluster, "controlplane")
+    forged = [{"labels": {"alertname": "GatewayCrashLoop", "service": "gateway",
+                          "instance_id": "gateway-0", "severity": "critical"}}]
+    assert _http("POST", api + "/api/v2/alerts", forged)[0] == 401
+    assert _http("GET", api + "/api/v1/drills")[0] == 401
+    status, me = _http("GET", api + "/api/v1/whoami", token=cluster.state.secrets()["owner"])
+    assert (status, me["role"]) == (200, "admin")
+    with Store(cluster.workspace.store_path) as store:
+        assert not [a for a in store.alert_history(50) if a.alertname == "GatewayCrashLoop"]
+        failed = [e for e in store.audit_entries() if e.action == "auth.failed"]
+    assert len(failed) >= 2
+
+    def scraped() -> bool | None:
+        with urllib.request.urlopen(_url(cluster, "prometheus") + "/api/v1/query?query="
+                                    "up%7Bjob%3D%22controlplane%22%7D", timeout=10) as r:
+            result = json.loads(r.read())["data"]["result"]
+        return bool(result) and all(s["value"][1] == "1" for s in result) or None
+    wait_for("Prometheus scraping the control plane with its credential", scraped,
+             timeout=20, interval=0.5)
+
+
 def test_one_order_is_one_trace_across_gateway_matcher_and_ledger(cluster) -> None:
     status, ack = _http("POST", _url(cluster, "gateway") + "/v1/orders", _order())
     assert status == 201 and ack["seq"] > 0
     trace_url = _url(cluster, "controlplane") + f"/api/v1/traces/{ack['trace_id']}"
 
     def spans() -> list[dict] | None:
-        code, body = _http("GET", trace_url)
+        code, body = _http("GET", trace_url, token=cluster.state.secrets()["owner"])
         got = body.get("spans", []) if code == 200 else []
         services = {s["service"] for s in got}
         ledger = [s for s in got if s.get("attributes", {}).get("peer.service") == "ledger"]

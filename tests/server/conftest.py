@@ -1,5 +1,6 @@
 """A real control-plane server on a free port, run on its own event loop thread, so the
-synchronous OpenTelemetry SDK exporter and urllib can talk to it from the test thread."""
+synchronous OpenTelemetry SDK exporter and urllib can talk to it from the test thread. It
+accepts the test credentials of tests/support/credentials.py, and `request` sends them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from controlplane.server import ServerSettings, create_app, make_runner
 from controlplane.server.state import STATE, ServerState
+from tests.support.credentials import bearer_for, with_test_credentials
 
 T = TypeVar("T")
 NOW = 1_700_000_000.0
@@ -62,9 +64,16 @@ class RunningServer:
         asyncio.run_coroutine_threadsafe(self.state.forwarder.join(), self.loop).result(30)
 
     def request(self, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(self.url + path, data=body, headers=headers or {},
-                                     method="POST" if body is not None else "GET")
+                headers: dict[str, str] | None = None, *, auth: bool = True
+                ) -> tuple[int, dict[str, str], bytes]:
+        """A GET, or a POST of `body`; with `auth`, as a caller the route allows (see
+        tests/support/credentials.py) unless `headers` carry their own Authorization."""
+        method = "POST" if body is not None else "GET"
+        headers = dict(headers or {})
+        if auth and "Authorization" not in headers:
+            headers.update(bearer_for(method, path.split("?")[0]))
+        req = urllib.request.Request(self.url + path, data=body, headers=headers,
+                                     method=method)
         try:
             with urllib.request.urlopen(req, timeout=30) as reply:
                 return reply.status, dict(reply.headers), reply.read()
@@ -83,7 +92,7 @@ class RunningServer:
 def serving(settings: ServerSettings, clock: Callable[[], float] | None = None
             ) -> Iterator[RunningServer]:
     registry = CollectorRegistry()
-    app = create_app(settings, registry, clock or FakeClock())
+    app = create_app(with_test_credentials(settings), registry, clock or FakeClock())
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="test-server", daemon=True)
     thread.start()

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from controlplane.server import ServerSettings, create_app
 from controlplane.server.state import STATE
 from controlplane.store import Store, db_path
+from tests.support.credentials import bearer, with_test_credentials
 
 from .conftest import FakeClock, RunningServer, serving
 
@@ -126,14 +127,16 @@ def test_a_default_aiohttp_runner_still_accepts_gzip() -> None:
         {"traceId": TRACE, "spanId": "b7ad6b7169203331", "name": "zipped"}]}]}]}).encode())
 
     async def scenario() -> tuple[int, int]:
-        app = create_app(ServerSettings(port=0), CollectorRegistry(), FakeClock())
+        app = create_app(with_test_credentials(ServerSettings(port=0)), CollectorRegistry(),
+                         FakeClock())
         runner = web.AppRunner(app)  # auto_decompress left on
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1/traces"
         try:
             async with ClientSession() as session, session.post(url, data=body, headers={
-                    "Content-Type": "application/json", "Content-Encoding": "gzip"}) as reply:
+                    "Content-Type": "application/json", "Content-Encoding": "gzip",
+                    **bearer("telemetry")}) as reply:
                 return reply.status, len(app[STATE].spans)
         finally:
             await runner.cleanup()

@@ -13,18 +13,21 @@ from prometheus_client import CollectorRegistry
 
 from controlplane.jsonbody import MAX_DEPTH
 from controlplane.server import ServerSettings, create_app
+from tests.support.credentials import bearer_for, with_test_credentials
 
 DEEP = "[" * 5000 + "]" * 5000
 DEEP_OTLP = '{"resourceSpans": ' + DEEP + "}"
 
 
 def _post(tmp_path: Path, route: str, body: str) -> tuple[int, Any]:
-    app = create_app(ServerSettings(port=0, state_dir=tmp_path), CollectorRegistry())
+    app = create_app(with_test_credentials(ServerSettings(port=0, state_dir=tmp_path)),
+                     CollectorRegistry())
 
     async def main() -> tuple[int, Any]:
         async with TestClient(TestServer(app)) as client:
             reply = await client.post(route, data=body.encode(),
-                                      headers={"Content-Type": "application/json"})
+                                      headers={"Content-Type": "application/json",
+                                               **bearer_for("POST", route)})
             return reply.status, await reply.json()
     return asyncio.run(main())
 

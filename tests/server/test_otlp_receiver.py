@@ -18,6 +18,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from controlplane.server import ServerSettings
+from tests.support.credentials import bearer
 
 from .conftest import FakeClock, RunningServer, free_port, serving
 
@@ -32,7 +33,7 @@ def tracer(service: str, server: RunningServer,
     provider = TracerProvider(resource=Resource.create(
         {"service.name": service, "service.instance.id": f"{service}-0"}))
     exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", compression=compression,
-                                timeout=10)
+                                timeout=10, headers=bearer("telemetry"))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     try:
         yield provider.get_tracer("tests")
@@ -198,7 +199,8 @@ def test_body_limits_hold_before_and_after_gzip() -> None:
 def test_forwarding_delivers_bodies_as_received() -> None:
     with serving(ServerSettings(port=0)) as downstream:
         settings = ServerSettings(port=0,
-                                  forward_otlp_endpoint=f"{downstream.url}/v1/traces")
+                                  forward_otlp_endpoint=f"{downstream.url}/v1/traces",
+                                  forward_otlp_headers=bearer("telemetry"))
         with serving(settings) as upstream:
             with tracer("gateway", upstream, Compression.Gzip) as gateway, \
                     gateway.start_as_current_span("forwarded") as root, \

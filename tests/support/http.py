@@ -13,11 +13,14 @@ NO_BODY = object()
 
 
 def call(method: str, url: str, body: Any = NO_BODY, *, raw: bytes | None = None,
-         timeout: float = 15.0) -> tuple[int, Any]:
-    """(status, parsed JSON or text). `raw` sends bytes as they are."""
+         timeout: float = 15.0, token: str | None = None) -> tuple[int, Any]:
+    """(status, parsed JSON or text). `raw` sends bytes as they are; `token` goes as
+    `Authorization: Bearer`."""
     data = raw if raw is not None else None if body is NO_BODY else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, _parse(response.read())

@@ -24,7 +24,11 @@ from controlplane.host.procs import RunAs
 
 __all__ = ["ClusterRecord", "StateDir"]
 
-SECRETS = ("superuser", "replication", "rewind", "app", "admin")
+# database passwords, the services' admin token, and the control plane's machine credentials
+# (the alert intake, telemetry, the scrape) and its owner's token (the admin role, for whoever
+# started the cluster: the same trust as the superuser password beside it)
+SECRETS = ("superuser", "replication", "rewind", "app", "admin", "intake", "telemetry", "scrape",
+           "owner")
 _SOCKET_MAX = 100   # AF_UNIX paths are limited to 108 bytes
 
 

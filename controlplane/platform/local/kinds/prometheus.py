@@ -28,11 +28,17 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
     rules = ctx.state.root / "prometheus" / "rules"
     rules.mkdir(parents=True, exist_ok=True)
     write_file(rules / "slo-rules.yml", render_rules(load_slos()))   # local mode loads them
+    controlplanes = [s for s, svc in ctx.topology.services.items() if svc.kind == "controlplane"]
+    intake = scrape = None
+    if controlplanes:                  # its service asks for credentials (issue 10)
+        intake = write_file(cwd / "intake.token", ctx.secrets["intake"], mode=0o600)
+        scrape = write_file(cwd / "scrape.token", ctx.secrets["scrape"], mode=0o600)
     cfg = write_file(cwd / "prometheus.yml", render_prometheus_config(
         jobs, ctx.state.targets_dir, cluster=ctx.topology.name,
         scrape_interval=settings.scrape_interval, rule_files=[str(rules / "*.yml")],
-        alertmanagers=[ctx.addr(ctx.first("controlplane"), "http")]
-        if ctx.topology.has_kind("controlplane") else None))
+        alertmanagers=[ctx.addr(ctx.first("controlplane"), "http")] if controlplanes else None,
+        alertmanager_credentials=intake,
+        job_credentials={job: scrape for job in controlplanes if scrape is not None}))
     url = ctx.url(inst)
     argv = [require("prometheus"), f"--config.file={cfg}",
             f"--storage.tsdb.path={ctx.state.data(inst)}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from controlplane.platform.local.kinds.base import (
     REPO_ROOT,
     BuildContext,
@@ -39,7 +41,8 @@ def _testbed(kind: str):
         config: dict[str, object] = {
             "service": kind, "instance": inst, "host": "127.0.0.1",
             "port": ctx.ports[inst]["http"], "trading": str(TRADING_FILE),
-            "otlp_endpoint": _otlp(ctx), "admin_token": ctx.secrets["admin"],
+            "otlp_endpoint": _otlp(ctx), "otlp_token": ctx.secrets["telemetry"],
+            "admin_token": ctx.secrets["admin"],
         }
         if kind in ("gateway", "matcher"):
             config["ledger_dsn"] = ledger_dsn(ctx, inst)
@@ -67,6 +70,18 @@ def _testbed(kind: str):
     return build
 
 
+MACHINE_ROLES = {"intake": "alert-intake", "telemetry": "telemetry", "scrape": "scraper",
+                 "owner": "admin"}
+
+
+def _credentials(ctx: BuildContext, inst: str) -> Path:
+    """The control plane's machine credentials: Prometheus posting alerts and scraping, the
+    services sending traces, and the token of whoever started the cluster (mode 0600)."""
+    return write_file(ctx.state.instance_dir(inst) / "credentials.json",
+                      {name: {"role": role, "token": ctx.secrets[name]}
+                       for name, role in MACHINE_ROLES.items()}, mode=0o600)
+
+
 def _controlplane(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpec:
     inst = f"{name}-{index}"
     url = ctx.url(inst)
@@ -74,7 +89,8 @@ def _controlplane(ctx: BuildContext, name: str, svc: Service, index: int) -> Pro
     argv = [ctx.python, "-m", "controlplane", "serve", "--host", "127.0.0.1",
             "--port", str(ctx.ports[inst]["http"]), "--state-dir", str(ctx.state.root),
             "--max-spans", str(settings.max_spans),
-            "--runbooks", str(project_folder("runbooks"))]
+            "--runbooks", str(project_folder("runbooks")),
+            "--credentials", str(_credentials(ctx, inst))]
     if settings.forward_otlp_endpoint:
         argv += ["--forward-otlp", settings.forward_otlp_endpoint]
     return ProcessSpec(
