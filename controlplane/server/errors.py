@@ -12,20 +12,27 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from controlplane.errors import InvalidInput, StoreError
+from controlplane.errors import QUOTE_LIMIT, InvalidInput, StoreError, quote
 from controlplane.observe.otlp import UnsupportedEncoding
 
 __all__ = ["error_document", "error_middleware", "error_reply", "metrics_middleware",
-           "not_found"]
+           "not_found", "reported_value"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def reported_value(value: object) -> object:
+    """A value as a reply quotes it: a short scalar as it is, anything else cut (`quote`), so
+    a reply never echoes a large body back."""
+    if isinstance(value, (int, float, bool, type(None))) or (
+            isinstance(value, str) and len(value) <= QUOTE_LIMIT):
+        return value
+    return quote(value)
+
+
 def error_document(message: str, field: str = "", value: object = None) -> dict[str, object]:
-    if not isinstance(value, (str, int, float, bool, type(None))):
-        value = repr(value)
-    return {"error": {"field": field, "value": value, "message": message}}
+    return {"error": {"field": field, "value": reported_value(value), "message": message}}
 
 
 def error_reply(status: int, message: str, field: str = "", value: object = None) -> web.Response:
