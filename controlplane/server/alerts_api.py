@@ -4,12 +4,12 @@ object, version 4); `GET /api/v2/alerts` lists the firing alerts.
 
 Each alert is judged on its own: the valid ones are stored, in one transaction, and the reply
 names each invalid one (index, field, value, how to fix). A body that is not JSON, or of
-neither shape, is refused whole with a 400, and nothing of it is stored. A batch with invalid
-alerts still gets a 200 because both senders drop a batch answered with a 4xx: Prometheus
-counts it in prometheus_notifications_dropped_total and never resends it
-(notifier/sendloop.go), and Alertmanager retries only a 5xx (notify/util.go `Retrier`). A 4xx
-there would lose the valid alerts with the invalid ones; the refusals are counted in
-controlplane_alerts_refused_total.
+neither shape, or too large, or of another content type is refused whole with a 4xx, and
+nothing of it is stored. A batch with invalid alerts still gets a 200 because both senders
+drop a batch answered with a 4xx: Prometheus counts it in
+prometheus_notifications_dropped_total and never resends it (notifier/sendloop.go), and
+Alertmanager retries only a 5xx (notify/util.go `Retrier`). A 4xx there would lose the valid
+alerts with the invalid ones; the refusals are counted in controlplane_alerts_refused_total.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from controlplane import jsonbody
-from controlplane.errors import InvalidInput, StoreError
+from controlplane.errors import InvalidInput, StoreError, UnsupportedMediaType
 from controlplane.observe.alerts import SEVERITIES, Batch, read_batch
-from controlplane.server.errors import reported_value
+from controlplane.server.errors import error_reply, reported_value
 from controlplane.server.state import STATE
 from controlplane.store import Store
 from controlplane.store.alerts import AlertRecord
@@ -69,8 +69,15 @@ async def receive(request: web.Request) -> web.Response:
     if state.store is None:
         raise StoreError("the control plane runs without a state directory; it cannot keep "
                          "alerts (start it with --state-dir)")
+    _check_media(request)
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error_reply(413, f"the body is larger than {state.settings.max_body_bytes} "
+                           "bytes, the limit. Send fewer alerts per request (Alertmanager: "
+                           "max_alerts in the webhook_config)", "(body)")
     now = state.clock()
-    batch = read_batch(jsonbody.loads(await request.read(), field="(body)", empty=None), now)
+    batch = read_batch(jsonbody.loads(body, field="(body)", empty=None), now)
     stored = _keep(request.app, state.store, batch, now)
     return web.json_response(_report(batch, len(stored)))
 
@@ -88,6 +95,19 @@ def _keep(app: web.Application, store: Store, batch: Batch, now: float) -> list[
     for listener in app[ALERT_LISTENERS]:
         listener(stored)
     return stored
+
+
+def _check_media(request: web.Request) -> None:
+    """Only uncompressed JSON, as Prometheus and Alertmanager send it."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("the alert intake takes JSON", field="Content-Type",
+                                   value=request.headers.get("Content-Type"),
+                                   fix="Send Content-Type: application/json")
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise UnsupportedMediaType("the alert intake takes an uncompressed body",
+                                   field="Content-Encoding", value=encoding,
+                                   fix="Send the JSON without a Content-Encoding")
 
 
 def _report(batch: Batch, received: int) -> dict[str, object]:

@@ -12,8 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from controlplane.errors import QUOTE_LIMIT, InvalidInput, StoreError, quote
-from controlplane.observe.otlp import UnsupportedEncoding
+from controlplane.errors import QUOTE_LIMIT, InvalidInput, StoreError, UnsupportedMediaType, quote
 
 __all__ = ["error_document", "error_middleware", "error_reply", "metrics_middleware",
            "not_found", "reported_value"]
@@ -47,7 +46,7 @@ def not_found(what: str, field: str, value: object) -> web.Response:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except UnsupportedEncoding as err:
+    except UnsupportedMediaType as err:
         return error_reply(415, str(err), err.field, err.value)
     except InvalidInput as err:
         return error_reply(400, str(err), err.field, err.value)
