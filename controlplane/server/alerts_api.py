@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from controlplane import jsonbody
 from controlplane.errors import InvalidInput, StoreError, UnsupportedMediaType
+from controlplane.observe.alert_names import AlertNames
 from controlplane.observe.alerts import SEVERITIES, Batch, read_batch
 from controlplane.server.errors import error_reply, reported_value
 from controlplane.server.state import STATE
@@ -36,18 +37,29 @@ OTHER_SEVERITY = "(other)"          # the severity label of the metrics for any 
 
 
 class AlertMetrics:
+    """The intake's counters, and the bounded set of alert names they and the store hold."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.received = Counter("controlplane_alerts_received_total",
                                 "Alerts received at the intake", ["alertname", "severity",
                                                                   "status"], registry=registry)
         self.refused = Counter("controlplane_alerts_refused_total",
-                               "Invalid alerts of a well-formed body, refused at the intake",
+                               "Alerts of a well-formed body refused at the intake: invalid, "
+                               "or a new alert name past the limit (max_alert_names)",
                                ["reason"], registry=registry)
         self.delivery = Histogram("controlplane_alert_delivery_seconds",
                                   "From an alert's startsAt to its first receipt",
                                   buckets=(0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300),
                                   registry=registry)
-        self.refused.labels("invalid")
+        for reason in ("invalid", "alertname limit"):
+            self.refused.labels(reason)
+        self._names: AlertNames | None = None
+
+    def names(self, store: Store, limit: int) -> AlertNames:
+        """The names admitted so far, read from the store on the first batch."""
+        if self._names is None:
+            self._names = AlertNames(limit, store.alert_names(limit))
+        return self._names
 
 
 ALERT_METRICS = web.AppKey("alert_metrics", AlertMetrics)
@@ -83,12 +95,12 @@ async def receive(request: web.Request) -> web.Response:
 
 
 def _keep(app: web.Application, store: Store, batch: Batch, now: float) -> list[AlertRecord]:
-    """Store the valid alerts, count them and the refused, tell the listeners."""
+    """Store the alerts of held names, count them and the refused, tell the listeners."""
     metrics = app[ALERT_METRICS]
+    over_limit = metrics.names(store, app[STATE].settings.max_alert_names).refuse_new(batch)
     stored = store.receive_alerts(list(batch.alerts.values()), now)
     _record(metrics, stored)
-    if batch.invalid:
-        metrics.refused.labels("invalid").inc(len(batch.invalid))
+    _count_refused(metrics, len(batch.invalid) - over_limit, over_limit)
     if batch.truncated:
         log.warning("an Alertmanager webhook left out %d alerts (its max_alerts)",
                     batch.truncated)
@@ -108,6 +120,13 @@ def _check_media(request: web.Request) -> None:
         raise UnsupportedMediaType("the alert intake takes an uncompressed body",
                                    field="Content-Encoding", value=encoding,
                                    fix="Send the JSON without a Content-Encoding")
+
+
+def _count_refused(metrics: AlertMetrics, invalid: int, over_limit: int) -> None:
+    if invalid:
+        metrics.refused.labels("invalid").inc(invalid)
+    if over_limit:
+        metrics.refused.labels("alertname limit").inc(over_limit)
 
 
 def _report(batch: Batch, received: int) -> dict[str, object]:
