@@ -1,6 +1,7 @@
 """The Alertmanager-compatible alert intake. `POST /api/v2/alerts` takes what Prometheus's
 notifier posts (a JSON array of alerts) and what an Alertmanager webhook receiver posts (an
-object, version 4); `GET /api/v2/alerts` lists the firing alerts.
+object, version 4); `GET /api/v2/alerts` lists the firing alerts as Alertmanager's v2 API
+does (`gettableAlerts` in its api/v2/openapi.yaml).
 
 Each alert is judged on its own: the valid ones are stored, in one transaction, and the reply
 names each invalid one (index, field, value, how to fix). A body that is not JSON, or of
@@ -23,16 +24,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from controlplane import jsonbody
 from controlplane.errors import InvalidInput, StoreError, UnsupportedMediaType
 from controlplane.observe.alert_names import AlertNames
-from controlplane.observe.alerts import SEVERITIES, Batch, read_batch
+from controlplane.observe.alerts import SEVERITIES, ZERO_TIME, Batch, read_batch
 from controlplane.server.errors import error_reply, reported_value
 from controlplane.server.state import STATE
-from controlplane.store import Store
+from controlplane.store import Store, iso
 from controlplane.store.alerts import AlertRecord
 
 __all__ = ["ALERT_METRICS", "AlertMetrics", "routes"]
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+RECEIVER = "controlplane"           # the one receiver every alert here has reached
 OTHER_SEVERITY = "(other)"          # the severity label of the metrics for any other value
 
 
@@ -144,7 +146,13 @@ def _invalid(index: int, err: InvalidInput) -> dict[str, object]:
 async def firing(request: web.Request) -> web.Response:
     store = request.app[STATE].store
     alerts = store.firing_alerts() if store is not None else []
-    return web.json_response([{
-        "fingerprint": a.fingerprint, "labels": a.labels, "annotations": a.annotations,
-        "startsAt": a.starts_at, "status": {"state": "active"}, "receipts": a.receipts}
-        for a in alerts])
+    return web.json_response([_gettable(a) for a in alerts])
+
+
+def _gettable(alert: AlertRecord) -> dict[str, object]:
+    """Alertmanager's gettableAlert. generatorURL, optional there, is not stored here."""
+    return {"labels": alert.labels, "annotations": alert.annotations,
+            "fingerprint": alert.fingerprint, "startsAt": iso(alert.starts_at),
+            "endsAt": iso(alert.ends_at) or ZERO_TIME, "updatedAt": iso(alert.last_received_at),
+            "receivers": [{"name": RECEIVER}],
+            "status": {"state": "active", "silencedBy": [], "inhibitedBy": [], "mutedBy": []}}
