@@ -23,6 +23,7 @@ __all__ = [
     "UnknownTarget",
     "Unreachable",
     "Unsupported",
+    "UnsupportedMediaType",
     "quote",
 ]
 
@@ -69,6 +70,11 @@ class InvalidInput(ControlPlaneError):
         if fix:
             text += f". {fix}"
         super().__init__(text)
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A request body's Content-Type or Content-Encoding that the route does not take (HTTP
+    415)."""
 
 
 class InvalidTopology(InvalidInput):

@@ -72,6 +72,11 @@ def test_serve_with_a_bad_forward_url_names_the_option() -> None:
     assert "--forward-otlp:" in result.stderr and "ftp://nowhere" in result.stderr
 
 
+def test_serve_with_no_room_for_alert_names_names_the_option() -> None:
+    result = _cli("serve", "--max-alert-names", "0", "--port", "0")
+    assert result.returncode == 2 and "--max-alert-names:" in result.stderr
+
+
 def test_missing_program_names_the_debian_package_and_the_fix(monkeypatch) -> None:
     monkeypatch.setattr(binaries.shutil, "which", lambda *a, **k: None)
     with pytest.raises(MissingDependency) as err:

@@ -26,6 +26,9 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
               help="Spans kept in memory for trace queries and summaries.")
 @click.option("--runbooks", "runbooks_dir", type=click.Path(path_type=Path), default=None,
               help="Run the runbooks in this folder when their alerts fire (with --state-dir).")
+@click.option("--max-alert-names", type=int, default=500, show_default=True,
+              help="Distinct alert names the alert intake keeps; an alert of a new name past "
+              "it is refused and counted.")
 @click.option("--ack-audit-interval", "ack_audit_interval_s", type=float, default=5,
               show_default=True, help="Seconds between checks that every order the gateways "
               "acknowledged in the last 5 minutes is in the ledger (with --runbooks); 0: off.")
@@ -33,8 +36,8 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
               default=None, help="JSON file of machine credentials {name: {role, token}}: the "
               "alert intake, telemetry, the Prometheus scrape (`cluster up` writes one).")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
-          max_spans: int, runbooks_dir: Path | None, ack_audit_interval_s: float,
-          credentials_file: Path | None) -> None:
+          max_spans: int, runbooks_dir: Path | None, max_alert_names: int,
+          ack_audit_interval_s: float, credentials_file: Path | None) -> None:
     """Run the control-plane service in the foreground. Every route but /healthz and /readyz
     needs a credential (`controlplane tokens create`)."""
     from controlplane.server import ServerSettings, run_server
@@ -45,7 +48,7 @@ def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None
     try:
         settings = ServerSettings(host=host, port=port, state_dir=state_dir,
                                   forward_otlp_endpoint=forward_otlp, max_spans=max_spans,
-                                  runbooks_dir=runbooks_dir,
+                                  runbooks_dir=runbooks_dir, max_alert_names=max_alert_names,
                                   ack_audit_interval_s=ack_audit_interval_s,
                                   machine_credentials=machines)
     except ValidationError as err:

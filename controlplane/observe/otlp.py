@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from controlplane import jsonbody
-from controlplane.errors import InvalidInput
+from controlplane.errors import InvalidInput, UnsupportedMediaType
 from controlplane.observe.records import SpanRecord, span_records
 
 __all__ = [
@@ -43,7 +43,7 @@ _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 
 
-class UnsupportedEncoding(InvalidInput):
+class UnsupportedEncoding(UnsupportedMediaType):
     """A content type or content encoding that OTLP/HTTP does not define (HTTP 415)."""
 
 

@@ -12,9 +12,8 @@ A halt answers once every fault it found open is closed and observed gone (200, 
 false if one is not), so its answer is the evidence; it runs in a worker thread (it signals
 runners, waits for them and reverts), one halt at a time.
 
-THESE ROUTES ARE UNAUTHENTICATED until issue 10 adds authentication: whoever reaches the port
-can halt chaos (the safe direction) and resume it (not safe). Bind the service to loopback, or
-keep the port behind a trusted network, until then.
+Every route asks for a credential (server/access.py): records:read to read, chaos:halt to halt
+(operators), chaos:resume to resume (SREs).
 """
 
 from __future__ import annotations

@@ -12,20 +12,26 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from controlplane.errors import InvalidInput, StoreError
-from controlplane.observe.otlp import UnsupportedEncoding
+from controlplane.errors import QUOTE_LIMIT, InvalidInput, StoreError, UnsupportedMediaType, quote
 
 __all__ = ["error_document", "error_middleware", "error_reply", "metrics_middleware",
-           "not_found"]
+           "not_found", "reported_value"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def reported_value(value: object) -> object:
+    """A value as a reply quotes it: a short scalar as it is, anything else cut (`quote`), so
+    a reply never echoes a large body back."""
+    if isinstance(value, (int, float, bool, type(None))) or (
+            isinstance(value, str) and len(value) <= QUOTE_LIMIT):
+        return value
+    return quote(value)
+
+
 def error_document(message: str, field: str = "", value: object = None) -> dict[str, object]:
-    if not isinstance(value, (str, int, float, bool, type(None))):
-        value = repr(value)
-    return {"error": {"field": field, "value": value, "message": message}}
+    return {"error": {"field": field, "value": reported_value(value), "message": message}}
 
 
 def error_reply(status: int, message: str, field: str = "", value: object = None) -> web.Response:
@@ -40,7 +46,7 @@ def not_found(what: str, field: str, value: object) -> web.Response:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except UnsupportedEncoding as err:
+    except UnsupportedMediaType as err:
         return error_reply(415, str(err), err.field, err.value)
     except InvalidInput as err:
         return error_reply(400, str(err), err.field, err.value)

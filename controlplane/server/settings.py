@@ -32,6 +32,8 @@ class ServerSettings(BaseModel):
     summary_window_s: float = Field(300, gt=0)
     runbooks_dir: Path | None = None  # alerts start the runbooks there (needs state_dir)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # per request, before and after gzip
+    # distinct alert names the intake keeps; an alert of a new name past it is refused
+    max_alert_names: int = Field(500, ge=1, le=100_000)
     # the continuous RPO audit of the gateways' acknowledgements (with runbooks_dir); 0: off
     ack_audit_interval_s: float = Field(5, ge=0, le=3600)
     ack_audit_window_s: float = Field(300, gt=0, le=86400)

@@ -60,6 +60,12 @@ class AlertRecords(Records):
                                   "starts_at")
         return [_alert(r) for r in rows]
 
+    def alert_names(self, limit: int) -> list[str]:
+        """Up to `limit` distinct alert names, in the order they first arrived."""
+        rows = self._conn.execute("SELECT alertname FROM alerts GROUP BY alertname "
+                                  "ORDER BY min(id) LIMIT ?", (limit,))
+        return [r["alertname"] for r in rows]
+
     def alert_history(self, limit: int = 100, alertname: str | None = None) -> list[AlertRecord]:
         rows = self._conn.execute(
             "SELECT * FROM alerts WHERE (? IS NULL OR alertname = ?) ORDER BY id DESC LIMIT ?",

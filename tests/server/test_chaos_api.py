@@ -114,8 +114,8 @@ def test_bad_queries_are_400_naming_the_field(chaos_server: RunningServer, query
 @pytest.mark.parametrize("body, field", [
     (b"not json", "(body)"), (b"[1]", "(body)"), (b'"halt"', "(body)"),
     (b"\xff\xfe", "(body)"), (b"[" * 100 + b"]" * 100, "(body)"),
-    (b'{"wait_s": NaN}', "wait_s"), (b'{"wait_s": Infinity}', "wait_s"),
-    (b'{"wait_s": -Infinity}', "wait_s"), (b'{"wait_s": 1e400}', "wait_s"),
+    (b'{"wait_s": NaN}', "(body)"), (b'{"wait_s": Infinity}', "(body)"),  # not JSON
+    (b'{"wait_s": -Infinity}', "(body)"), (b'{"wait_s": 1e400}', "(body)"),
     (b'{"wait_s": 1e9}', "wait_s"), (b'{"wait_s": -1}', "wait_s"),
     (b'{"wait_s": "1"}', "wait_s"), (b'{"wait_s": true}', "wait_s"),
     (b'{"wait_s": null}', "wait_s"), (b'{"wait_s": [1]}', "wait_s"),
