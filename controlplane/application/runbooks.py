@@ -29,9 +29,9 @@ from controlplane.runbooks.actions import all_actions
 from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook, resolve, template_labels
 from controlplane.store import Store, iso
-from controlplane.store.runbooks import Approval, AutomationState, RunbookRun, RunbookStep
+from controlplane.store.runbooks import AutomationState, RunbookRun, RunbookStep
 
-__all__ = ["actions_document", "check_manual_labels", "decide", "pause_automation",
+__all__ = ["Decision", "actions_document", "check_manual_labels", "decide", "pause_automation",
            "resume_automation", "run_document", "run_runbook", "runbook_document",
            "runbooks_document", "runs_document", "step_event"]
 
@@ -132,20 +132,93 @@ def _execute_watched(platform: Platform, store: Store, started: RunbookRun, rb: 
     return done
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a vote did: the step decided (`approve`/`reject`), or still `pending` more
+    approvals (`have` of `needed`)."""
+
+    run_id: int
+    idx: int
+    decision: str
+    actor: str
+    have: int = 1
+    needed: int = 1
+
+
 def decide(store: Store, run_id: int, idx: int | None, *, reject: bool, actor: str,
-           reason: str | None = None) -> Approval:
-    """Approve (or reject) step `idx` of a run, by default the step it waits on."""
+           reason: str | None = None, totp_code: str | None = None) -> Decision:
+    """Approve (or reject) step `idx` of a run, by default the step it waits on. A step of a
+    sensitive runbook (the two-person rule) takes votes: each from a registered person with
+    the approve permission, not the one who asked, with a fresh TOTP code; it is approved once
+    the runbook's `approvers` distinct people approved, rejected at the first rejection."""
     run = store.get_runbook_run(run_id)
     if run is None:
         raise InvalidInput("no such run", field="RUN_ID", value=run_id,
                            fix="See `controlplane runbook status`")
-    if idx is None:
-        waiting = [s for s in store.runbook_steps(run_id) if s.state == "waiting"]
-        if not waiting:
-            raise InvalidInput(f"run {run_id} waits for no approval (it is {run.state})",
-                               field="RUN_ID", value=run_id)
-        idx = waiting[-1].idx
-    return store.decide(run_id, idx, "reject" if reject else "approve", actor, reason)
+    waiting = [s for s in store.runbook_steps(run_id) if s.state == "waiting"
+               and (idx is None or s.idx == idx)]
+    if idx is None and not waiting:
+        raise InvalidInput(f"run {run_id} waits for no approval (it is {run.state})",
+                           field="RUN_ID", value=run_id)
+    step_idx = waiting[-1].idx if waiting else idx
+    assert step_idx is not None
+    rule = dict(waiting[-1].input.get("approval_rule") or {}) if waiting else {}
+    decision = "reject" if reject else "approve"
+    needed = int(rule.get("approvers", 1))
+    if not rule.get("sensitive") and needed == 1:
+        done = store.decide(run_id, step_idx, decision, actor, reason)
+        return Decision(run_id, done.idx, done.decision, done.actor)
+    if rule.get("sensitive"):
+        _check_second_person(store, actor, str(rule.get("requested_by", "")), totp_code,
+                             {v.actor for v in store.votes(run_id, step_idx)})
+    votes = store.vote(run_id, step_idx, actor, decision, reason, totp_code is not None)
+    approvers = [v.actor for v in votes if v.decision == "approve"]
+    if reject:
+        store.decide(run_id, step_idx, "reject", actor, reason)
+        return Decision(run_id, step_idx, "reject", actor)
+    if len(approvers) >= needed:
+        store.decide(run_id, step_idx, "approve", ", ".join(approvers), reason)
+        return Decision(run_id, step_idx, "approve", ", ".join(approvers), len(approvers),
+                        needed)
+    return Decision(run_id, step_idx, "pending", actor, len(approvers), needed)
+
+
+def _requester(requested_by: str) -> str:
+    """The person behind a run's `started_by` ("operator:olga", "cli:olga", "olga")."""
+    return requested_by.split(":", 1)[1] if requested_by.startswith(("operator:", "cli:")) \
+        else requested_by
+
+
+def _check_second_person(store: Store, actor: str, requested_by: str, totp_code: str | None,
+                         voted: set[str]) -> None:
+    from controlplane.security import totp
+    from controlplane.security.roles import roles
+
+    eligible = sorted(u.name for u in store.users()
+                      if u.active and u.has_totp and roles().allows(u.role, "runbooks:approve")
+                      and u.name not in (_requester(requested_by), *voted))
+    who = (f"any of {', '.join(eligible)}" if eligible else
+           "a registered operator with a second factor (none is registered yet: "
+           "`controlplane users add NAME --role operator`)")
+    if actor == _requester(requested_by) or actor == requested_by:
+        raise InvalidInput(f"{actor} asked for this run, so another person must approve it "
+                           f"(the two-person rule): {who}", field="actor", value=actor)
+    user = store.get_user(actor)
+    if user is None or not user.active or not roles().allows(user.role, "runbooks:approve"):
+        raise InvalidInput(f"{actor} is not a registered person who may approve; this step "
+                           f"needs {who}", field="actor", value=actor)
+    secret = store.totp_secret(actor)
+    if secret is None:
+        raise InvalidInput(f"{actor} has no second factor; this step needs a fresh TOTP code "
+                           f"from {who}", field="totp", value=None)
+    if totp_code is None:
+        raise InvalidInput("a sensitive step needs a fresh TOTP code from the approver's "
+                           "authenticator", field="totp", value=None,
+                           fix="Give it with --totp CODE (or \"totp\" in the API body)")
+    step = totp.matching_step(secret, totp_code, store.now())
+    if step is None or not store.spend_totp_step(actor, step):
+        raise InvalidInput("the TOTP code is wrong, expired or already used", field="totp",
+                           value="(hidden)", fix="Give the code your authenticator shows now")
 
 
 def pause_automation(store: Store, actor: str, reason: str) -> AutomationState:

@@ -193,15 +193,24 @@ def _actor(given: str | None) -> str:
 @click.option("--step", "idx", type=int, default=None, help="[default: the waiting step]")
 @click.option("--reject", is_flag=True)
 @click.option("--reason", default=None)
-@click.option("--as", "actor", default=None, help="[default: operator:<login>]")
+@click.option("--as", "actor", default=None, help="[default: operator:<login>; a sensitive "
+              "runbook needs the name of a registered user]")
+@click.option("--totp", "totp_code", default=None,
+              help="The approver's current TOTP code (a sensitive runbook asks for it).")
 @topology_option
 @state_dir_option
 def approve(run_id: int, idx: int | None, reject: bool, reason: str | None, actor: str | None,
-            topology_path: Path | None, state_dir: Path | None) -> None:
+            totp_code: str | None, topology_path: Path | None, state_dir: Path | None) -> None:
     """Approve (or --reject) the step a run is waiting on."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        decision = decide(store, run_id, idx, reject=reject, actor=_actor(actor), reason=reason)
+        decision = decide(store, run_id, idx, reject=reject, actor=_actor(actor), reason=reason,
+                          totp_code=totp_code)
+    if decision.decision == "pending":
+        console.print(f"run {run_id} step {decision.idx}: approved by {decision.actor}; "
+                      f"{decision.have} of {decision.needed} approvals, waiting for another "
+                      "person", markup=False)
+        return
     console.print(f"run {run_id} step {decision.idx}: {decision.decision}d by {decision.actor}")
 
 

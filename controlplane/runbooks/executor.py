@@ -141,8 +141,11 @@ class RunbookEngine:
     def _approve(self, run: RunbookRun, rb: Runbook, idx: int, step: Step) -> str:
         if run.dry_run or not rb.needs_approval(step):
             return "approved"
+        rule = {"approvers": rb.approvers, "sensitive": rb.sensitive,
+                "requested_by": run.started_by}
         record = self.store.start_step(run.id, idx, step.name, "approval", step.action,
-                                       "on-call", step.params, state="waiting")
+                                       "on-call", {**step.params, "approval_rule": rule},
+                                       state="waiting")
         self.store.set_run_state(run.id, "waiting_approval")
         deadline = self.clock() + rb.approval_timeout_s
         while (decision := self.store.approval(run.id, idx)) is None:

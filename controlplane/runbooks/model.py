@@ -89,6 +89,10 @@ class Runbook(_M):
     expected_rto_s: float = Field(gt=0, le=86400)
     mode: Literal["automatic", "approval"] = "automatic"
     approval_timeout_s: float = Field(300, gt=0, le=86400)
+    # the two-person rule: each approval comes from a registered person other than the one
+    # who asked, with a fresh TOTP code, and `approvers` distinct people must approve
+    sensitive: bool = False
+    approvers: int = Field(1, ge=1, le=5)
     trigger: Trigger = Trigger()
     preconditions: list[Call] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)

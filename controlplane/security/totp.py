@@ -9,7 +9,7 @@ import secrets
 import struct
 from urllib.parse import quote
 
-__all__ = ["code_at", "hotp", "new_secret", "provisioning_uri", "verify"]
+__all__ = ["code_at", "hotp", "matching_step", "new_secret", "provisioning_uri", "verify"]
 
 STEP_S = 30
 DIGITS = 6
@@ -39,11 +39,19 @@ def code_at(secret_b32: str, at: float, digits: int = DIGITS) -> str:
 def verify(secret_b32: str, code: str, at: float, window: int = 1) -> bool:
     """Whether `code` is the code of `at`'s step or of `window` steps either side (clock
     drift between the phone and the server)."""
+    return matching_step(secret_b32, code, at, window) is not None
+
+
+def matching_step(secret_b32: str, code: str, at: float, window: int = 1) -> int | None:
+    """The 30 s step whose code `code` is (within `window` steps of `at`), or None: a caller
+    that spends each step once refuses a replayed code."""
     if not (isinstance(code, str) and code.isdigit() and len(code) == DIGITS):
-        return False
+        return None
     key, step = _key(secret_b32), int(at // STEP_S)
-    return any(hmac.compare_digest(hotp(key, step + d), code)
-               for d in range(-window, window + 1))
+    for d in range(-window, window + 1):
+        if hmac.compare_digest(hotp(key, step + d), code):
+            return step + d
+    return None
 
 
 def provisioning_uri(user: str, secret_b32: str, issuer: str = "controlplane") -> str:

@@ -8,7 +8,8 @@ answers 401 and runs nothing; with one whose role lacks the permission, 403. A r
 rule in ROUTE_PERMISSIONS answers 403 too, and tests/server/test_access_matrix.py fails, so a
 new route cannot slip in unguarded.
 
-Failed credentials are audited and rate-limited per client address (429 past the limit).
+Failed credentials are audited and rate-limited per client address: past the limit a bad one
+gets 429 unaudited, while a valid one still passes.
 Every mutating request that passes is audited with its caller and outcome, except the OTLP
 trace receiver: spans are telemetry, several a second per service, not operations.
 """
@@ -60,6 +61,12 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/chaos/status"): "records:read",
     ("POST", "/api/v1/chaos/halt"): "chaos:halt",
     ("POST", "/api/v1/chaos/resume"): "chaos:resume",
+    ("GET", "/api/v1/runbooks/runs"): "records:read",
+    ("GET", "/api/v1/runbooks/runs/{run_id}"): "records:read",
+    ("POST", "/api/v1/runbooks/runs/{run_id}/approve"): "runbooks:approve",
+    ("POST", "/api/v1/runbooks/runs/{run_id}/reject"): "runbooks:approve",
+    ("POST", "/api/v1/runbooks/automation/pause"): "automation:pause",
+    ("POST", "/api/v1/runbooks/automation/resume"): "automation:pause",
     ("GET", "/api/v1/audit"): "audit:read",
     ("GET", "/api/v1/audit/verify"): "audit:read",
 }
@@ -174,14 +181,16 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     state = request.app[STATE]
     client = request.remote or "unknown"
-    if access.limited(client):
+    header = request.headers.get("Authorization", "")
+    identity = access.identify(header, state.store, state.clock())
+    if identity is None and access.limited(client):
+        # a valid credential still passes, so a flood of bad ones from a shared address (all
+        # of loopback) cannot lock Prometheus or an operator out
         access.denied.labels("rate limited").inc()
         reply = error_reply(429, f"too many failed credentials from {client}; wait a minute",
                             "Authorization")
         reply.headers["Retry-After"] = str(int(FAILURE_WINDOW_S))
         return reply
-    header = request.headers.get("Authorization", "")
-    identity = access.identify(header, state.store, state.clock())
     if identity is None:
         access.failed(client)
         access.denied.labels("no valid credential").inc()

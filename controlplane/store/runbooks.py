@@ -171,6 +171,28 @@ class RunbookRecords(AuditRecords):
                    {"reason": reason})
         return found
 
+    def vote(self, run_id: int, idx: int, actor: str, decision: str, reason: str | None,
+             second_factor: bool) -> list[Approval]:
+        """One person's vote on a step under the two-person rule; every vote so far. A second
+        vote by the same person is refused."""
+        try:
+            self._insert("INSERT INTO runbook_votes (run_id, idx, actor, decision, reason, "
+                         "second_factor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (run_id, idx, actor, decision, reason, int(second_factor),
+                          self._clock()))
+        except sqlite3.IntegrityError:
+            raise InvalidInput(f"{actor} already voted on this step; another person must "
+                               "approve", field="actor", value=actor) from None
+        self.audit(actor, f"runbook.vote.{decision}", f"run {run_id} step {idx}", "ok",
+                   {"reason": reason, "second_factor": second_factor})
+        return self.votes(run_id, idx)
+
+    def votes(self, run_id: int, idx: int) -> list[Approval]:
+        rows = self._conn.execute("SELECT * FROM runbook_votes WHERE run_id = ? AND idx = ? "
+                                  "ORDER BY id", (run_id, idx))
+        return [Approval(r["run_id"], r["idx"], r["decision"], r["actor"], r["reason"],
+                         r["at"]) for r in rows]
+
     def approval(self, run_id: int, idx: int) -> Approval | None:
         row = self._one("SELECT * FROM runbook_approvals WHERE run_id = ? AND idx = ?",
                         (run_id, idx))

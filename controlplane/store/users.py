@@ -62,6 +62,14 @@ class UserRecords(Records):
         row = self._one("SELECT totp_secret FROM users WHERE name = ?", (name,))
         return None if row is None else row["totp_secret"]
 
+    def spend_totp_step(self, name: str, step: int) -> bool:
+        """Record that `name` used the code of 30 s step `step`; False when that step or a
+        later one was already used (a replayed code)."""
+        row = self._one("UPDATE users SET totp_last_step = ? WHERE name = ? AND "
+                        "(totp_last_step IS NULL OR totp_last_step < ?) RETURNING name",
+                        (step, name, step))
+        return row is not None
+
     def users(self) -> list[User]:
         return [_user(r) for r in self._conn.execute("SELECT * FROM users ORDER BY name")]
 

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from controlplane.security.roles import load_roles
 from controlplane.server import ServerSettings, create_app
-from controlplane.server.access import ANYONE, AUTHENTICATED, ROUTE_PERMISSIONS
+from controlplane.server.access import ACCESS, ANYONE, AUTHENTICATED, ROUTE_PERMISSIONS
 from controlplane.store import Store, db_path
 from tests.server.conftest import serving
 from tests.support.credentials import TOKENS
@@ -66,6 +66,7 @@ def test_route_by_role(server, method: str, route: str, role: str | None) -> Non
     if role is not None:
         headers["Authorization"] = f"Bearer {TOKENS[role]}"
     body = b"{}" if method == "POST" else None
+    running.app[ACCESS].failures.clear()       # each refusal here is one client's first
     with Store(db_path(state)) as store:
         before = store.audit_head()
     status, _, reply = running.request(_path(route), body, headers, auth=False)

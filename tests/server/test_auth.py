@@ -101,6 +101,7 @@ def test_failed_credentials_are_rate_limited_per_client(tmp_path: Path) -> None:
             failed = [e for e in store.audit_entries() if e.action == "auth.failed"]
         assert len(failed) == FAILURES_PER_WINDOW
         assert server.metric("controlplane_http_denied_total", {"reason": "rate limited"}) == 3
+        assert server.request("/api/v1/drills", None)[0] == 200    # a valid one still passes
 
 
 def test_users_tokens_and_the_audit_chain_survive_a_restart(tmp_path: Path) -> None:
