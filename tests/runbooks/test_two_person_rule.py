@@ -107,30 +107,30 @@ def test_one_rejection_ends_it_and_a_code_is_spent_once(store) -> None:
 
 def test_through_the_api_the_caller_is_the_approver(tmp_path: Path) -> None:
     CALLS.clear()
-    with serving(ServerSettings(port=0, state_dir=tmp_path), time.time) as server:
-        with Store(db_path(tmp_path)) as store:
-            people = _people(store)
-            tokens = {n: access.create_token(store, n, 3600, "", "cli:test")[1]
-                      for n in ("olga", "bob", "vera")}
-            run, box = _waiting(store, "olga")          # olga asked, through the API
+    with serving(ServerSettings(port=0, state_dir=tmp_path), time.time) as server, \
+            Store(db_path(tmp_path)) as store:
+        people = _people(store)
+        tokens = {n: access.create_token(store, n, 3600, "", "cli:test")[1]
+                  for n in ("olga", "bob", "vera")}
+        run, box = _waiting(store, "olga")          # olga asked, through the API
 
-            def post(name: str, verb: str, body: dict) -> tuple[int, dict]:
-                status, _, reply = server.request(
-                    f"/api/v1/runbooks/runs/{run.id}/{verb}", json.dumps(body).encode(),
-                    {"Content-Type": "application/json",
-                     "Authorization": f"Bearer {tokens[name]}"})
-                return status, json.loads(reply)
-            status, reply = post("olga", "approve", {"totp": _code(people, "olga", store)})
-            assert status == 400 and "another person must approve" in reply["error"]["message"]
-            assert post("vera", "approve", {"totp": "123456"})[0] == 403   # a viewer
-            status, reply = post("bob", "approve", {"totp": _code(people, "bob", store),
-                                                    "reason": "checked the lag"})
-            assert status == 200 and reply["decision"] == "pending", reply
-            status, reply = post("bob", "reject", {"totp": "12"})
-            assert status == 400 and reply["error"]["field"] == "totp"
-            status, reply = post("bob", "approve", {"step": "first"})
-            assert status == 400 and reply["error"]["field"] == "step"
-            decide(store, run.id, None, reject=True, actor="carol",
-                   totp_code=_code(people, "carol", store))
-            box["thread"].join(10)
-            assert box["run"].state == "rejected"
+        def post(name: str, verb: str, body: dict) -> tuple[int, dict]:
+            status, _, reply = server.request(
+                f"/api/v1/runbooks/runs/{run.id}/{verb}", json.dumps(body).encode(),
+                {"Content-Type": "application/json",
+                 "Authorization": f"Bearer {tokens[name]}"})
+            return status, json.loads(reply)
+        status, reply = post("olga", "approve", {"totp": _code(people, "olga", store)})
+        assert status == 400 and "another person must approve" in reply["error"]["message"]
+        assert post("vera", "approve", {"totp": "123456"})[0] == 403   # a viewer
+        status, reply = post("bob", "approve", {"totp": _code(people, "bob", store),
+                                                "reason": "checked the lag"})
+        assert status == 200 and reply["decision"] == "pending", reply
+        status, reply = post("bob", "reject", {"totp": "12"})
+        assert status == 400 and reply["error"]["field"] == "totp"
+        status, reply = post("bob", "approve", {"step": "first"})
+        assert status == 400 and reply["error"]["field"] == "step"
+        decide(store, run.id, None, reject=True, actor="carol",
+               totp_code=_code(people, "carol", store))
+        box["thread"].join(10)
+        assert box["run"].state == "rejected"
