@@ -219,8 +219,8 @@ def python_helper(module: str, *args: str) -> list[str]:
 class LocalLinks(LinkControl):
     """The mesh's links, through the fault proxy's admin API."""
 
-    def __init__(self, admin_url: str | None) -> None:
-        self.client = FaultProxyClient(admin_url) if admin_url else None
+    def __init__(self, admin_url: str | None, token: str | None = None) -> None:
+        self.client = FaultProxyClient(admin_url, token=token) if admin_url else None
 
     def _proxy(self) -> FaultProxyClient:
         if self.client is None:

@@ -161,7 +161,8 @@ class LocalPlatform(Platform):
 
     def links(self) -> LocalLinks:
         mesh = self.state.read_cluster().ports.get(f"{MESH_SERVICE}-0")
-        return LocalLinks(f"http://127.0.0.1:{mesh['admin']}" if mesh else None)
+        return LocalLinks(f"http://127.0.0.1:{mesh['admin']}" if mesh else None,
+                          self.state.secrets()["admin"])
 
     def service_faults(self) -> LocalServiceFaults:
         topo = self.topology()

@@ -134,7 +134,8 @@ class Resharding:
         for name in names:
             mesh.setdefault(name, free_port(taken))
             await self._session_call("PUT", f"{self.ctx.url(f'{MESH_SERVICE}-0', 'admin')}"
-                                     f"/v1/links/{name}", link_config(self.ctx, name))
+                                     f"/v1/links/{name}", link_config(self.ctx, name),
+                                     token=self.ctx.secrets["admin"])
         self._rewrite(f"{MESH_SERVICE}-0")
 
     async def _remove_links(self, instance: str) -> None:
@@ -144,7 +145,7 @@ class Resharding:
         gone = [n for n in mesh if "->" in n and instance in n.split("->")]
         for name in gone:
             await self._session_call("DELETE", f"{self.ctx.url(f'{MESH_SERVICE}-0', 'admin')}"
-                                     f"/v1/links/{name}")
+                                     f"/v1/links/{name}", token=self.ctx.secrets["admin"])
             del mesh[name]
         if gone:
             self._rewrite(f"{MESH_SERVICE}-0")

@@ -10,12 +10,17 @@
     DELETE /v1/faults                 clear every fault
     GET    /metrics, GET /healthz
 
+With a token in the admin configuration every /v1 route asks for `Authorization: Bearer
+<token>` (401 otherwise, and nothing changes); /healthz and /metrics stay open, as the
+services' own do.
+
 Errors are JSON: `{"error": {"message", "field", "value"}}` (400 for a bad spec), and
 `{"error": {"message", "name", "valid"}}` (404 for an unknown link, listing the valid ones).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from typing import Any
@@ -36,7 +41,7 @@ log = logging.getLogger(__name__)
 _MAX_BODY = 64 * 1024
 
 
-def admin_app(proxy: FaultProxy) -> web.Application:
+def admin_app(proxy: FaultProxy, token: str | None = None) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         return _json({"status": "ok"})
 
@@ -78,7 +83,7 @@ def admin_app(proxy: FaultProxy) -> web.Application:
     async def clear_all(_: web.Request) -> web.Response:
         return _json({"cleared": proxy.clear_all()})
 
-    app = web.Application(middlewares=[_errors], client_max_size=_MAX_BODY)
+    app = web.Application(middlewares=[_errors, _guard(token)], client_max_size=_MAX_BODY)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/v1/links", links)
@@ -109,6 +114,19 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
     return _json({"error": {"message": message, **extra}}, status)
+
+
+def _guard(token: str | None):
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if token is None or not request.path.startswith("/v1/"):
+            return await handler(request)
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return _error(401, "the fault proxy's admin API needs 'Authorization: Bearer "
+                               "<admin token>'", path=request.path)
+        return await handler(request)
+    return guard
 
 
 @web.middleware

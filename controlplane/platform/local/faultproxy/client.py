@@ -32,9 +32,13 @@ class InvalidFault(InvalidInput, PlatformError):
 
 
 class FaultProxyClient:
-    def __init__(self, admin_url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, admin_url: str, *, timeout: float = 5.0,
+                 token: str | None = None) -> None:
         self.admin_url = admin_url.rstrip("/")
         self._timeout = timeout
+        self._headers = {"Content-Type": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
 
     def links(self) -> list[dict[str, Any]]:
         """Every link: name, listen, upstream, fault, ttl_remaining_s, connections, bytes."""
@@ -59,7 +63,7 @@ class FaultProxyClient:
         url = self.admin_url + path
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers=self._headers)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 return _parse(url, response.read())

@@ -40,6 +40,8 @@ class AdminConfig(BaseModel):
 
     host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(ge=0, le=65535)
+    # with a token, /v1/... asks for `Authorization: Bearer <token>` (the cluster sets one)
+    token: str | None = Field(None, min_length=16, max_length=256, repr=False)
 
 
 class LinkConfig(BaseModel):

@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 async def serve(config: ProxyConfig) -> None:
     """Serve every link and the admin API until SIGTERM or SIGINT."""
     proxy = FaultProxy(config, CollectorRegistry())
-    runner = web.AppRunner(admin_app(proxy), handle_signals=False, access_log=None,
-                           shutdown_timeout=1.0)
+    runner = web.AppRunner(admin_app(proxy, config.admin.token), handle_signals=False,
+                           access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

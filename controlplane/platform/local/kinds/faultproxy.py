@@ -31,7 +31,8 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
     links = [{"name": link, **link_config(ctx, link)} for link in ports if "->" in link]
     cwd = ctx.state.instance_dir(inst)
     cfg = write_file(cwd / "faultproxy.json", {
-        "admin": {"host": "127.0.0.1", "port": ports["admin"]}, "links": links})
+        "admin": {"host": "127.0.0.1", "port": ports["admin"], "token": ctx.secrets["admin"]},
+        "links": links}, mode=0o600)
     admin = ctx.url(inst, "admin")
     return ProcessSpec(
         instance=inst, component=name, kind="faultproxy", cwd=cwd,

@@ -41,10 +41,11 @@ class ProxyProcess:
     name: str
     admin_url: str
     ports: dict[str, int]
+    token: str | None = None
 
     @property
     def client(self) -> FaultProxyClient:
-        return FaultProxyClient(self.admin_url)
+        return FaultProxyClient(self.admin_url, token=self.token)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(self.admin_url + "/metrics", timeout=5) as response:
@@ -52,12 +53,14 @@ class ProxyProcess:
 
 
 @contextlib.contextmanager
-def running_proxy(workdir: Path, upstreams: dict[str, int],
-                  name: str = "faultproxy") -> Iterator[ProxyProcess]:
+def running_proxy(workdir: Path, upstreams: dict[str, int], name: str = "faultproxy",
+                  token: str | None = None) -> Iterator[ProxyProcess]:
     """A proxy process with one link per `upstreams` entry (link name -> upstream port);
-    each link listens on a port the kernel chooses. Always stopped on exit."""
+    each link listens on a port the kernel chooses; with `token`, its admin API asks for it.
+    Always stopped on exit."""
     admin = free_port()
-    config = {"admin": {"host": "127.0.0.1", "port": admin},
+    config = {"admin": {"host": "127.0.0.1", "port": admin,
+                        **({"token": token} if token else {})},
               "links": [{"name": link, "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{port}"}
                         for link, port in upstreams.items()]}
     path = workdir / f"{name}.json"
@@ -65,7 +68,7 @@ def running_proxy(workdir: Path, upstreams: dict[str, int],
     procs = Processes(workdir)
     try:
         proc = procs.start(name, proxy_argv(path), env=proxy_env(), cwd=workdir)
-        proxy = ProxyProcess(procs, name, f"http://127.0.0.1:{admin}", {})
+        proxy = ProxyProcess(procs, name, f"http://127.0.0.1:{admin}", {}, token)
         links = wait_for("the fault proxy", lambda: _links(proxy, proc.alive()), timeout=20)
         proxy.ports = {link["name"]: int(link["listen"].rsplit(":", 1)[1]) for link in links}
         yield proxy

@@ -135,3 +135,20 @@ def test_a_taken_port_exits_1_naming_the_link(tmp_path: Path) -> None:
         result = _run(tmp_path, {"admin": {"port": free_port()},
                                  "links": [_link(listen=f"127.0.0.1:{port}")]})
     assert result.returncode == 1 and "link a->b: cannot listen on" in result.stderr
+
+
+def test_with_a_token_the_admin_api_refuses_a_caller_without_it(
+        tmp_path: Path, upstreams: Upstreams) -> None:
+    """The cluster's proxy carries the admin token (issue 10): a fault set by anyone who
+    reaches the port is refused with 401 and leaves the link as it was."""
+    token = "t" * 24
+    with running_proxy(tmp_path, {ECHO: upstreams.echo}, token=token) as proxy:
+        url = proxy.admin_url + f"/v1/links/{ECHO}/fault"
+        for given in (None, "wrong-token-wrong-token"):
+            status, body = call("PUT", url, {"latency_ms": 500, "ttl_s": 30}, token=given)
+            assert status == 401 and "admin token" in body["error"]["message"], body
+        assert call("GET", proxy.admin_url + "/v1/links")[0] == 401
+        assert call("GET", proxy.admin_url + "/healthz")[0] == 200
+        assert proxy.client.link(ECHO)["fault"] is None           # nothing changed
+        assert call("PUT", url, {"latency_ms": 500, "ttl_s": 30}, token=token)[0] == 200
+        assert proxy.client.link(ECHO)["fault"] is not None
