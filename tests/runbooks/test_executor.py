@@ -68,6 +68,17 @@ def _register() -> None:
         CALLS.append("check")
         return {}
 
+    @action("test.never", NoParams, "a check that never holds", mutates=False)
+    def never(ctx, params: NoParams) -> dict:
+        raise ActionFailed("the condition does not hold")
+
+    @action("test.settles", NoParams, "a check that holds from its third call", mutates=False)
+    def settles(ctx, params: NoParams) -> dict:
+        CALLS.append("settles")
+        if CALLS.count("settles") < 3:
+            raise ActionFailed("not yet")
+        return {"held": True}
+
 
 _register()
 
@@ -207,6 +218,47 @@ def test_one_run_per_alert_and_never_on_a_resolved_one(store) -> None:
                                                    "endsAt": "2026-11-24T01:00:05Z"}], 1.8e9),
                                     1.8e9)[0]
     assert resolved.status == "resolved" and eng.start_for_alert(rb, resolved) is None
+
+
+def _alerted(store, rb, eng, starts_at: str = "2026-11-24T00:00:00Z", **alert):
+    firing = store.receive_alerts(parse_alerts([{**ALERT, "startsAt": starts_at, **alert}],
+                                               1.79e9), 1.79e9)[0]
+    return eng.start_for_alert(rb, firing)
+
+
+def _confirmed_by(check: dict, **extra) -> Runbook:
+    return _rb([_step("one", "test.do", {"label": "a"})], confirm=[check],
+               trigger={"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}}, **extra)
+
+
+def test_an_unconfirmed_alert_ends_not_confirmed_having_acted_on_nothing(store) -> None:
+    now = [1000.0]
+    eng = _engine(store, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    rb = _confirmed_by({"action": "test.never", "within_s": 3})
+    run = eng.execute(_alerted(store, rb, eng), rb)
+    assert run.state == "not_confirmed" and CALLS == []
+    assert run.error == ("not confirmed: test.never: ActionFailed: the condition does not "
+                         "hold (checked for 3 s)")
+    [check] = store.runbook_steps(run.id)
+    assert (check.kind, check.name, check.state) == ("confirm", "confirm-0", "failed")
+    assert check.output["polls"] > 1 and now[0] >= 1003     # asked until within_s passed
+
+
+def test_a_condition_that_holds_within_the_bound_confirms_the_run(store) -> None:
+    eng = _engine(store, sleep=lambda s: None)
+    rb = _confirmed_by({"action": "test.settles", "within_s": 30})
+    run = eng.execute(_alerted(store, rb, eng), rb)
+    assert run.state == "succeeded" and CALLS == ["settles"] * 3 + ["a"]
+    check = store.runbook_steps(run.id)[0]
+    assert check.kind == "confirm" and check.output == {"held": True, "polls": 3}
+
+
+def test_a_run_started_by_hand_is_confirmed_by_whoever_started_it(store) -> None:
+    rb = _confirmed_by({"action": "test.never"})
+    eng = _engine(store)
+    run = eng.execute(eng.start_manual(rb, "operator:alice"), rb)
+    assert run.state == "succeeded" and CALLS == ["a"]
+    assert [s.kind for s in store.runbook_steps(run.id)] == ["step"]
 
 
 def test_paused_automation_records_the_run_as_skipped_and_acts_on_nothing(store) -> None:
