@@ -3,9 +3,10 @@ verification, waits for approvals where the runbook asks for them, rolls back co
 when one fails, and records everything in the store.
 
 Guarantees: a run an alert started acts only once its `confirm` checks saw the alert's
-condition hold (else it ends `not_confirmed`, having acted on nothing); one run per alert
-(never on a resolved one); one active run per target; a dry run that only plans; and after a
-restart of the control plane either a resumed run (one waiting for approval) or a
+condition hold (else it ends `not_confirmed`, having acted on nothing); one run per alert,
+the alert being its labels, not its startsAt (store/runbooks.py says when a new startsAt is a
+new alert), and never on a resolved one; one active run per target; a dry run that only plans;
+and after a restart of the control plane either a resumed run (one waiting for approval) or a
 clean failure with rollback (one interrupted mid-step), never a silent hang.
 
 A run executes its runbook resolved with the labels its trigger recorded (the alert's, or a
@@ -53,7 +54,6 @@ class RunbookEngine:
         self.sleep = sleep
         self.prometheus_url = prometheus_url
         self.poll_s = poll_s
-        self._lock = threading.Lock()
 
     # starting ----------------------------------------------------------------------------
     def start_for_alert(self, rb: Runbook, alert: AlertRecord) -> RunbookRun | None:
@@ -83,18 +83,10 @@ class RunbookEngine:
     def _start(self, rb: Runbook, actor: str, trigger: dict[str, Any], *,
                dry_run: bool = False, fingerprint: str | None = None,
                starts_at: float | None = None) -> RunbookRun | None:
-        with self._lock:
-            busy = [] if dry_run else self.store.runbook_runs(active=True, target=rb.target)
-            run = self.store.start_runbook_run(
-                rb.name, rb.target, actor, trigger, dry_run=dry_run,
-                alert_fingerprint=fingerprint, alert_starts_at=starts_at, pid=os.getpid())
-            if run is None:
-                return None                                   # this alert already has a run
-            if busy:
-                return self.store.set_run_state(
-                    run.id, "skipped", f"target {rb.target} is locked by run {busy[0].id} "
-                    f"({busy[0].runbook}, {busy[0].state})")
-            return run
+        """The new run (skipped if its target is locked), or None: the alert has a run."""
+        return self.store.start_runbook_run(
+            rb.name, rb.target, actor, trigger, dry_run=dry_run,
+            alert_fingerprint=fingerprint, alert_starts_at=starts_at, pid=os.getpid())
 
     # running -----------------------------------------------------------------------------
     def execute(self, run: RunbookRun, rb: Runbook, resume_at: int = 0) -> RunbookRun:

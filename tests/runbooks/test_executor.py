@@ -220,6 +220,100 @@ def test_one_run_per_alert_and_never_on_a_resolved_one(store) -> None:
     assert resolved.status == "resolved" and eng.start_for_alert(rb, resolved) is None
 
 
+T0 = 1790013600.0                               # 2026-09-21T18:00:00Z
+
+
+def _at(hour: int, minute: int = 0) -> str:
+    return f"2026-09-21T{hour:02d}:{minute:02d}:00Z"
+
+
+@pytest.fixture
+def clocked(tmp_path: Path):
+    """A store whose clock a test moves (`now[0]`), for alerts that expire."""
+    now = [T0]
+    with Store(tmp_path / "clocked.db", clock=lambda: now[0]) as s:
+        yield s, now
+
+
+def _firing(store, now: float, starts_at: str, **extra) -> object:
+    return store.receive_alerts(parse_alerts([{**ALERT, "startsAt": starts_at, **extra}], now),
+                                now)[0]
+
+
+ON_LEDGER = {"trigger": {"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}}}
+
+
+def test_a_new_starts_at_for_the_same_alert_starts_no_second_run(clocked) -> None:
+    """The alert is its labels: a forged or restarted sender's new startsAt is the same alert
+    while a run for it is active, or acted and the alert has not resolved."""
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    eng = _engine(store)
+    first = eng.start_for_alert(rb, _firing(store, T0, _at(16)))
+    assert eng.start_for_alert(rb, _firing(store, T0, _at(16, 5))) is None     # while active
+    eng.execute(first, rb)
+    assert eng.start_for_alert(rb, _firing(store, T0, _at(16, 10))) is None    # acted, firing
+    assert [r.id for r in store.runbook_runs()] == [first.id] and CALLS == ["a"]
+
+
+def test_the_same_alert_starts_again_once_it_resolved_or_expired(clocked) -> None:
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    eng = _engine(store)
+    eng.execute(eng.start_for_alert(rb, _firing(store, T0, _at(15))), rb)
+    _firing(store, T0, _at(15), endsAt=_at(16))                    # Prometheus: resolved
+    again = eng.start_for_alert(rb, _firing(store, T0, _at(16, 30)))
+    assert again is not None and again.state == "running"
+    eng.execute(again, rb)
+    # firing, valid until T0 + 240 s (Prometheus resends before then): the same alert
+    _firing(store, T0, _at(16, 30), endsAt=_at(18, 4))
+    assert eng.start_for_alert(rb, _firing(store, T0, _at(16, 45))) is None
+    now[0] = T0 + 300                          # no resend came: that occurrence is over
+    later = _firing(store, now[0], _at(16, 50))
+    assert eng.start_for_alert(rb, later) is not None
+
+
+def test_a_run_that_acted_on_nothing_leaves_the_alert_free(clocked) -> None:
+    """A forged alert that was not confirmed cannot keep the real one from its runbook."""
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], confirm=[{"action": "test.never",
+                                                                 "within_s": 1}], **ON_LEDGER)
+    eng = _engine(store, sleep=lambda s: None)
+    forged = eng.execute(eng.start_for_alert(rb, _firing(store, T0, _at(16))), rb)
+    assert forged.state == "not_confirmed"
+    real = eng.start_for_alert(rb, _firing(store, T0, _at(16, 1)))
+    assert real is not None and real.state == "running"
+
+
+def test_concurrent_alerts_start_one_run_and_lock_the_target(tmp_path: Path) -> None:
+    """Eight threads, each with its own connection, as the service runs them: the same alert
+    with eight startsAt, and another runbook on the same target, start exactly one run."""
+    path = tmp_path / "concurrent.db"
+    Store(path).close()
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    other = rb.model_copy(update={"name": "other-rb"})
+    barrier = threading.Barrier(9)
+    started: list = []
+
+    def start(i: int) -> None:
+        with Store(path) as own:
+            alert = _firing(own, T0, _at(10, i))
+            barrier.wait()
+            started.append(_engine(own).start_for_alert(other if i == 8 else rb, alert))
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with Store(path) as store:
+        runs = store.runbook_runs()
+    running = [r for r in runs if r.state == "running"]
+    assert len(running) == 1 and len([r for r in runs if r.runbook == "test-rb"]) <= 1
+    assert all(r.state == "skipped" and "locked by run" in r.error
+               for r in runs if r is not running[0])
+
+
 def _alerted(store, rb, eng, starts_at: str = "2026-11-24T00:00:00Z", **alert):
     firing = store.receive_alerts(parse_alerts([{**ALERT, "startsAt": starts_at, **alert}],
                                                1.79e9), 1.79e9)[0]
