@@ -121,8 +121,8 @@ def show(name: str, runbooks_dir: Path, as_json: bool) -> None:
         if s.verify:
             console.print(f"     verify: {s.verify.promql or s.verify.action} "
                           f"within {s.verify.within_s:g} s", highlight=False, markup=False)
-        if s.rollback:
-            console.print(f"     rollback: {s.rollback.action} {s.rollback.params or ''}",
+        for call in s.rollbacks():
+            console.print(f"     rollback: {call.action} {call.params or ''}",
                           highlight=False, markup=False)
     labels = template_labels(rb)
     if labels:

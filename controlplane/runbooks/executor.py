@@ -1,6 +1,6 @@
 """The runbook engine: runs a runbook's steps in order, each with its timeout, retries and
 verification, waits for approvals where the runbook asks for them, rolls back completed steps
-when one fails, and records everything in the store.
+when one fails (each rollback told what its step did), and records everything in the store.
 
 Guarantees: a run an alert started acts only once its `confirm` checks saw the alert's
 condition hold (else it ends `not_confirmed`, having acted on nothing); one run per alert,
@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from controlplane.errors import ControlPlaneError, InvalidInput
@@ -214,16 +214,23 @@ class RunbookEngine:
 
     def _rollback(self, run: RunbookRun, ctx: ActionContext, rb: Runbook,
                   steps: list[Step]) -> bool:
-        """Undo the given steps, last first; True if every rollback succeeded."""
+        """Undo the given steps, last first, each rollback told what its step did (`undo`:
+        the outputs of its attempts that succeeded); True if every rollback succeeded."""
         ok = True
         for step in reversed(steps):
-            if step.rollback is None or run.dry_run:
+            if run.dry_run:
                 continue
-            result = self._attempt(run, ctx, rb.steps.index(step), f"{step.name}-rollback",
-                                   "rollback", step.rollback.action, step.rollback.params,
-                                   step.timeout_s)
-            ok = ok and result.ok
+            idx = rb.steps.index(step)
+            told = replace(ctx, undo=self._done_by(run.id, idx))
+            for call in step.rollbacks():
+                result = self._attempt(run, told, idx, f"{step.name}-rollback", "rollback",
+                                       call.action, call.params, step.timeout_s)
+                ok = ok and result.ok
         return ok
+
+    def _done_by(self, run_id: int, idx: int) -> list[dict[str, Any]]:
+        return [dict(s.output or {}) for s in self.store.runbook_steps(run_id)
+                if s.idx == idx and s.kind == "step" and s.state == "succeeded"]
 
     # after a restart of the control plane ------------------------------------------------
     def recover(self, runbooks: dict[str, Runbook]) -> list[tuple[RunbookRun, str]]:

@@ -80,7 +80,13 @@ class Step(_M):
     retry_delay_s: float = Field(1, ge=0, le=300)
     approval: bool | None = None          # None: as the runbook's mode says
     verify: Check | None = None
-    rollback: Call | None = None
+    rollback: Call | list[Call] | None = None
+
+    def rollbacks(self) -> list[Call]:
+        """The calls that undo this step, in order (one, several or none)."""
+        if self.rollback is None:
+            return []
+        return self.rollback if isinstance(self.rollback, list) else [self.rollback]
 
 
 class Trigger(_M):
@@ -168,8 +174,9 @@ def _calls(rb: Runbook) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for i, step in enumerate(rb.steps):
         where = f"steps[{i}] ({step.name})"
         yield where, step.action, step.params
-        if step.rollback:
-            yield f"{where}.rollback", step.rollback.action, step.rollback.params
+        for j, call in enumerate(step.rollbacks()):
+            part = f"rollback[{j}]" if isinstance(step.rollback, list) else "rollback"
+            yield f"{where}.{part}", call.action, call.params
         if step.verify and step.verify.action:
             yield f"{where}.verify", step.verify.action, step.verify.params
 
@@ -303,10 +310,12 @@ def resolve(rb: Runbook, labels: Mapping[str, str], source: str = "") -> Runbook
     for i, step in enumerate(data["steps"]):
         where = f"steps[{i}] ({step['name']})"
         step["params"] = _filled(step["params"], labels, src, f"{where}.params")
-        for part in ("rollback", "verify"):
-            if step[part] is not None:
-                step[part]["params"] = _filled(step[part]["params"], labels, src,
-                                               f"{where}.{part}.params")
+        rollback = step["rollback"]
+        calls = {f"{where}.rollback[{j}]": c for j, c in enumerate(rollback)} \
+            if isinstance(rollback, list) else {f"{where}.rollback": rollback}
+        for part, call in {**calls, f"{where}.verify": step["verify"]}.items():
+            if call is not None:
+                call["params"] = _filled(call["params"], labels, src, f"{part}.params")
     filled = Runbook.model_validate(data)
     for where, action, params in _calls(filled):
         _check_call(src, where, action, params, templated=False)

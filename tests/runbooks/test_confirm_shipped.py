@@ -8,21 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from controlplane.observe.alerts import parse_alerts
 from controlplane.platform import Platform
-from controlplane.runbooks.executor import RunbookEngine
 from controlplane.runbooks.model import Runbook, check_promql, load_runbooks, resolve
-from controlplane.store import Store
-from controlplane.store.runbooks import RunbookRun, RunbookStep
+from tests.support.alerted_runs import footprint, run_for_alert
 from tests.support.fake_cluster import fake_cluster
 from tests.support.fake_prometheus import FakePrometheus, fake_prometheus
 
 SHIPPED = load_runbooks()
-NOW = 1.79e9
 LABELS = {"instance_id": "gateway-0"}       # what an alert of the shipped triggers carries
 
 
@@ -37,39 +32,9 @@ def prom() -> Iterator[FakePrometheus]:
         yield prometheus
 
 
-def footprint(platform: Platform) -> dict[str, Any]:
-    """What any action on the fake cluster changes."""
-    faults = platform.service_faults()
-    return {"lives": [(i.id, i.incarnation, i.state) for i in platform.info().instances],
-            "scaled": platform.scale_reports(),  # type: ignore[attr-defined]
-            "faults": {i.id: faults.fault(i.id) for i in platform.info().instances
-                       if i.kind in ("gateway", "matcher", "marketdata")},
-            "notified": platform.workspace.notifications_log.exists()}
-
-
 def _labels(rb: Runbook, **extra: str) -> dict[str, str]:
     return {"alertname": rb.trigger.alert or "", "severity": "critical", **rb.trigger.labels,
             **LABELS, **extra}
-
-
-def run_for_alert(platform: Platform, prom: FakePrometheus, rb: Runbook,
-                  labels: dict[str, str], approve: bool = False
-                  ) -> tuple[RunbookRun, list[RunbookStep]]:
-    """A forged (or real) alert with `labels` through the store and the engine, on a clock
-    that moves only when the engine sleeps (so a check that never holds ends at once)."""
-    now = [NOW]
-    with Store(platform.workspace.store_path) as store:
-        alert = store.receive_alerts(parse_alerts([{
-            "labels": labels, "startsAt": "2026-11-24T00:00:00Z"}], NOW), NOW)[0]
-        engine = RunbookEngine(platform, store, prometheus_url=prom.url, poll_s=0.01,
-                               clock=lambda: now[0],
-                               sleep=lambda s: now.__setitem__(0, now[0] + s))
-        run = engine.start_for_alert(rb, alert)
-        assert run is not None and run.state == "running"
-        if approve:
-            store.decide(run.id, 0, "approve", "oncall:bob")
-        done = engine.execute(run, rb)
-        return done, store.runbook_steps(run.id)
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -77,7 +42,7 @@ def test_a_forged_alert_on_a_healthy_cluster_is_not_confirmed_and_acts_on_nothin
         platform: Platform, prom: FakePrometheus, name: str) -> None:
     rb = SHIPPED[name][1]
     before = footprint(platform)
-    done, steps = run_for_alert(platform, prom, rb, _labels(rb))
+    done, steps = run_for_alert(platform, prom.url, rb, _labels(rb))
     assert done.state == "not_confirmed", (done.state, done.error)
     assert footprint(platform) == before
     assert [s.kind for s in steps] == ["confirm"]        # the first check failed; nothing ran
@@ -106,7 +71,7 @@ def test_when_the_condition_holds_the_run_goes_on_to_its_first_step(
         platform: Platform, prom: FakePrometheus, name: str) -> None:
     rb = SHIPPED[name][1]
     _make_it_hold(platform, prom, rb)
-    done, steps = run_for_alert(platform, prom, rb, _labels(rb), approve=True)
+    done, steps = run_for_alert(platform, prom.url, rb, _labels(rb), approve=True)
     kinds = [s.kind for s in steps]
     assert kinds[:len(rb.confirm)] == ["confirm"] * len(rb.confirm)
     assert all(s.state == "succeeded" for s in steps if s.kind == "confirm")
@@ -123,11 +88,11 @@ def test_the_gateway_restart_confirms_the_instance_its_alert_names(
     assert 'instance_id="gateway-1"' in expr and 'job="gateway"' in expr
     prom.values[expr] = 3.0                              # gateway-1 restarted 3 times
     before = platform.info().known("gateway-0").incarnation
-    done, steps = run_for_alert(platform, prom, rb, _labels(rb, instance_id="gateway-1"))
+    done, steps = run_for_alert(platform, prom.url, rb, _labels(rb, instance_id="gateway-1"))
     assert [s.input for s in steps if s.kind == "step"][0] == {"instance": "gateway-1"}
     assert platform.info().known("gateway-0").incarnation == before
     # the same alert naming gateway-0, which is not looping: nothing
-    again, _ = run_for_alert(platform, prom, rb, _labels(rb, instance_id="gateway-0"))
+    again, _ = run_for_alert(platform, prom.url, rb, _labels(rb, instance_id="gateway-0"))
     assert again.state == "not_confirmed" and 'instance_id="gateway-0"' in again.error
 
 
@@ -138,7 +103,7 @@ def test_a_label_value_cannot_rewrite_the_query_that_confirms_it(
         platform: Platform, prom: FakePrometheus) -> None:
     rb = SHIPPED["gateway-restart"][1]
     before = footprint(platform)
-    done, steps = run_for_alert(platform, prom, rb, _labels(rb, instance_id=INJECTION))
+    done, steps = run_for_alert(platform, prom.url, rb, _labels(rb, instance_id=INJECTION))
     sent = steps[0].input["expr"]
     assert 'instance_id="gateway-0\\"} or vector(1) or up{job=\\""' in sent
     check_promql({"confirm": sent}, "test")      # still one selector, as Prometheus parses it

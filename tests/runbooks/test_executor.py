@@ -68,6 +68,11 @@ def _register() -> None:
         CALLS.append("check")
         return {}
 
+    @action("test.undo_seen", Label, "record what the step being undone did")
+    def undo_seen(ctx, params: Label) -> dict:
+        CALLS.append(f"undo {params.label} after {ctx.undo}")
+        return {}
+
     @action("test.never", NoParams, "a check that never holds", mutates=False)
     def never(ctx, params: NoParams) -> dict:
         raise ActionFailed("the condition does not hold")
@@ -190,6 +195,22 @@ def test_retries_then_success_and_verification(store) -> None:
     assert run.state == "succeeded" and CALLS.count("f") == 3
     attempts = [s.attempt for s in store.runbook_steps(run.id) if s.name == "flaky"]
     assert attempts == [1, 2, 3]
+
+
+def test_rollbacks_run_in_order_told_what_their_step_did(store) -> None:
+    """Each rollback of a step gets the outputs of the step's attempts that succeeded (here
+    the third; the verification failed after it), and a step that did nothing gets none."""
+    rb = _rb([_step("flaky", "test.flaky", {"label": "f"}, retries=2, retry_delay_s=0,
+                    verify={"action": "test.never", "within_s": 0.1},
+                    rollback=[{"action": "test.undo_seen", "params": {"label": "1"}},
+                              {"action": "test.undo", "params": {"label": "2"}}])])
+    run = _engine(store).execute(_engine(store).start_manual(rb, "op"), rb)
+    assert run.state == "rolled_back"
+    assert CALLS[-2:] == ["undo 1 after [{'calls': 3}]", "undo 2"]
+    rb = _rb([_step("boom", "test.fail",
+                    rollback={"action": "test.undo_seen", "params": {"label": "b"}})])
+    _engine(store).execute(_engine(store).start_manual(rb, "op"), rb)
+    assert CALLS[-1] == "undo b after []"
 
 
 def test_a_failing_step_without_rollback_fails_the_run(store) -> None:

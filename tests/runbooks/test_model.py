@@ -62,6 +62,9 @@ BAD = [
      ["steps[0] (one).verify.promql", "Prometheus rejects", "sum(rate("]),
     ("bad rollback", lambda d: d["steps"][0].update(rollback={"action": "nope"}),
      ["steps[0] (one).rollback.action", "nope"]),
+    ("bad rollback in a list", lambda d: d["steps"][0].update(rollback=[
+        {"action": "notify", "params": {"message": "m"}}, {"action": "nope"}]),
+     ["steps[0] (one).rollback[1].action", "nope"]),
     ("duplicate step names", lambda d: d["steps"].append(dict(d["steps"][0])),
      ["steps", "unique"]),
     ("typo in a field", lambda d: d["steps"][0].update(timeot_s=3), ["steps.0.timeot_s"]),
