@@ -70,15 +70,41 @@ def test_scale_out_stops_at_max_instances_without_touching_the_platform(
     assert _lives(platform) == before and _reports(platform) == []
 
 
-def test_scale_in_never_goes_below_min_instances(tmp_path: Path) -> None:
+def test_scale_in_never_goes_below_the_topologys_instance_count(tmp_path: Path) -> None:
     platform = _platform(tmp_path, matchers=2)
-    out = _run("platform.scale_in", platform, component="matcher", min_instances=1)
+    before = _lives(platform)
+    with pytest.raises(ActionFailed, match="matcher runs 2 instances, not above the "
+                                           "topology's 2 .*below_topology: true"):
+        _run("platform.scale_in", platform, component="matcher", min_instances=1)
+    assert _lives(platform) == before and _reports(platform) == []
+    platform.scale("matcher")
+    out = _run("platform.scale_in", platform, component="matcher")
+    assert _matchers(platform) == ["matcher-0", "matcher-1"] and out["floor"] == 2
+    assert (out["instance"], out["running"], out["instances_after"]) == ("matcher-2", False, 2)
+
+
+def test_a_runbook_that_says_so_goes_below_the_topology_but_not_min_instances(
+        tmp_path: Path) -> None:
+    platform = _platform(tmp_path, matchers=2)
+    out = _run("platform.scale_in", platform, component="matcher", min_instances=1,
+               below_topology=True)
     assert _matchers(platform) == ["matcher-0"] and out["instances_after"] == 1
-    assert (out["instance"], out["running"]) == ("matcher-1", False)
+    assert (out["instance"], out["running"], out["floor"]) == ("matcher-1", False, 1)
     before = _lives(platform)
     with pytest.raises(ActionFailed, match="not above min_instances 1"):
-        _run("platform.scale_in", platform, component="matcher", min_instances=1)
+        _run("platform.scale_in", platform, component="matcher", min_instances=1,
+             below_topology=True)
     assert _lives(platform) == before and _reports(platform) == [("matcher-1", "in")]
+
+
+def test_the_shipped_scale_in_stops_at_the_topologys_matchers(tmp_path: Path) -> None:
+    """The reference topology runs 2 matchers: a scale-in there, confirmed or not, removes
+    none (it went down to 1 before)."""
+    platform = _platform(tmp_path, matchers=2)
+    before = _lives(platform)
+    done, steps = _alerted_run(platform, "matcher-scale-in")
+    assert done.state == "rolled_back" and "not above the topology's 2" in done.error
+    assert _lives(platform) == before and _reports(platform) == []
 
 
 def test_an_unknown_component_names_the_ones_there_are(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ class ScaleOut(Component):
 
 class ScaleIn(Component):
     min_instances: int = Field(1, ge=1, le=64)
+    below_topology: bool = False    # the topology's instance count is a floor unless True
 
 
 def _running(ctx: ActionContext, component: str) -> list[str]:
@@ -95,17 +96,30 @@ def scale_out(ctx: ActionContext, params: ScaleOut) -> dict[str, Any]:
             **_scale_report(ctx, info.id)}
 
 
+def _floor(ctx: ActionContext, params: ScaleIn) -> tuple[int, str]:
+    """The fewest instances a scale-in may leave, and where that number comes from: the
+    topology's own count, unless the runbook says `below_topology`; never under min_instances."""
+    service = ctx.platform.topology().services.get(params.component)
+    ours = service.instances if service is not None else 1
+    if params.below_topology or ours <= params.min_instances:
+        return params.min_instances, f"min_instances {params.min_instances}"
+    return ours, (f"the topology's {ours} (a runbook goes under it with below_topology: true "
+                  "and min_instances)")
+
+
 @action("platform.scale_in", ScaleIn,
-        "stop and forget the highest-numbered instance (never below min_instances)")
+        "stop and forget the highest-numbered instance (never below the topology's count, "
+        "unless below_topology, nor min_instances)")
 def scale_in(ctx: ActionContext, params: ScaleIn) -> dict[str, Any]:
     before = _running(ctx, params.component)
-    if len(before) <= params.min_instances:
+    floor, why = _floor(ctx, params)
+    if len(before) <= floor:
         raise ActionFailed(f"{params.component} runs {len(before)} instances, not above "
-                           f"min_instances {params.min_instances}; not scaling in")
+                           f"{why}; not scaling in")
     info = ctx.platform.scale_in(params.component)
     return {**_summary(info), "component": params.component, "direction": "in",
             "instances_before": len(before), "instances_after": len(before) - 1,
-            **_scale_report(ctx, info.id)}
+            "floor": floor, **_scale_report(ctx, info.id)}
 
 
 @action("platform.undo_scale", NoParams,
