@@ -181,8 +181,26 @@ def _calls(rb: Runbook) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield f"{where}.verify", step.verify.action, step.verify.params
 
 
-def _confirm_promql(rb: Runbook) -> dict[str, str]:
-    return {f"confirm[{i}].promql": c.promql for i, c in enumerate(rb.confirm) if c.promql}
+def _promql_params(action: str | None) -> set[str]:
+    """The parameters of `action` that are PromQL expressions (marked so in its model)."""
+    fields = ACTIONS[action].params.model_fields if action in ACTIONS else {}
+    return {n for n, f in fields.items()
+            if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("promql")}
+
+
+def _plain(action: str, params: dict[str, Any]) -> dict[str, Any]:
+    promql = _promql_params(action)
+    return {k: v for k, v in params.items() if k not in promql}
+
+
+def _templated_promql(rb: Runbook) -> dict[str, str]:
+    """Every PromQL expression that may take label templates, as an = matcher's value: the
+    confirmation checks', and actions' PromQL parameters (prometheus.expect's expr)."""
+    found = {f"confirm[{i}].promql": c.promql for i, c in enumerate(rb.confirm) if c.promql}
+    for where, action, params in _calls(rb):
+        found |= {f"{where}.params.{name}": params[name] for name in _promql_params(action)
+                  if isinstance(params.get(name), str)}
+    return found
 
 
 def _verify_promql(rb: Runbook) -> dict[str, str]:
@@ -199,11 +217,11 @@ def _validate(rb: Runbook, src: str) -> None:
         raise InvalidInput("step names must be unique", source=src, field="steps",
                            value=dup)
     _check_confirm(rb, src)
-    confirm = _confirm_promql(rb)
-    _check_templates(rb, src, _verify_promql(rb), confirm)
+    templated = _templated_promql(rb)
+    _check_templates(rb, src, _verify_promql(rb), templated)
     placeholders = {name: "x" for name in template_labels(rb)}
     check_promql({**_verify_promql(rb), **{where: substitute_promql(expr, placeholders)
-                                           for where, expr in confirm.items()}}, src)
+                                           for where, expr in templated.items()}}, src)
 
 
 def _check_confirm(rb: Runbook, src: str) -> None:
@@ -248,17 +266,18 @@ def _known_labels(rb: Runbook) -> tuple[frozenset[str], str]:
 
 
 def _check_templates(rb: Runbook, src: str, verify: dict[str, str],
-                     confirm: dict[str, str]) -> None:
+                     templated: dict[str, str]) -> None:
     for where, expr in verify.items():
         if "{{" in expr:
             raise InvalidInput("templates are not substituted in a verification's PromQL",
                                source=src, field=where, value=expr,
                                fix="Verify with {action: prometheus.expect, params: {expr: "
-                               "...}} to use a label in the expression")
+                               "...}} to use a label in the expression, as an = matcher's "
+                               "value")
     known, why = _known_labels(rb)
-    uses = [(f"{where}.params.{path}", name, text) for where, _, params in _calls(rb)
-            for path, name, text in _uses(params, src, where)]
-    uses += [(where, name, expr) for where, expr in confirm.items()
+    uses = [(f"{where}.params.{path}", name, text) for where, action, params in _calls(rb)
+            for path, name, text in _uses(_plain(action, params), src, where)]
+    uses += [(where, name, expr) for where, expr in templated.items()
              for name in _promql_uses(expr, src, where)]
     for field, name, text in uses:
         if name not in known:
@@ -287,9 +306,9 @@ def _uses(params: dict[str, Any], src: str, where: str) -> list[tuple[str, str, 
 def template_labels(rb: Runbook) -> list[str]:
     """The labels the runbook's templates take, sorted (none: no templates)."""
     src = f"runbook {rb.name}"
-    return sorted({name for where, _, params in _calls(rb)
-                   for _, name, _ in _uses(params, src, where)}
-                  | {name for where, expr in _confirm_promql(rb).items()
+    return sorted({name for where, action, params in _calls(rb)
+                   for _, name, _ in _uses(_plain(action, params), src, where)}
+                  | {name for where, expr in _templated_promql(rb).items()
                      for name in _promql_uses(expr, src, where)})
 
 
@@ -300,25 +319,39 @@ def resolve(rb: Runbook, labels: Mapping[str, str], source: str = "") -> Runbook
         return rb
     src = source or f"runbook {rb.name}"
     data = rb.model_dump()
+
+    def fill(call: dict[str, Any] | None, where: str) -> None:
+        if call is not None:
+            call["params"] = _fill_params(call["action"], call["params"], labels, src, where)
+
     for i, check in enumerate(data["confirm"]):
-        check["params"] = _filled(check["params"], labels, src, f"confirm[{i}].params")
+        fill(check, f"confirm[{i}]")
         if check["promql"] is not None:
             check["promql"] = _filled(check["promql"], labels, src, f"confirm[{i}]",
                                       substitute_promql)
     for i, call in enumerate(data["preconditions"]):
-        call["params"] = _filled(call["params"], labels, src, f"preconditions[{i}].params")
+        fill(call, f"preconditions[{i}]")
     for i, step in enumerate(data["steps"]):
         where = f"steps[{i}] ({step['name']})"
-        step["params"] = _filled(step["params"], labels, src, f"{where}.params")
+        fill(step, where)
         rollback = step["rollback"]
         calls = {f"{where}.rollback[{j}]": c for j, c in enumerate(rollback)} \
             if isinstance(rollback, list) else {f"{where}.rollback": rollback}
         for part, call in {**calls, f"{where}.verify": step["verify"]}.items():
-            if call is not None:
-                call["params"] = _filled(call["params"], labels, src, f"{part}.params")
+            fill(call, part)
     filled = Runbook.model_validate(data)
     for where, action, params in _calls(filled):
         _check_call(src, where, action, params, templated=False)
+    return filled
+
+
+def _fill_params(action: str | None, params: dict[str, Any], labels: Mapping[str, str],
+                 src: str, where: str) -> dict[str, Any]:
+    """`params` filled: a PromQL parameter as `substitute_promql` fills it, the rest as text."""
+    filled = _filled(_plain(action or "", params), labels, src, f"{where}.params")
+    for name in _promql_params(action) & params.keys():
+        filled[name] = _filled(params[name], labels, src, f"{where}.params",
+                               lambda v, ls, n=name: substitute_promql(v, ls, n))
     return filled
 
 

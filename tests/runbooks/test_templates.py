@@ -137,6 +137,28 @@ def test_a_confirmation_may_only_take_a_label_the_alert_carries(tmp_path: Path) 
     assert "confirm[0].promql" in message and "'pod'" in message
 
 
+def _expect(expr: str) -> list[dict]:
+    steps = _step0({"instance": "gateway-0"})
+    steps[0]["verify"] = {"action": "prometheus.expect", "params": {"expr": expr}}
+    return steps
+
+
+def test_prometheus_expect_fills_its_expression_as_promql_too(tmp_path: Path) -> None:
+    rb = load_runbook(_write(tmp_path, _with(steps=_expect(
+        'up{instance_id="{{ labels.instance_id }}"} == 1'))))
+    assert template_labels(rb) == ["instance_id"]
+    filled = resolve(rb, {"instance_id": 'x"} or vector(1) #'}).steps[0].verify.params["expr"]
+    assert filled == 'up{instance_id="x\\"} or vector(1) #"} == 1'
+    message = _refused(tmp_path, _with(steps=_expect("up > {{ labels.instance_id }}")))
+    assert "steps[0] (restart).verify.params.expr" in message and "= matcher" in message
+
+
+def test_a_preconditions_promql_is_parsed_when_the_runbook_loads(tmp_path: Path) -> None:
+    message = _refused(tmp_path, _with(preconditions=[
+        {"action": "prometheus.expect", "params": {"expr": "sum(up"}}]))
+    assert "preconditions[0].params.expr" in message and "Prometheus rejects" in message
+
+
 def test_a_wrong_parameter_next_to_a_template_is_still_refused(tmp_path: Path) -> None:
     steps = [{"name": "wait", "action": "platform.wait_ready",
               "params": {"instance": INSTANCE, "timeout_s": "soon"}}]
