@@ -145,17 +145,22 @@ def test_the_shipped_migrations_load_in_order() -> None:
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
 
 
+def _shipped_before(version: int, tmp_path: Path) -> Path:
+    """A migrations directory holding the shipped migrations older than `version`."""
+    old = tmp_path / "old"
+    old.mkdir()
+    for entry in MIGRATIONS_DIR.iterdir():
+        if entry.name.endswith(".sql") and int(entry.name[:4]) < version:
+            (old / entry.name).write_text(entry.read_text(encoding="utf-8"))
+    return old
+
+
 def test_faults_recorded_before_the_expiry_migration_stay_open_without_one(
         tmp_path: Path, with_extra) -> None:
     """0007 adds expires_at and the owner to existing rows as NULL: such a fault is still
     open (for `chaos recover`), and the reaper has no expiry of it to enforce."""
     path = tmp_path / "controlplane.db"
-    old = tmp_path / "old"
-    old.mkdir()
-    for entry in MIGRATIONS_DIR.iterdir():
-        if entry.name.endswith(".sql") and int(entry.name[:4]) < 7:
-            (old / entry.name).write_text(entry.read_text(encoding="utf-8"))
-    with Store(path, migrations_dir=old) as store:
+    with Store(path, migrations_dir=_shipped_before(7, tmp_path)) as store:
         assert store.version == 6
         store._conn.execute("INSERT INTO faults (kind, target, state, revert, recorded_at) "
                             "VALUES ('process-pause', 'gateway-0', 'injected', '{}', 1.0)")
@@ -172,12 +177,7 @@ def test_the_runbook_confirm_migration_keeps_runs_steps_approvals_and_ids(
     check): every row, id and the next id survive, and deleting a run still takes its steps
     and approvals with it."""
     path = tmp_path / "controlplane.db"
-    old = tmp_path / "old"
-    old.mkdir()
-    for entry in MIGRATIONS_DIR.iterdir():
-        if entry.name.endswith(".sql") and int(entry.name[:4]) < 9:
-            (old / entry.name).write_text(entry.read_text(encoding="utf-8"))
-    with Store(path, migrations_dir=old) as store:
+    with Store(path, migrations_dir=_shipped_before(9, tmp_path)) as store:
         runs = [store.start_runbook_run("rb", f"t{i}", "op", {"n": i}) for i in range(3)]
         step = store.start_step(runs[0].id, 0, "one", "step", "notify", "op", {"m": 1})
         store.decide(runs[0].id, 0, "approve", "oncall:bob")

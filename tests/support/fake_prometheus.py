@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.http import send_body
+
 __all__ = ["FakePrometheus", "fake_prometheus"]
 
 
@@ -44,12 +46,7 @@ class FakePrometheus:
                 if self.path != "/api/v1/query" or "query" not in form:
                     self.send_error(404)
                     return
-                body = json.dumps(prometheus.answer(form["query"][0])).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, 200, json.dumps(prometheus.answer(form["query"][0])).encode())
 
             def log_message(self, *args: Any) -> None:
                 pass
