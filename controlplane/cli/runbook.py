@@ -107,13 +107,16 @@ def actions(as_json: bool) -> None:
 @runbooks_option
 @json_option
 def show(name: str, runbooks_dir: Path, as_json: bool) -> None:
-    """One runbook's steps, verifications and rollbacks."""
+    """One runbook's confirmation checks, steps, verifications and rollbacks."""
     path, rb = _find(runbooks_dir, name)
     if as_json:
         _echo_json(runbook_document(path, rb))
         return
     console.print(f"[bold]{rb.name}[/] ({rb.mode}, expected RTO {rb.expected_rto_s:g} s, "
                   f"target {lit(rb.target)}): {lit(rb.description)}")
+    for check in rb.confirm:
+        console.print(f"  confirms first: {check.describe()} within {check.within_s:g} s",
+                      highlight=False, markup=False)
     for i, s in enumerate(rb.steps):
         console.print(f"  {i}. {s.name}: {s.action} {s.params or ''} (timeout {s.timeout_s:g} s,"
                       f" retries {s.retries}{', approval' if rb.needs_approval(s) else ''})",
@@ -121,8 +124,8 @@ def show(name: str, runbooks_dir: Path, as_json: bool) -> None:
         if s.verify:
             console.print(f"     verify: {s.verify.promql or s.verify.action} "
                           f"within {s.verify.within_s:g} s", highlight=False, markup=False)
-        if s.rollback:
-            console.print(f"     rollback: {s.rollback.action} {s.rollback.params or ''}",
+        for call in s.rollbacks():
+            console.print(f"     rollback: {call.action} {call.params or ''}",
                           highlight=False, markup=False)
     labels = template_labels(rb)
     if labels:

@@ -5,7 +5,8 @@ decorator and checked at registration (as Robusta's @action is).
     def restart(ctx: ActionContext, params: Instance) -> dict: ...
 
 An action returns a JSON-able dict (its output, kept in the run record). It must bound its own
-waits: the engine stops waiting at the step's timeout, but cannot stop a thread.
+waits: the engine stops waiting at the step's timeout, but cannot stop a thread. A rollback
+finds what its step did in `ctx.undo`: the outputs of the step's attempts that succeeded.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ActionContext:
     run_id: int | None = None
     alert: dict[str, Any] = field(default_factory=dict)    # the triggering alert, if any
     prometheus_url: str | None = None
+    undo: list[dict[str, Any]] = field(default_factory=list)   # a rollback: what its step did
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """The runbook engine: runs a runbook's steps in order, each with its timeout, retries and
 verification, waits for approvals where the runbook asks for them, rolls back completed steps
-when one fails, and records everything in the store.
+when one fails (each rollback told what its step did), and records everything in the store.
 
-Guarantees: one run per alert (never on a resolved one), one active run per target, a dry run
-that only plans, and after a restart of the control plane either a resumed run (one waiting
-for approval) or a clean failure with rollback (one interrupted mid-step), never a silent hang.
+Guarantees: a run an alert started acts only once its `confirm` checks saw the alert's
+condition hold (else it ends `not_confirmed`, having acted on nothing); one run per alert,
+the alert being its labels, not its startsAt (store/runbooks.py says when a new startsAt is a
+new alert), and never on a resolved one; one active run per target; a dry run that only plans;
+and after a restart of the control plane either a resumed run (one waiting for approval) or a
+clean failure with rollback (one interrupted mid-step), never a silent hang.
 
 A run executes its runbook resolved with the labels its trigger recorded (the alert's, or a
 manual run's): parameter templates filled, every parameter checked; if that fails, the run
@@ -17,14 +20,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from controlplane.errors import ControlPlaneError, InvalidInput
 from controlplane.host.procs import alive
 from controlplane.platform.base import Platform
 from controlplane.runbooks.actions import ACTIONS, ActionContext, ActionFailed
-from controlplane.runbooks.model import Runbook, Step, resolve
+from controlplane.runbooks.model import Check, Runbook, Step, resolve
 from controlplane.store import Store
 from controlplane.store.alerts import AlertRecord
 from controlplane.store.runbooks import RunbookRun
@@ -51,7 +54,6 @@ class RunbookEngine:
         self.sleep = sleep
         self.prometheus_url = prometheus_url
         self.poll_s = poll_s
-        self._lock = threading.Lock()
 
     # starting ----------------------------------------------------------------------------
     def start_for_alert(self, rb: Runbook, alert: AlertRecord) -> RunbookRun | None:
@@ -81,18 +83,10 @@ class RunbookEngine:
     def _start(self, rb: Runbook, actor: str, trigger: dict[str, Any], *,
                dry_run: bool = False, fingerprint: str | None = None,
                starts_at: float | None = None) -> RunbookRun | None:
-        with self._lock:
-            busy = [] if dry_run else self.store.runbook_runs(active=True, target=rb.target)
-            run = self.store.start_runbook_run(
-                rb.name, rb.target, actor, trigger, dry_run=dry_run,
-                alert_fingerprint=fingerprint, alert_starts_at=starts_at, pid=os.getpid())
-            if run is None:
-                return None                                   # this alert already has a run
-            if busy:
-                return self.store.set_run_state(
-                    run.id, "skipped", f"target {rb.target} is locked by run {busy[0].id} "
-                    f"({busy[0].runbook}, {busy[0].state})")
-            return run
+        """The new run (skipped if its target is locked), or None: the alert has a run."""
+        return self.store.start_runbook_run(
+            rb.name, rb.target, actor, trigger, dry_run=dry_run,
+            alert_fingerprint=fingerprint, alert_starts_at=starts_at, pid=os.getpid())
 
     # running -----------------------------------------------------------------------------
     def execute(self, run: RunbookRun, rb: Runbook, resume_at: int = 0) -> RunbookRun:
@@ -103,6 +97,9 @@ class RunbookEngine:
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
                             self.prometheus_url)
         if resume_at == 0:
+            reason = self._confirm(run, rb, ctx)
+            if reason:
+                return self.store.set_run_state(run.id, "not_confirmed", reason)
             reason = self._preconditions(run, rb, ctx)
             if reason:
                 return self.store.set_run_state(run.id, "skipped", reason)
@@ -129,6 +126,18 @@ class RunbookEngine:
             return resolve(rb, dict(run.trigger.get("labels") or {}))
         except InvalidInput as err:
             return self.store.set_run_state(run.id, "failed", f"parameters: {err}")
+
+    def _confirm(self, run: RunbookRun, rb: Runbook, ctx: ActionContext) -> str | None:
+        """Why the alert's condition is not confirmed, or None when every check held. Only a
+        run an alert started is checked: one started by hand is confirmed by its starter."""
+        if run.alert_fingerprint is None:
+            return None
+        for i, check in enumerate(rb.confirm):
+            result = self._poll(run, ctx, i, f"confirm-{i}", "confirm", check)
+            if not result.ok:
+                return (f"not confirmed: {check.describe()}: {result.error} "
+                        f"(checked for {check.within_s:g} s)")
+        return None
 
     def _preconditions(self, run: RunbookRun, rb: Runbook, ctx: ActionContext) -> str | None:
         for i, call in enumerate(rb.preconditions):
@@ -165,14 +174,14 @@ class RunbookEngine:
         if run.dry_run and ACTIONS[step.action].mutates:
             rec = self.store.start_step(run.id, idx, step.name, "step", step.action,
                                         "dry-run", step.params)
-            self.store.finish_step(rec.id, "skipped", {"plan": step.params,
-                                                       "verify": _verify_text(step)})
+            self.store.finish_step(rec.id, "skipped", {
+                "plan": step.params, "verify": step.verify.describe() if step.verify else ""})
             return StepOutcome(True, "skipped", {})
         for attempt in range(1, step.retries + 2):
             result = self._attempt(run, ctx, idx, step.name, "step", step.action, step.params,
                                    step.timeout_s, attempt)
             if result.ok and step.verify is not None:
-                result = self._verify(run, ctx, idx, step)
+                result = self._poll(run, ctx, idx, f"{step.name}-verify", "verify", step.verify)
             if result.ok:
                 return result
             if attempt <= step.retries:
@@ -188,33 +197,43 @@ class RunbookEngine:
         self.store.finish_step(rec.id, result.state, result.output, result.error)
         return result
 
-    def _verify(self, run: RunbookRun, ctx: ActionContext, idx: int, step: Step) -> StepOutcome:
-        v = step.verify
-        assert v is not None
-        deadline = self.clock() + v.within_s
-        action, params = ("prometheus.expect", {"expr": v.promql}) if v.promql \
-            else (v.action or "", v.params)
-        rec = self.store.start_step(run.id, idx, f"{step.name}-verify", "verify", action,
-                                    _actor(run), params)
+    def _poll(self, run: RunbookRun, ctx: ActionContext, idx: int, name: str, kind: str,
+              check: Check) -> StepOutcome:
+        """Ask `check` until it holds or `within_s` passed: one record, with its last answer
+        and how many times it was asked."""
+        deadline = self.clock() + check.within_s
+        action, params = ("prometheus.expect", {"expr": check.promql}) if check.promql \
+            else (check.action or "", check.params)
+        rec = self.store.start_step(run.id, idx, name, kind, action, _actor(run), params)
+        polls = 0
         while True:
-            result = _call_with_timeout(ctx, action, params, max(1.0, v.within_s))
+            result = _call_with_timeout(ctx, action, params, max(1.0, check.within_s))
+            polls += 1
             if result.ok or self.clock() >= deadline:
-                self.store.finish_step(rec.id, result.state, result.output, result.error)
+                self.store.finish_step(rec.id, result.state, {**result.output, "polls": polls},
+                                       result.error)
                 return result
-            self.sleep(min(0.5, v.within_s / 10))
+            self.sleep(min(0.5, check.within_s / 10))
 
     def _rollback(self, run: RunbookRun, ctx: ActionContext, rb: Runbook,
                   steps: list[Step]) -> bool:
-        """Undo the given steps, last first; True if every rollback succeeded."""
+        """Undo the given steps, last first, each rollback told what its step did (`undo`:
+        the outputs of its attempts that succeeded); True if every rollback succeeded."""
         ok = True
         for step in reversed(steps):
-            if step.rollback is None or run.dry_run:
+            if run.dry_run:
                 continue
-            result = self._attempt(run, ctx, rb.steps.index(step), f"{step.name}-rollback",
-                                   "rollback", step.rollback.action, step.rollback.params,
-                                   step.timeout_s)
-            ok = ok and result.ok
+            idx = rb.steps.index(step)
+            told = replace(ctx, undo=self._done_by(run.id, idx))
+            for call in step.rollbacks():
+                result = self._attempt(run, told, idx, f"{step.name}-rollback", "rollback",
+                                       call.action, call.params, step.timeout_s)
+                ok = ok and result.ok
         return ok
+
+    def _done_by(self, run_id: int, idx: int) -> list[dict[str, Any]]:
+        return [dict(s.output or {}) for s in self.store.runbook_steps(run_id)
+                if s.idx == idx and s.kind == "step" and s.state == "succeeded"]
 
     # after a restart of the control plane ------------------------------------------------
     def recover(self, runbooks: dict[str, Runbook]) -> list[tuple[RunbookRun, str]]:
@@ -259,12 +278,6 @@ class RunbookEngine:
 
 def _actor(run: RunbookRun) -> str:
     return run.started_by
-
-
-def _verify_text(step: Step) -> str:
-    if step.verify is None:
-        return ""
-    return step.verify.promql or f"{step.verify.action} {step.verify.params}"
 
 
 def _call_with_timeout(ctx: ActionContext, action: str, params: dict[str, Any],

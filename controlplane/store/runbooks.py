@@ -1,5 +1,12 @@
 """Runbook run records: the run, each step (who or what did it, when, input, output,
-result) and the approvals given or refused."""
+result) and the approvals given or refused.
+
+One run per alert. An alert is its identity (its fingerprint: its labels), not its startsAt:
+a new startsAt for the same labels starts no new run of a runbook while an earlier run of it
+for those labels is active, or acted on an occurrence of the alert that is still firing (not
+resolved, not past its endsAt). A run that acted on nothing (`skipped`, `not_confirmed`) does
+not count, so a forged alert cannot keep the real one from starting its runbook. A resend (same
+startsAt) never starts a second run."""
 
 from __future__ import annotations
 
@@ -11,10 +18,20 @@ from controlplane.errors import InvalidInput
 from controlplane.store.audit import AuditRecords
 from controlplane.store.models import JsonObject, from_json, to_json
 
-__all__ = ["ACTIVE_RUN_STATES", "Approval", "AutomationState", "RunbookRecords", "RunbookRun",
-           "RunbookStep"]
+__all__ = ["ACTED_ON_NOTHING", "ACTIVE_RUN_STATES", "Approval", "AutomationState",
+           "RunbookRecords", "RunbookRun", "RunbookStep"]
 
 ACTIVE_RUN_STATES = ("running", "waiting_approval")
+ACTED_ON_NOTHING = ("skipped", "not_confirmed")
+
+# an earlier run of this runbook for this alert identity that holds it (see the docstring)
+_HANDLED = f"""SELECT r.id FROM runbook_runs r WHERE r.runbook = ? AND r.alert_fingerprint = ?
+    AND (r.state IN {ACTIVE_RUN_STATES}
+         OR (r.state NOT IN {ACTED_ON_NOTHING} AND EXISTS (
+             SELECT 1 FROM alerts a WHERE a.fingerprint = r.alert_fingerprint
+             AND a.starts_at = r.alert_starts_at AND a.status = 'firing'
+             AND (a.ends_at IS NULL OR a.ends_at > ?))))
+    LIMIT 1"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +112,40 @@ class RunbookRecords(AuditRecords):
                           alert_fingerprint: str | None = None,
                           alert_starts_at: float | None = None,
                           pid: int | None = None) -> RunbookRun | None:
-        """A new running run; None if this alert already has a run of this runbook."""
+        """A new running run, or recorded as skipped when another run holds the target (a dry
+        run holds none); None if this alert already has a run of this runbook. Checked and
+        written in one transaction, so concurrent alerts never start two."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            run = self._start_run(runbook, target, started_by, trigger, dry_run,
+                                  alert_fingerprint, alert_starts_at, pid)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return run
+
+    def _start_run(self, runbook: str, target: str, started_by: str,
+                   trigger: Mapping[str, object], dry_run: bool, fingerprint: str | None,
+                   starts_at: float | None, pid: int | None) -> RunbookRun | None:
+        now = self._clock()
+        if fingerprint is not None and self._one(_HANDLED, (runbook, fingerprint, now)):
+            return None
+        holder = None if dry_run else self._one(
+            "SELECT id, runbook, state FROM runbook_runs WHERE target = ? AND state IN "
+            f"{ACTIVE_RUN_STATES} ORDER BY id DESC LIMIT 1", (target,))
+        state, ended, error = ("running", None, None) if holder is None else (
+            "skipped", now, f"target {target} is locked by run {holder['id']} "
+            f"({holder['runbook']}, {holder['state']})")
         try:
             return _run(self._insert(
                 "INSERT INTO runbook_runs (runbook, target, state, dry_run, started_by, "
-                "alert_fingerprint, alert_starts_at, trigger, pid, started_at) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
-                (runbook, target, int(dry_run), started_by, alert_fingerprint,
-                 alert_starts_at, to_json(trigger, "trigger"), pid, self._clock())))
+                "alert_fingerprint, alert_starts_at, trigger, pid, started_at, ended_at, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (runbook, target, state, int(dry_run), started_by, fingerprint, starts_at,
+                 to_json(trigger, "trigger"), pid, now, ended, error)))
         except sqlite3.IntegrityError:
-            return None
+            return None                               # a resend: this startsAt has its run
 
     def set_run_state(self, run_id: int, state: str, error: str | None = None) -> RunbookRun:
         final = state not in ACTIVE_RUN_STATES

@@ -24,6 +24,7 @@ from controlplane.chaos.runner import ChaosRunner
 from controlplane.chaos.steady_state_guard import Guard, HypothesisError, TimelineEvents, evaluate
 from controlplane.errors import ClusterNotRunning
 from controlplane.platform import open_platform
+from tests.support.http import send_body
 
 PAUSE_S = 8.0
 TOKEN = "s3cret-token"
@@ -46,11 +47,7 @@ class Gateway:
                 gateway.seen.append((self.path, self.headers.get("Authorization")))
                 status = 503 if gateway.mode == "down" else 200
                 body = b"{not json" if gateway.mode == "garbage" else b'{"ok": true}'
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, status, body)
 
             def log_message(self, *args: Any) -> None:
                 pass

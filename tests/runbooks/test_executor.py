@@ -68,6 +68,22 @@ def _register() -> None:
         CALLS.append("check")
         return {}
 
+    @action("test.undo_seen", Label, "record what the step being undone did")
+    def undo_seen(ctx, params: Label) -> dict:
+        CALLS.append(f"undo {params.label} after {ctx.undo}")
+        return {}
+
+    @action("test.never", NoParams, "a check that never holds", mutates=False)
+    def never(ctx, params: NoParams) -> dict:
+        raise ActionFailed("the condition does not hold")
+
+    @action("test.settles", NoParams, "a check that holds from its third call", mutates=False)
+    def settles(ctx, params: NoParams) -> dict:
+        CALLS.append("settles")
+        if CALLS.count("settles") < 3:
+            raise ActionFailed("not yet")
+        return {"held": True}
+
 
 _register()
 
@@ -181,6 +197,22 @@ def test_retries_then_success_and_verification(store) -> None:
     assert attempts == [1, 2, 3]
 
 
+def test_rollbacks_run_in_order_told_what_their_step_did(store) -> None:
+    """Each rollback of a step gets the outputs of the step's attempts that succeeded (here
+    the third; the verification failed after it), and a step that did nothing gets none."""
+    rb = _rb([_step("flaky", "test.flaky", {"label": "f"}, retries=2, retry_delay_s=0,
+                    verify={"action": "test.never", "within_s": 0.1},
+                    rollback=[{"action": "test.undo_seen", "params": {"label": "1"}},
+                              {"action": "test.undo", "params": {"label": "2"}}])])
+    run = _engine(store).execute(_engine(store).start_manual(rb, "op"), rb)
+    assert run.state == "rolled_back"
+    assert CALLS[-2:] == ["undo 1 after [{'calls': 3}]", "undo 2"]
+    rb = _rb([_step("boom", "test.fail",
+                    rollback={"action": "test.undo_seen", "params": {"label": "b"}})])
+    _engine(store).execute(_engine(store).start_manual(rb, "op"), rb)
+    assert CALLS[-1] == "undo b after []"
+
+
 def test_a_failing_step_without_rollback_fails_the_run(store) -> None:
     rb = _rb([_step("boom", "test.fail")])
     eng = _engine(store)
@@ -207,6 +239,141 @@ def test_one_run_per_alert_and_never_on_a_resolved_one(store) -> None:
                                                    "endsAt": "2026-11-24T01:00:05Z"}], 1.8e9),
                                     1.8e9)[0]
     assert resolved.status == "resolved" and eng.start_for_alert(rb, resolved) is None
+
+
+T0 = 1790013600.0                               # 2026-09-21T18:00:00Z
+
+
+def _at(hour: int, minute: int = 0) -> str:
+    return f"2026-09-21T{hour:02d}:{minute:02d}:00Z"
+
+
+@pytest.fixture
+def clocked(tmp_path: Path):
+    """A store whose clock a test moves (`now[0]`), for alerts that expire."""
+    now = [T0]
+    with Store(tmp_path / "clocked.db", clock=lambda: now[0]) as s:
+        yield s, now
+
+
+def _firing(store, now: float, starts_at: str, **extra) -> object:
+    return store.receive_alerts(parse_alerts([{**ALERT, "startsAt": starts_at, **extra}], now),
+                                now)[0]
+
+
+ON_LEDGER = {"trigger": {"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}}}
+
+
+def test_a_new_starts_at_for_the_same_alert_starts_no_second_run(clocked) -> None:
+    """The alert is its labels: a forged or restarted sender's new startsAt is the same alert
+    while a run for it is active, or acted and the alert has not resolved."""
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    eng = _engine(store)
+    first = eng.start_for_alert(rb, _firing(store, T0, _at(16)))
+    assert eng.start_for_alert(rb, _firing(store, T0, _at(16, 5))) is None     # while active
+    eng.execute(first, rb)
+    assert eng.start_for_alert(rb, _firing(store, T0, _at(16, 10))) is None    # acted, firing
+    assert [r.id for r in store.runbook_runs()] == [first.id] and CALLS == ["a"]
+
+
+def test_the_same_alert_starts_again_once_it_resolved_or_expired(clocked) -> None:
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    eng = _engine(store)
+    eng.execute(eng.start_for_alert(rb, _firing(store, T0, _at(15))), rb)
+    _firing(store, T0, _at(15), endsAt=_at(16))                    # Prometheus: resolved
+    again = eng.start_for_alert(rb, _firing(store, T0, _at(16, 30)))
+    assert again is not None and again.state == "running"
+    eng.execute(again, rb)
+    # firing, valid until T0 + 240 s (Prometheus resends before then): the same alert
+    _firing(store, T0, _at(16, 30), endsAt=_at(18, 4))
+    assert eng.start_for_alert(rb, _firing(store, T0, _at(16, 45))) is None
+    now[0] = T0 + 300                          # no resend came: that occurrence is over
+    later = _firing(store, now[0], _at(16, 50))
+    assert eng.start_for_alert(rb, later) is not None
+
+
+def test_a_run_that_acted_on_nothing_leaves_the_alert_free(clocked) -> None:
+    """A forged alert that was not confirmed cannot keep the real one from its runbook."""
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], confirm=[{"action": "test.never",
+                                                                 "within_s": 1}], **ON_LEDGER)
+    eng = _engine(store, sleep=lambda s: None)
+    forged = eng.execute(eng.start_for_alert(rb, _firing(store, T0, _at(16))), rb)
+    assert forged.state == "not_confirmed"
+    real = eng.start_for_alert(rb, _firing(store, T0, _at(16, 1)))
+    assert real is not None and real.state == "running"
+
+
+def test_concurrent_alerts_start_one_run_and_lock_the_target(tmp_path: Path) -> None:
+    """Eight threads, each with its own connection, as the service runs them: the same alert
+    with eight startsAt, and another runbook on the same target, start exactly one run."""
+    path = tmp_path / "concurrent.db"
+    Store(path).close()
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    other = rb.model_copy(update={"name": "other-rb"})
+    barrier = threading.Barrier(9)
+    started: list = []
+
+    def start(i: int) -> None:
+        with Store(path) as own:
+            alert = _firing(own, T0, _at(10, i))
+            barrier.wait()
+            started.append(_engine(own).start_for_alert(other if i == 8 else rb, alert))
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with Store(path) as store:
+        runs = store.runbook_runs()
+    running = [r for r in runs if r.state == "running"]
+    assert len(running) == 1 and len([r for r in runs if r.runbook == "test-rb"]) <= 1
+    assert all(r.state == "skipped" and "locked by run" in r.error
+               for r in runs if r is not running[0])
+
+
+def _alerted(store, rb, eng, starts_at: str = "2026-11-24T00:00:00Z", **alert):
+    firing = store.receive_alerts(parse_alerts([{**ALERT, "startsAt": starts_at, **alert}],
+                                               1.79e9), 1.79e9)[0]
+    return eng.start_for_alert(rb, firing)
+
+
+def _confirmed_by(check: dict, **extra) -> Runbook:
+    return _rb([_step("one", "test.do", {"label": "a"})], confirm=[check],
+               trigger={"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}}, **extra)
+
+
+def test_an_unconfirmed_alert_ends_not_confirmed_having_acted_on_nothing(store) -> None:
+    now = [1000.0]
+    eng = _engine(store, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    rb = _confirmed_by({"action": "test.never", "within_s": 3})
+    run = eng.execute(_alerted(store, rb, eng), rb)
+    assert run.state == "not_confirmed" and CALLS == []
+    assert run.error == ("not confirmed: test.never: ActionFailed: the condition does not "
+                         "hold (checked for 3 s)")
+    [check] = store.runbook_steps(run.id)
+    assert (check.kind, check.name, check.state) == ("confirm", "confirm-0", "failed")
+    assert check.output["polls"] > 1 and now[0] >= 1003     # asked until within_s passed
+
+
+def test_a_condition_that_holds_within_the_bound_confirms_the_run(store) -> None:
+    eng = _engine(store, sleep=lambda s: None)
+    rb = _confirmed_by({"action": "test.settles", "within_s": 30})
+    run = eng.execute(_alerted(store, rb, eng), rb)
+    assert run.state == "succeeded" and CALLS == ["settles"] * 3 + ["a"]
+    check = store.runbook_steps(run.id)[0]
+    assert check.kind == "confirm" and check.output == {"held": True, "polls": 3}
+
+
+def test_a_run_started_by_hand_is_confirmed_by_whoever_started_it(store) -> None:
+    rb = _confirmed_by({"action": "test.never"})
+    eng = _engine(store)
+    run = eng.execute(eng.start_manual(rb, "operator:alice"), rb)
+    assert run.state == "succeeded" and CALLS == ["a"]
+    assert [s.kind for s in store.runbook_steps(run.id)] == ["step"]
 
 
 def test_paused_automation_records_the_run_as_skipped_and_acts_on_nothing(store) -> None:

@@ -35,6 +35,21 @@ def test_the_shipped_runbooks_load_and_their_alerts_exist() -> None:
         assert rb.trigger.alert in alerts, f"{name} waits for an alert no rule raises"
 
 
+def test_every_shipped_runbook_confirms_its_alerts_condition_before_it_acts() -> None:
+    for name, (_, rb) in load_runbooks().items():
+        assert rb.confirm, f"{name} acts on its alert's word alone"
+
+
+ALERTED = {"trigger": {"alert": "LedgerNoPrimary", "labels": {"service": "ledger"}},
+           "confirm": [{"action": "ledger.no_primary"}]}
+TELL = {"name": "tell", "action": "notify", "params": {"message": "m"}}
+
+
+def test_a_runbook_an_alert_starts_loads_with_its_confirmation(tmp_path: Path) -> None:
+    rb = load_runbook(_write(tmp_path, lambda d: (d.update(ALERTED), d["steps"].append(TELL))))
+    assert rb.confirm[0].action == "ledger.no_primary" and rb.confirm[0].within_s == 10
+
+
 BAD = [
     ("unknown action", lambda d: d["steps"][0].update(action="ledger.explode"),
      ["steps[0] (one).action", "ledger.explode", "Use one of"]),
@@ -47,9 +62,25 @@ BAD = [
      ["steps[0] (one).verify.promql", "Prometheus rejects", "sum(rate("]),
     ("bad rollback", lambda d: d["steps"][0].update(rollback={"action": "nope"}),
      ["steps[0] (one).rollback.action", "nope"]),
+    ("bad rollback in a list", lambda d: d["steps"][0].update(rollback=[
+        {"action": "notify", "params": {"message": "m"}}, {"action": "nope"}]),
+     ["steps[0] (one).rollback[1].action", "nope"]),
     ("duplicate step names", lambda d: d["steps"].append(dict(d["steps"][0])),
      ["steps", "unique"]),
     ("typo in a field", lambda d: d["steps"][0].update(timeot_s=3), ["steps.0.timeot_s"]),
+    ("an alert starts it, it acts, it confirms nothing",
+     lambda d: (d.update(ALERTED, confirm=[]), d["steps"].append(TELL)),
+     ["confirm:", "alert LedgerNoPrimary", "(notify)", "confirms nothing", "Add confirm"]),
+    ("a confirmation that acts", lambda d: d.update(ALERTED, confirm=[
+        {"action": "notify", "params": {"message": "m"}}]),
+     ["confirm[0].action", "'notify'", "must act on nothing"]),
+    ("a confirmation's unknown action", lambda d: d.update(ALERTED, confirm=[
+        {"action": "ledger.nope"}]), ["confirm[0].action", "ledger.nope", "Use one of"]),
+    ("a confirmation's PromQL Prometheus rejects", lambda d: d.update(ALERTED, confirm=[
+        {"promql": "max(patroni_primary"}]),
+     ["confirm[0].promql", "Prometheus rejects", "max(patroni_primary"]),
+    ("a confirmation with both promql and action", lambda d: d.update(ALERTED, confirm=[
+        {"promql": "up", "action": "ledger.no_primary"}]), ["confirm.0", "exactly one"]),
 ]
 
 

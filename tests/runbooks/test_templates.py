@@ -25,6 +25,9 @@ INSTANCE = "{{ labels.instance_id }}"
 RESTART = {
     "name": "restart-alerted", "description": "d", "target": "gateway", "expected_rto_s": 5,
     "trigger": {"alert": "GatewayCrashLoop", "labels": {"service": "gateway"}},
+    # a check that holds on the fake cluster (the shipped runbook asks Prometheus)
+    "confirm": [{"action": "platform.wait_ready",
+                 "params": {"instance": "gateway-0", "timeout_s": 1}}],
     "steps": [{"name": "restart", "action": "platform.restart",
                "params": {"instance": INSTANCE}},
               {"name": "tell", "action": "notify",
@@ -105,6 +108,57 @@ def test_a_template_in_promql_is_refused(tmp_path: Path) -> None:
     assert "steps[0] (restart).verify.promql" in message and "not substituted" in message
 
 
+LOOPING = 'changes(process_start_time_seconds{instance_id="{{ labels.instance_id }}"}[1m]) >= 3'
+
+
+def test_a_confirmation_takes_a_label_as_the_value_of_an_equality_matcher(
+        tmp_path: Path) -> None:
+    rb = load_runbook(_write(tmp_path, _with(confirm=[{"promql": LOOPING}])))
+    assert template_labels(rb) == ["instance_id"]
+    filled = resolve(rb, {"instance_id": 'gw"1\\'}).confirm[0].promql
+    assert filled == LOOPING.replace("{{ labels.instance_id }}", 'gw\\"1\\\\')
+
+
+@pytest.mark.parametrize("expr", [
+    'up{instance_id=~"{{ labels.instance_id }}"}',          # a regex: ".*" would match all
+    'up{instance_id!="{{ labels.instance_id }}"}',
+    'up{instance_id="gateway-{{ labels.instance_id }}"}',   # only the whole value
+    'up > {{ labels.instance_id }}',
+    'label_replace(up, "x", "{{ labels.instance_id }}", "", "")',
+])
+def test_a_template_anywhere_else_in_a_confirmation_is_refused(tmp_path: Path,
+                                                                expr: str) -> None:
+    message = _refused(tmp_path, _with(confirm=[{"promql": expr}]))
+    assert "confirm[0].promql" in message and "whole value of an = matcher" in message
+
+
+def test_a_confirmation_may_only_take_a_label_the_alert_carries(tmp_path: Path) -> None:
+    message = _refused(tmp_path, _with(confirm=[{"promql": 'up{pod="{{ labels.pod }}"}'}]))
+    assert "confirm[0].promql" in message and "'pod'" in message
+
+
+def _expect(expr: str) -> list[dict]:
+    steps = _step0({"instance": "gateway-0"})
+    steps[0]["verify"] = {"action": "prometheus.expect", "params": {"expr": expr}}
+    return steps
+
+
+def test_prometheus_expect_fills_its_expression_as_promql_too(tmp_path: Path) -> None:
+    rb = load_runbook(_write(tmp_path, _with(steps=_expect(
+        'up{instance_id="{{ labels.instance_id }}"} == 1'))))
+    assert template_labels(rb) == ["instance_id"]
+    filled = resolve(rb, {"instance_id": 'x"} or vector(1) #'}).steps[0].verify.params["expr"]
+    assert filled == 'up{instance_id="x\\"} or vector(1) #"} == 1'
+    message = _refused(tmp_path, _with(steps=_expect("up > {{ labels.instance_id }}")))
+    assert "steps[0] (restart).verify.params.expr" in message and "= matcher" in message
+
+
+def test_a_preconditions_promql_is_parsed_when_the_runbook_loads(tmp_path: Path) -> None:
+    message = _refused(tmp_path, _with(preconditions=[
+        {"action": "prometheus.expect", "params": {"expr": "sum(up"}}]))
+    assert "preconditions[0].params.expr" in message and "Prometheus rejects" in message
+
+
 def test_a_wrong_parameter_next_to_a_template_is_still_refused(tmp_path: Path) -> None:
     steps = [{"name": "wait", "action": "platform.wait_ready",
               "params": {"instance": INSTANCE, "timeout_s": "soon"}}]
@@ -169,8 +223,9 @@ def test_a_run_for_an_alert_acts_on_the_instance_the_alert_names(
     assert done.state == "succeeded", done.error
     assert platform.info().known("gateway-1").incarnation != before["gateway-1"]
     assert platform.info().known("gateway-0").incarnation == before["gateway-0"]
-    assert steps[0].input == {"instance": "gateway-1"}
-    assert steps[1].input["message"] == "restarted gateway-1"
+    acted = [s for s in steps if s.kind == "step"]        # after the confirmation check
+    assert acted[0].input == {"instance": "gateway-1"}
+    assert acted[1].input["message"] == "restarted gateway-1"
 
 
 def test_an_alert_without_the_label_fails_the_run_naming_the_field(

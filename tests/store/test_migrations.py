@@ -145,17 +145,22 @@ def test_the_shipped_migrations_load_in_order() -> None:
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
 
 
+def _shipped_before(version: int, tmp_path: Path) -> Path:
+    """A migrations directory holding the shipped migrations older than `version`."""
+    old = tmp_path / "old"
+    old.mkdir()
+    for entry in MIGRATIONS_DIR.iterdir():
+        if entry.name.endswith(".sql") and int(entry.name[:4]) < version:
+            (old / entry.name).write_text(entry.read_text(encoding="utf-8"))
+    return old
+
+
 def test_faults_recorded_before_the_expiry_migration_stay_open_without_one(
         tmp_path: Path, with_extra) -> None:
     """0007 adds expires_at and the owner to existing rows as NULL: such a fault is still
     open (for `chaos recover`), and the reaper has no expiry of it to enforce."""
     path = tmp_path / "controlplane.db"
-    old = tmp_path / "old"
-    old.mkdir()
-    for entry in MIGRATIONS_DIR.iterdir():
-        if entry.name.endswith(".sql") and int(entry.name[:4]) < 7:
-            (old / entry.name).write_text(entry.read_text(encoding="utf-8"))
-    with Store(path, migrations_dir=old) as store:
+    with Store(path, migrations_dir=_shipped_before(7, tmp_path)) as store:
         assert store.version == 6
         store._conn.execute("INSERT INTO faults (kind, target, state, revert, recorded_at) "
                             "VALUES ('process-pause', 'gateway-0', 'injected', '{}', 1.0)")
@@ -164,3 +169,28 @@ def test_faults_recorded_before_the_expiry_migration_stay_open_without_one(
         (fault,) = store.open_faults()
     assert (fault.kind, fault.expires_at, fault.owner_pid, fault.owner_host) == (
         "process-pause", None, None, None)
+
+
+def test_the_runbook_confirm_migration_keeps_runs_steps_approvals_and_ids(
+        tmp_path: Path) -> None:
+    """0009 rebuilds the runbook tables (a run may end not_confirmed, a step be a confirm
+    check): every row, id and the next id survive, and deleting a run still takes its steps
+    and approvals with it."""
+    path = tmp_path / "controlplane.db"
+    with Store(path, migrations_dir=_shipped_before(9, tmp_path)) as store:
+        runs = [store.start_runbook_run("rb", f"t{i}", "op", {"n": i}) for i in range(3)]
+        step = store.start_step(runs[0].id, 0, "one", "step", "notify", "op", {"m": 1})
+        store.decide(runs[0].id, 0, "approve", "oncall:bob")
+        store._conn.execute("DELETE FROM runbook_runs WHERE id = ?", (runs[2].id,))
+    with Store(path) as store:
+        assert store.version == LATEST >= 9
+        assert store.get_runbook_run(runs[0].id) == runs[0]
+        assert store.runbook_steps(runs[0].id) == [step]
+        assert store.approval(runs[0].id, 0).actor == "oncall:bob"
+        new = store.start_runbook_run("rb", "t9", "op", {})
+        assert new.id == runs[2].id + 1                       # no id used twice
+        store.set_run_state(new.id, "not_confirmed", "not confirmed: up returned nothing")
+        store.start_step(new.id, 0, "confirm-0", "confirm", "prometheus.expect", "op", {})
+        store._conn.execute("DELETE FROM runbook_runs WHERE id = ?", (runs[0].id,))
+        assert store.runbook_steps(runs[0].id) == [] and store.approval(runs[0].id, 0) is None
+        assert store._conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -1,13 +1,15 @@
-"""A tiny synchronous JSON HTTP client for tests (stdlib only)."""
+"""A tiny synchronous JSON HTTP client for tests (stdlib only), and `send_body`, how the
+tests' own HTTP servers answer."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-__all__ = ["NO_BODY", "call"]
+__all__ = ["NO_BODY", "call", "send_body"]
 
 NO_BODY = object()
 
@@ -34,3 +36,13 @@ def _parse(payload: bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def send_body(handler: BaseHTTPRequestHandler, status: int, body: bytes,
+              content_type: str = "application/json") -> None:
+    """Answer the request `handler` holds with `status` and `body`."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

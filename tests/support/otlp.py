@@ -14,6 +14,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from tests.support.http import send_body
+
 __all__ = ["ReceivedSpan", "TraceReceiver"]
 
 KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
@@ -63,12 +65,8 @@ class TraceReceiver:
                     payload = gzip.decompress(payload)
                 with receiver._lock:
                     receiver.spans.extend(_spans(payload))
-                body = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, 200, ExportTraceServiceResponse().SerializeToString(),
+                          "application/x-protobuf")
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from controlplane.chaos import probes
 from controlplane.chaos.config import STATE_KEY
@@ -16,7 +16,8 @@ from controlplane.runbooks.actions import ActionContext, ActionFailed, NoParams,
 
 class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    expr: str
+    # PromQL: a label template in it may only be an = matcher's value, filled as a string
+    expr: str = Field(json_schema_extra={"promql": True})
 
 
 def _prometheus(ctx: ActionContext) -> PrometheusClient:

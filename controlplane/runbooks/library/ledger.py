@@ -1,5 +1,6 @@
-"""Ledger actions: wait for a primary, fail over fast when the primary is confirmed dead,
-check HAProxy's routing, and bring the old primary back as a standby.
+"""Ledger actions: confirm the ledger has no primary, wait for a primary, fail over fast when
+the primary is confirmed dead, check HAProxy's routing, and bring the old primary back as a
+standby.
 
 Fast failover: Patroni promotes the synchronous standby only when the dead primary's leader
 lease expires (about ttl seconds). When the old primary is confirmed dead (no Patroni, no
@@ -114,6 +115,17 @@ def failover(ctx: ActionContext, params: Failover) -> dict[str, Any]:
     deleted = _etcd(ctx, "/v3/kv/deleterange", leader_key).get("deleted")
     return {"dead_primary": leader, "candidate": candidate, "lease_deleted": deleted == "1",
             "roles": roles}
+
+
+@action("ledger.no_primary", NoParams, "no ledger node is a primary that answers (the "
+        "platform's health probes)", mutates=False)
+def no_primary(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
+    nodes = {i.id: i.health for i in ctx.platform.instances("ledger")}
+    seen = {n: h.role if h.alive else f"no answer ({h.detail})" for n, h in nodes.items()}
+    live = [n for n, h in nodes.items() if h.alive and h.role == "primary"]
+    if live:
+        raise ActionFailed(f"{live[0]} is the primary and answers: {seen}")
+    return {"nodes": seen}
 
 
 @action("ledger.wait_primary", Timeout, "wait until a node is primary", mutates=False)

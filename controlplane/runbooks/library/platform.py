@@ -1,5 +1,5 @@
-"""Platform actions: start, stop, restart, kill, scale (out and in), and waiting for
-readiness."""
+"""Platform actions: start, stop, restart, kill, scale (out and in) and undo a scaling, and
+waiting for readiness."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controlplane.runbooks.actions import ActionContext, ActionFailed, action
+from controlplane.runbooks.actions import ActionContext, ActionFailed, NoParams, action
 
 
 class Instance(BaseModel):
@@ -61,6 +61,7 @@ class ScaleOut(Component):
 
 class ScaleIn(Component):
     min_instances: int = Field(1, ge=1, le=64)
+    below_topology: bool = False    # the topology's instance count is a floor unless True
 
 
 def _running(ctx: ActionContext, component: str) -> list[str]:
@@ -90,20 +91,62 @@ def scale_out(ctx: ActionContext, params: ScaleOut) -> dict[str, Any]:
         raise ActionFailed(f"{params.component} already runs {len(before)} instances "
                            f"(max_instances {params.max_instances}); not scaling out")
     info = ctx.platform.scale(params.component)
-    return {**_summary(info), "instances_before": len(before),
-            "instances_after": len(before) + 1, **_scale_report(ctx, info.id)}
+    return {**_summary(info), "component": params.component, "direction": "out",
+            "instances_before": len(before), "instances_after": len(before) + 1,
+            **_scale_report(ctx, info.id)}
+
+
+def _floor(ctx: ActionContext, params: ScaleIn) -> tuple[int, str]:
+    """The fewest instances a scale-in may leave, and where that number comes from: the
+    topology's own count, unless the runbook says `below_topology`; never under min_instances."""
+    service = ctx.platform.topology().services.get(params.component)
+    ours = service.instances if service is not None else 1
+    if params.below_topology or ours <= params.min_instances:
+        return params.min_instances, f"min_instances {params.min_instances}"
+    return ours, (f"the topology's {ours} (a runbook goes under it with below_topology: true "
+                  "and min_instances)")
 
 
 @action("platform.scale_in", ScaleIn,
-        "stop and forget the highest-numbered instance (never below min_instances)")
+        "stop and forget the highest-numbered instance (never below the topology's count, "
+        "unless below_topology, nor min_instances)")
 def scale_in(ctx: ActionContext, params: ScaleIn) -> dict[str, Any]:
     before = _running(ctx, params.component)
-    if len(before) <= params.min_instances:
+    floor, why = _floor(ctx, params)
+    if len(before) <= floor:
         raise ActionFailed(f"{params.component} runs {len(before)} instances, not above "
-                           f"min_instances {params.min_instances}; not scaling in")
+                           f"{why}; not scaling in")
     info = ctx.platform.scale_in(params.component)
-    return {**_summary(info), "instances_before": len(before),
-            "instances_after": len(before) - 1, **_scale_report(ctx, info.id)}
+    return {**_summary(info), "component": params.component, "direction": "in",
+            "instances_before": len(before), "instances_after": len(before) - 1,
+            "floor": floor, **_scale_report(ctx, info.id)}
+
+
+@action("platform.undo_scale", NoParams,
+        "undo what the step's scaling did (a rollback): remove each instance its scale-out "
+        "added, start one for each instance its scale-in removed")
+def undo_scale(ctx: ActionContext, params: NoParams) -> dict[str, Any]:
+    done = [out for out in ctx.undo if out.get("direction") in ("out", "in")]
+    return {"undone": [_undo(ctx, out) for out in reversed(done)]}
+
+
+def _number(instance_id: str) -> int:
+    return int(instance_id.rsplit("-", 1)[1])
+
+
+def _undo(ctx: ActionContext, out: dict[str, Any]) -> dict[str, Any]:
+    component, instance = out["component"], out["instance"]
+    if out["direction"] == "in":
+        return {"started": ctx.platform.scale(component).id, "instead_of": instance}
+    ids = [i.id for i in ctx.platform.instances(component)]
+    if instance not in ids:
+        return {"already_gone": instance}
+    last = max(ids, key=_number)
+    if last != instance:           # the platform removes the highest-numbered one only
+        raise ActionFailed(f"{instance}, which this step added, is no longer the highest-"
+                           f"numbered {component} ({last} is): scaling in would remove "
+                           f"{last}; remove {instance} by hand")
+    return {"removed": ctx.platform.scale_in(component).id}
 
 
 @action("platform.wait_ready", Wait, "wait until an instance is ready", mutates=False)
