@@ -4,9 +4,12 @@ result) and the approvals given or refused.
 One run per alert. An alert is its identity (its fingerprint: its labels), not its startsAt:
 a new startsAt for the same labels starts no new run of a runbook while an earlier run of it
 for those labels is active, or acted on an occurrence of the alert that is still firing (not
-resolved, not past its endsAt). A run that acted on nothing (`skipped`, `not_confirmed`) does
-not count, so a forged alert cannot keep the real one from starting its runbook. A resend (same
-startsAt) never starts a second run."""
+resolved, not past its endsAt) and the new occurrence began before that run ended: one that
+begins after it (the condition back after a fix, or Prometheus restarted and lost the old
+occurrence's resolution) is a new incident, and the runbook's confirm check decides. A run
+that acted on nothing (`skipped`, `not_confirmed`) does not count, so a forged alert cannot
+keep the real one from starting its runbook. A resend (same startsAt) never starts a second
+run."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ ACTED_ON_NOTHING = ("skipped", "not_confirmed")
 # an earlier run of this runbook for this alert identity that holds it (see the docstring)
 _HANDLED = f"""SELECT r.id FROM runbook_runs r WHERE r.runbook = ? AND r.alert_fingerprint = ?
     AND (r.state IN {ACTIVE_RUN_STATES}
-         OR (r.state NOT IN {ACTED_ON_NOTHING} AND EXISTS (
+         OR (r.state NOT IN {ACTED_ON_NOTHING} AND ? <= r.ended_at AND EXISTS (
              SELECT 1 FROM alerts a WHERE a.fingerprint = r.alert_fingerprint
              AND a.starts_at = r.alert_starts_at AND a.status = 'firing'
              AND (a.ends_at IS NULL OR a.ends_at > ?))))
@@ -129,7 +132,8 @@ class RunbookRecords(AuditRecords):
                    trigger: Mapping[str, object], dry_run: bool, fingerprint: str | None,
                    starts_at: float | None, pid: int | None) -> RunbookRun | None:
         now = self._clock()
-        if fingerprint is not None and self._one(_HANDLED, (runbook, fingerprint, now)):
+        if fingerprint is not None and self._one(
+                _HANDLED, (runbook, fingerprint, starts_at if starts_at is not None else now, now)):
             return None
         holder = None if dry_run else self._one(
             "SELECT id, runbook, state FROM runbook_runs WHERE target = ? AND state IN "

@@ -277,6 +277,21 @@ def test_a_new_starts_at_for_the_same_alert_starts_no_second_run(clocked) -> Non
     assert [r.id for r in store.runbook_runs()] == [first.id] and CALLS == ["a"]
 
 
+def test_an_occurrence_that_began_after_the_run_ended_is_a_new_incident(clocked) -> None:
+    """Prometheus restarted (the old occurrence never resolved in the store) or the condition
+    came back after the fix: a startsAt after the earlier run's end starts a run, which its
+    confirm check then judges; one from before that end is still the same incident. (A
+    cluster test's failover loop once found its LedgerNoPrimary swallowed this way.)"""
+    store, now = clocked
+    rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
+    eng = _engine(store)
+    eng.execute(eng.start_for_alert(rb, _firing(store, T0, _at(17, 50))), rb)   # ends at T0
+    now[0] = T0 + 120
+    assert eng.start_for_alert(rb, _firing(store, now[0], _at(17, 55))) is None
+    again = eng.start_for_alert(rb, _firing(store, now[0], _at(18, 1)))
+    assert again is not None and again.state == "running"
+
+
 def test_the_same_alert_starts_again_once_it_resolved_or_expired(clocked) -> None:
     store, now = clocked
     rb = _rb([_step("one", "test.do", {"label": "a"})], **ON_LEDGER)
