@@ -94,10 +94,13 @@ def parse_request(payload: bytes, encoding: OtlpEncoding) -> ExportTraceServiceR
                                field="body") from None
         return request
     document = jsonbody.loads(payload)
+    if not isinstance(document, dict):     # protobuf's ParseDict raises TypeError on null
+        raise InvalidInput("not an OTLP JSON trace request: the body must be a JSON object "
+                           "with resourceSpans", field="body", value=type(document).__name__)
     _hex_ids_to_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except json_format.ParseError as err:
+    except (json_format.ParseError, TypeError, ValueError, AttributeError) as err:
         raise InvalidInput(f"not an OTLP JSON trace request: {err}", field="body") from None
     return request
 

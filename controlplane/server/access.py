@@ -49,6 +49,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/metrics"): "metrics:read",
     ("POST", "/v1/traces"): "telemetry:write",
     ("GET", "/api/v1/whoami"): AUTHENTICATED,
+    ("GET", "/api/v1/openapi.json"): ANYONE,
     ("GET", "/api/v1/traces"): "records:read",
     ("GET", "/api/v1/traces/{trace_id}"): "records:read",
     ("GET", "/api/v1/telemetry/summary"): "records:read",

@@ -24,7 +24,7 @@ from controlplane.observe.spans import SpanStore
 from controlplane.platform.base import Platform
 from controlplane.security.checkpoints import write_checkpoint
 from controlplane.security.roles import load_roles, roles
-from controlplane.server import alerts_api, api, audit_api, chaos_api, runbooks_api
+from controlplane.server import alerts_api, api, audit_api, chaos_api, openapi, runbooks_api
 from controlplane.server.access import ACCESS, Access, access_middleware
 from controlplane.server.errors import (
     error_document,
@@ -75,6 +75,7 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_routes(chaos_api.routes)
     app.router.add_routes(audit_api.routes)
     app.router.add_routes(runbooks_api.routes)
+    app.router.add_routes(openapi.routes)
     return app
 
 

@@ -23,15 +23,14 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from controlplane import jsonbody
 from controlplane.application import chaos
 from controlplane.application.events import Event
-from controlplane.errors import ControlPlaneError, InvalidInput, StoreError
+from controlplane.errors import ControlPlaneError, StoreError
 from controlplane.platform.base import Platform
+from controlplane.server.bodies import EmptyBody, HaltBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
 from controlplane.server.state import STATE
@@ -45,7 +44,6 @@ __all__ = ["CHAOS", "ChaosDoor", "routes"]
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 DEFAULT_REASON = "halted through the control-plane API"
-HALT_FIELDS = {"reason", "wait_s"}
 
 
 @dataclass
@@ -111,9 +109,11 @@ async def get_status(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/chaos/halt")
 async def post_halt(request: web.Request) -> web.Response:
-    body = await _object_body(request, HALT_FIELDS)
-    reason, wait_s = chaos.check_halt(body.get("reason", DEFAULT_REASON),
-                                      body.get("wait_s", chaos.DEFAULT_WAIT_S))
+    body = await read_body(request, HaltBody)
+    given = body.model_fields_set          # a null given is refused, an absent one defaults
+    reason, wait_s = chaos.check_halt(body.reason if "reason" in given else DEFAULT_REASON,
+                                      body.wait_s if "wait_s" in given
+                                      else chaos.DEFAULT_WAIT_S)
     door = request.app[CHAOS]
     platform = door.platform()
     async with door.lock:
@@ -124,24 +124,12 @@ async def post_halt(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/chaos/resume")
 async def post_resume(request: web.Request) -> web.Response:
-    await _object_body(request, set())
+    await read_body(request, EmptyBody)
     state_dir = request.app[CHAOS].state_dir
     if state_dir is None:
         raise _no_state_dir()
     state = chaos.resume(Workspace(state_dir), _log_event)
     return web.json_response({"halted": state.halted, "halt_reason": state.reason})
-
-
-async def _object_body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
-    """The body as a JSON object with only `allowed` keys; no body at all is `{}`."""
-    body = jsonbody.loads(await request.read(), field="(body)", empty={})
-    if not isinstance(body, dict):
-        raise InvalidInput("must be a JSON object", field="(body)", value=type(body).__name__)
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise InvalidInput("unknown field; allowed: " + (", ".join(sorted(allowed)) or
-                                                          "none"), field=unknown[0])
-    return body
 
 
 def _log_event(event: Event) -> None:

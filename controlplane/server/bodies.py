@@ -1,0 +1,75 @@
+"""The request bodies the service's routes take, as models: the handlers read their bodies
+through `read_body` with these, and the OpenAPI document (`openapi.py`) describes each route's
+body from the same model. Field types are checked strictly (no "1" for 1); what a value must
+mean beyond its type (a halt's wait within bounds, a reason's length) the use case checks."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from controlplane import jsonbody
+from controlplane.errors import InvalidInput
+from controlplane.userfiles import first_error
+
+__all__ = ["BODIES", "DecisionBody", "EmptyBody", "HaltBody", "PauseBody", "read_body"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class EmptyBody(_Body):
+    """No fields: an empty object, or no body at all."""
+
+
+class HaltBody(_Body):
+    reason: str | None = Field(None, description="Why; recorded with the halt.",
+                               max_length=500)
+    wait_s: float | None = Field(
+        None, description="How long to wait for the runners to revert their own faults "
+        "before reverting them itself (0 to 120 s, default 1).", ge=0, le=120)
+
+
+class DecisionBody(_Body):
+    step: int | None = Field(None, ge=0, le=999,
+                             description="The step to decide [default: the waiting one].")
+    reason: str | None = Field(None, max_length=500)
+    totp: str | None = Field(None, description="The approver's current TOTP code; a "
+                             "sensitive runbook's step asks for it.", max_length=16)
+
+
+class PauseBody(_Body):
+    reason: str = Field(min_length=1, max_length=500, description="Why automation stops.")
+
+
+BODIES: dict[tuple[str, str], type[_Body]] = {
+    ("POST", "/api/v1/chaos/halt"): HaltBody,
+    ("POST", "/api/v1/chaos/resume"): EmptyBody,
+    ("POST", "/api/v1/runbooks/runs/{run_id}/approve"): DecisionBody,
+    ("POST", "/api/v1/runbooks/runs/{run_id}/reject"): DecisionBody,
+    ("POST", "/api/v1/runbooks/automation/pause"): PauseBody,
+    ("POST", "/api/v1/runbooks/automation/resume"): EmptyBody,
+}
+
+
+M = TypeVar("M", bound=_Body)
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The body as `model`: a JSON object with only its fields (no body at all is `{}`);
+    InvalidInput naming the field otherwise."""
+    raw: Any = jsonbody.loads(await request.read(), field="(body)", empty={})
+    if not isinstance(raw, dict):
+        raise InvalidInput("must be a JSON object", field="(body)", value=type(raw).__name__)
+    unknown = sorted(set(raw) - set(model.model_fields))
+    if unknown:
+        raise InvalidInput("unknown field; allowed: " + (", ".join(model.model_fields) or
+                                                          "none"), field=unknown[0])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        field, message, value = first_error(err.errors())
+        raise InvalidInput(message, field=field, value=value) from None
