@@ -38,6 +38,8 @@ class ActionContext:
     run_id: int | None = None
     alert: dict[str, Any] = field(default_factory=dict)    # the triggering alert, if any
     prometheus_url: str | None = None
+    runbook: str = ""                     # the running runbook's name
+    alertmanager_url: str | None = None   # else the cluster's own Alertmanager, if it has one
 
 
 @dataclass(frozen=True)

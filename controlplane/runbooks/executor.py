@@ -101,7 +101,7 @@ class RunbookEngine:
             return resolved
         rb = resolved
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
-                            self.prometheus_url)
+                            self.prometheus_url, runbook=run.runbook)
         if resume_at == 0:
             reason = self._preconditions(run, rb, ctx)
             if reason:
@@ -244,7 +244,7 @@ class RunbookEngine:
             return f"failed: {resolved.error}"
         rb = resolved
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
-                            self.prometheus_url)
+                            self.prometheus_url, runbook=run.runbook)
         completed = [st for i, st in enumerate(rb.steps) if i in done_idx]
         if run.state == "waiting_approval":
             nxt = max(done_idx, default=-1) + 1
