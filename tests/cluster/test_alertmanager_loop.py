@@ -8,7 +8,6 @@ Tests run in file order on one cluster.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import urllib.request
@@ -16,12 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlplane.chaos.engine import FaultContext, FaultEngine
-from controlplane.drills.loop import collect_loop
 from controlplane.platform import Platform
 from controlplane.store import Store
 from controlplane.topology import load_topology, with_alertmanager
 from tests.support.cluster import running_cluster
+from tests.support.loops import marketdata_stall_loop
 from tests.support.net import wait_for
 from tests.support.receiver import Receiver, receiver
 
@@ -112,18 +110,7 @@ def test_a_runbook_started_through_alertmanager_notifies_people(am_cluster,
     notification goes back through Alertmanager to the people receiver, link included."""
     wait_for("marketdata ready", lambda: am_cluster.health("marketdata-0").ready or None,
              timeout=30)
-    engine = FaultEngine(FaultContext(am_cluster, am_cluster.workspace.store_path))
-    since = time.time()
-    fault = engine.inject("marketdata-stall", "marketdata", {"duration_s": 120},
-                          run_id="test-am-loop")
-    try:
-        assert fault.evidence.ok, fault.evidence.observed
-        with Store(am_cluster.workspace.store_path) as store:
-            loop = asyncio.run(collect_loop(store, "MarketDataStale",
-                                            "marketdata-stall-recovery", since, wait_s=90))
-    finally:
-        reverted = engine.revert(fault.id)
-    assert reverted.ok, reverted.observed
+    since, loop = marketdata_stall_loop(am_cluster, "test-am-loop")
     assert loop.run_state == "succeeded", (loop.run_error, loop.steps)
     with Store(am_cluster.workspace.store_path) as store:
         [told] = [s for s in store.runbook_steps(loop.run_id) if s.action == "notify"]
