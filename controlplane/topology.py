@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_TOPOLOGY",
     "KIND_PORTS",
     "MESH_SERVICE",
+    "AlertmanagerSettings",
     "ControlplaneSettings",
     "LedgerSettings",
     "MatcherSettings",
@@ -35,6 +36,7 @@ __all__ = [
     "parse_topology",
     "resolve_ports",
     "start_order",
+    "with_alertmanager",
 ]
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parent.parent / "testbed" / "topology.yaml"
@@ -48,6 +50,7 @@ KIND_PORTS: dict[str, tuple[str, ...]] = {
     "haproxy": ("primary", "stats"),
     "etcd": ("client", "peer"),
     "prometheus": ("http",),
+    "alertmanager": ("http",),       # optional: between Prometheus and the control plane
     "controlplane": ("http",),
     "faultproxy": ("admin",),        # plus one port per mesh link, see mesh_links()
 }
@@ -103,6 +106,26 @@ class PrometheusSettings(_Strict):
     retention: str = Field("2d", pattern=r"^\d+(h|d|w)$")
 
 
+class AlertmanagerSettings(_Strict):
+    """Alertmanager's grouping timers, and `people`: the receiver that runbook notifications
+    (alertname RunbookNotification) go to, in Alertmanager's own receiver syntax
+    (`webhook_configs`, `email_configs`, `slack_configs`, `pagerduty_configs`, ...)."""
+
+    group_wait: str = Field("1s", pattern=r"^\d+(ms|s|m|h)$")
+    group_interval: str = Field("1s", pattern=r"^\d+(ms|s|m|h)$")
+    repeat_interval: str = Field("1h", pattern=r"^\d+(s|m|h|d)$")
+    people: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+    @field_validator("people")
+    @classmethod
+    def _receiver_configs(cls, v: dict[str, list[dict[str, Any]]]) -> dict:
+        wrong = [k for k in v if not k.endswith("_configs")]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not an Alertmanager receiver integration; use "
+                             "webhook_configs, email_configs, slack_configs, pagerduty_configs")
+        return v
+
+
 class ControlplaneSettings(_Strict):
     """The control-plane service: forward every span batch to another OTLP/HTTP collector."""
 
@@ -121,6 +144,7 @@ SETTINGS_MODELS: dict[str, type[_Strict]] = {
     "ledger": LedgerSettings,
     "matcher": MatcherSettings,
     "prometheus": PrometheusSettings,
+    "alertmanager": AlertmanagerSettings,
     "controlplane": ControlplaneSettings,
 }
 
@@ -356,6 +380,24 @@ def _check_fixed_port_collisions(topo: Topology, source: str) -> None:
                     raise _invalid(source, where, f"port {port} is also used by {seen[port]}",
                                    value=value, fix="Give each port its own number, or 'auto'")
                 seen[port] = where
+
+
+ALERTMANAGER_SERVICE = "alertmanager"
+
+
+def with_alertmanager(topo: Topology) -> Topology:
+    """`topo` with Alertmanager between Prometheus and the control plane (`cluster up
+    --alertmanager`); unchanged when it already has one. Prometheus then waits for it."""
+    if topo.has_kind("alertmanager"):
+        return topo
+    deps = [n for n, s in topo.services.items() if s.kind == "controlplane"]
+    services = {ALERTMANAGER_SERVICE: Service(kind="alertmanager", tier="observability",
+                                              restart="always", depends_on=deps)}
+    for name, svc in topo.services.items():
+        if svc.kind == "prometheus":
+            svc = svc.model_copy(update={"depends_on": [*svc.depends_on, ALERTMANAGER_SERVICE]})
+        services[name] = svc
+    return topo.model_copy(update={"services": services})
 
 
 def start_order(topo: Topology) -> list[str]:

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(prometheus etcd-server patroni postgresql haproxy nftables)
+PACKAGES=(prometheus prometheus-alertmanager etcd-server patroni postgresql haproxy nftables)
 EXTRA=("$@")   # e.g. `scripts/setup.sh wrk` for the benchmarks
 VENV=.venv
 LOCK=requirements.lock
@@ -24,8 +24,9 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "setup: installing Debian packages: ${missing[*]}"
-  # Keep the packages' own services (prometheus on :9090, etcd on :2379, haproxy) from being
-  # started by the install; the control plane runs its own instances on free ports.
+  # Keep the packages' own services (prometheus on :9090, alertmanager on :9093, etcd on
+  # :2379, haproxy) from being started by the install; the control plane runs its own
+  # instances on free ports.
   policy=/usr/sbin/policy-rc.d
   own_policy=0
   if [[ ! -e $policy ]]; then

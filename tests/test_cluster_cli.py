@@ -70,3 +70,13 @@ def test_stop_start_scale_and_down(workspace: Path) -> None:
     assert "removed matcher-2" in _cluster(workspace, "scale", "matcher", "--in").output
     assert _cluster(workspace, "down").exit_code == 0
     assert not open_platform(workspace).is_up()
+
+
+def test_up_with_alertmanager_adds_it_and_later_commands_keep_it(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
+    (tmp_path / "fake.yaml").write_text(yaml.safe_dump({**data, "platform": "fake"}))
+    up = _cluster(tmp_path / "ws", "up", "--topology", str(tmp_path / "fake.yaml"),
+                  "--alertmanager")
+    assert up.exit_code == 0, up.output
+    shown = json.loads(_cluster(tmp_path / "ws", "status", "--json").output)
+    assert "alertmanager-0" in {i["id"] for i in shown["instances"]}

@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from controlplane.errors import InvalidTopology
-from controlplane.topology import DEFAULT_TOPOLOGY, load_topology, resolve_ports, start_order
+from controlplane.topology import (
+    DEFAULT_TOPOLOGY,
+    load_topology,
+    resolve_ports,
+    start_order,
+    with_alertmanager,
+)
 
 
 def test_default_topology_loads_with_dependency_order() -> None:
@@ -29,6 +35,15 @@ def test_auto_ports_are_distinct_and_fixed_ports_kept() -> None:
     assert len(every) == len(set(every))
     auto = resolve_ports(topo, all_auto=True).ports
     assert auto["gateway-0"]["http"] != 18080
+
+
+def test_with_alertmanager_puts_it_between_prometheus_and_the_control_plane() -> None:
+    topo = with_alertmanager(load_topology())
+    order = start_order(topo)
+    assert order.index("controlplane") < order.index("alertmanager") < order.index("prometheus")
+    assert topo.services["alertmanager"].kind == "alertmanager"
+    assert with_alertmanager(topo) == topo                    # once only
+    assert not load_topology().has_kind("alertmanager")       # optional: off by default
 
 
 def _write(tmp_path: Path, mutate) -> Path:
@@ -69,6 +84,9 @@ CASES = [
      ["services.controlplane.settings.forward_otlp_endpoint", "ftp://collector"]),
     ("port collision", lambda d: d["services"]["matcher"].update(ports={"http": 18080}),
      ["port 18080 is also used"]),
+    ("not a receiver integration", lambda d: d["services"].update(alertmanager={
+        "kind": "alertmanager", "settings": {"people": {"webhook": [{"url": "http://x"}]}}}),
+     ["services.alertmanager.settings.people", "'webhook' is not an Alertmanager receiver"]),
 ]
 
 

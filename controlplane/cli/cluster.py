@@ -23,7 +23,7 @@ from controlplane.cli.common import (
 )
 from controlplane.cli.render import status_table
 from controlplane.platform import load_platform
-from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
+from controlplane.topology import DEFAULT_TOPOLOGY, load_topology, with_alertmanager
 
 __all__ = ["cluster"]
 
@@ -40,9 +40,15 @@ def cluster() -> None:
               show_default=True, help="'auto' picks a free port for every component.")
 @click.option("--timeout", type=float, default=300, show_default=True,
               help="Seconds to wait for every component to be ready.")
-def up(topology_path: Path | None, state_dir: Path | None, ports: str, timeout: float) -> None:
+@click.option("--alertmanager", "with_am", is_flag=True,
+              help="Put Alertmanager between Prometheus and the control plane (grouping, "
+              "silences, inhibition; runbook notifications go to its receivers).")
+def up(topology_path: Path | None, state_dir: Path | None, ports: str, timeout: float,
+       with_am: bool) -> None:
     """Start every component, in dependency order, and wait until all are ready."""
     topology = load_topology(topology_path)
+    if with_am:
+        topology = with_alertmanager(topology)
     platform = load_platform(topology, resolve_state(state_dir, topology),
                              str(topology_path or DEFAULT_TOPOLOGY))
     with console_err.status("starting cluster...") as status:

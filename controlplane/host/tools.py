@@ -15,6 +15,8 @@ SETUP_HINT = "run `make setup` (as root), or: sudo apt-get install -y {package}"
 PACKAGES: dict[str, str] = {
     "prometheus": "prometheus",
     "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
     "etcd": "etcd-server",
     "patroni": "patroni",
     "haproxy": "haproxy",

@@ -40,6 +40,8 @@ class ActionContext:
     alert: dict[str, Any] = field(default_factory=dict)    # the triggering alert, if any
     prometheus_url: str | None = None
     undo: list[dict[str, Any]] = field(default_factory=list)   # a rollback: what its step did
+    runbook: str = ""                     # the running runbook's name
+    alertmanager_url: str | None = None   # else the cluster's own Alertmanager, if it has one
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class RunbookEngine:
             return resolved
         rb = resolved
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
-                            self.prometheus_url)
+                            self.prometheus_url, runbook=run.runbook)
         if resume_at == 0:
             reason = self._confirm(run, rb, ctx)
             if reason:
@@ -263,7 +263,7 @@ class RunbookEngine:
             return f"failed: {resolved.error}"
         rb = resolved
         ctx = ActionContext(self.platform, run.dry_run, run.id, dict(run.trigger),
-                            self.prometheus_url)
+                            self.prometheus_url, runbook=run.runbook)
         completed = [st for i, st in enumerate(rb.steps) if i in done_idx]
         if run.state == "waiting_approval":
             nxt = max(done_idx, default=-1) + 1

@@ -19,9 +19,7 @@ import urllib.request
 import pytest
 
 from controlplane.application.drills import ledger_failover_drill
-from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.drills import DrillSettings
-from controlplane.drills.loop import collect_loop
 from controlplane.errors import PlatformError, UnknownTarget
 from controlplane.host.procs import alive, find_owned
 from controlplane.observe.prometheus import PrometheusClient
@@ -31,6 +29,7 @@ from controlplane.slo.budget import error_budgets
 from controlplane.store import Store
 from controlplane.trading.journals import acknowledged_orders
 from tests.support.local import pid, process_roots
+from tests.support.loops import marketdata_stall_loop
 from tests.support.net import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -329,23 +328,12 @@ def test_marketdata_stall_loop_the_alert_restarts_market_data(cluster) -> None:
     with Store(cluster.workspace.store_path) as store:       # nothing else acting on it now
         wait_for("no runbook on marketdata", lambda: not store.runbook_runs(
             active=True, target="marketdata"), timeout=60, interval=0.5)
-    engine = FaultEngine(FaultContext(cluster, cluster.workspace.store_path))
-    since = time.time()
-    fault = engine.inject("marketdata-stall", "marketdata", {"duration_s": 120},
-                          run_id="test-stall-loop")
-    try:
-        assert fault.evidence.ok, fault.evidence.observed
-        with Store(cluster.workspace.store_path) as store:
-            loop = asyncio.run(collect_loop(store, "MarketDataStale",
-                                            "marketdata-stall-recovery", since, wait_s=90))
-    finally:
-        reverted = engine.revert(fault.id)
+    since, loop = marketdata_stall_loop(cluster, "test-stall-loop")
     assert loop.alerted_at is not None, "MarketDataStale never reached the control plane"
     assert loop.run_state == "succeeded", (loop.run_error, loop.steps)
     assert [s["name"] for s in loop.steps if s["kind"] == "step"][:2] == ["restart",
                                                                          "verify-fresh"]
     assert loop.run_ended_at < since + 120             # fixed by the runbook, not by the ttl
-    assert reverted.ok, reverted.observed
 
 
 @pytest.mark.e2e

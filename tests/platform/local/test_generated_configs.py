@@ -1,6 +1,7 @@
 """Configuration the local platform generates, checked by the real tools that will read it.
 
-What this covers: Prometheus (promtool check config), HAProxy (haproxy -c) and Patroni
+What this covers: Prometheus (promtool check config), Alertmanager (amtool check-config and
+its routing tree), HAProxy (haproxy -c) and Patroni
 (patroni --validate-config) accept what we write. It does not start them (tests/cluster does).
 """
 
@@ -17,7 +18,7 @@ from controlplane.observe.scrape_config import ScrapeTarget, write_targets
 from controlplane.platform.local.daemon import build_context
 from controlplane.platform.local.kinds import KINDS
 from controlplane.platform.local.state import ClusterRecord, StateDir
-from controlplane.topology import load_topology, resolve_ports
+from controlplane.topology import load_topology, resolve_ports, with_alertmanager
 
 pytestmark = pytest.mark.cluster
 
@@ -93,3 +94,50 @@ def test_controlplane_forwards_spans_when_the_topology_says_so(ctx) -> None:
         "forward_otlp_endpoint": "http://127.0.0.1:4318/v1/traces"}})
     spec = KINDS["controlplane"].build(ctx, "controlplane", forwarding, 0)
     assert spec.argv[spec.argv.index("--forward-otlp") + 1] == "http://127.0.0.1:4318/v1/traces"
+
+
+@pytest.fixture()
+def am_ctx(tmp_path: Path):
+    """The reference topology with Alertmanager (`cluster up --alertmanager`), and a people
+    receiver as a topology would give it."""
+    topo = with_alertmanager(load_topology())
+    people = {"webhook_configs": [{"url": "http://127.0.0.1:9/people", "send_resolved": False}]}
+    services = dict(topo.services)
+    services["alertmanager"] = services["alertmanager"].model_copy(
+        update={"settings": {"people": people}})
+    topo = topo.model_copy(update={"services": services})
+    state = StateDir(tmp_path / "state")
+    state.make()
+    state.write_cluster(ClusterRecord(topo.name, topo.model_dump(mode="json"),
+                                      resolve_ports(topo, all_auto=True).ports, []))
+    yield build_context(state)
+
+
+def test_alertmanager_config_passes_amtool_and_routes_notifications_only_to_people(
+        am_ctx) -> None:
+    spec = _spec(am_ctx, "alertmanager")
+    cfg = spec.cwd / "alertmanager.yml"
+    result = _run(["amtool", "check-config", str(cfg)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    intake = f"{am_ctx.url('controlplane-0')}/api/v2/alerts"
+    routed = _run(["amtool", "config", "routes", "test", f"--config.file={cfg}",
+                   "alertname=RunbookNotification", "run_id=7"])
+    assert routed.stdout.split() == ["people"], routed.stdout + routed.stderr   # no loop back
+    routed = _run(["amtool", "config", "routes", "test", f"--config.file={cfg}",
+                   "alertname=ComponentDown", "instance_id=marketdata-0"])
+    assert routed.stdout.split() == ["controlplane"], routed.stdout + routed.stderr
+    hook = yaml.safe_load(cfg.read_text())["receivers"][0]["webhook_configs"][0]
+    assert (hook["url"], hook["send_resolved"]) == (intake, True)
+    token = Path(hook["http_config"]["authorization"]["credentials_file"])
+    assert token.read_text() == am_ctx.secrets["intake"]
+    assert token.stat().st_mode & 0o077 == 0
+
+
+def test_prometheus_sends_to_alertmanager_when_the_cluster_has_one(am_ctx) -> None:
+    spec = _spec(am_ctx, "prometheus")
+    cfg = yaml.safe_load((spec.cwd / "prometheus.yml").read_text())
+    [am] = cfg["alerting"]["alertmanagers"]
+    assert am["static_configs"] == [{"targets": [am_ctx.addr("alertmanager-0", "http")]}]
+    assert "authorization" not in am          # the intake token stays with Alertmanager
+    result = _run(["promtool", "check", "config", str(spec.cwd / "prometheus.yml")])
+    assert result.returncode == 0, result.stdout + result.stderr

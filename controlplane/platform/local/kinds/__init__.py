@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from controlplane.platform.local.kinds import (
+                                               alertmanager,
                                                etcd,
                                                faultproxy,
                                                haproxy,
@@ -20,5 +21,6 @@ KINDS: dict[str, Kind] = {
     "ledger": ledger.KIND,
     "haproxy": haproxy.KIND,
     "prometheus": prometheus.KIND,
+    "alertmanager": alertmanager.KIND,
     "faultproxy": faultproxy.KIND,
 }

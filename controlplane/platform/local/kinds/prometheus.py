@@ -33,11 +33,15 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
     if controlplanes:                  # its service asks for credentials (issue 10)
         intake = write_file(cwd / "intake.token", ctx.secrets["intake"], mode=0o600)
         scrape = write_file(cwd / "scrape.token", ctx.secrets["scrape"], mode=0o600)
+    alertmanagers = None
+    if ctx.topology.has_kind("alertmanager"):      # it groups, then posts to the control plane
+        alertmanagers, intake = [ctx.addr(ctx.first("alertmanager"), "http")], None
+    elif controlplanes:                             # the control plane's intake, directly
+        alertmanagers = [ctx.addr(ctx.first("controlplane"), "http")]
     cfg = write_file(cwd / "prometheus.yml", render_prometheus_config(
         jobs, ctx.state.targets_dir, cluster=ctx.topology.name,
         scrape_interval=settings.scrape_interval, rule_files=[str(rules / "*.yml")],
-        alertmanagers=[ctx.addr(ctx.first("controlplane"), "http")] if controlplanes else None,
-        alertmanager_credentials=intake,
+        alertmanagers=alertmanagers, alertmanager_credentials=intake,
         job_credentials={job: scrape for job in controlplanes if scrape is not None}))
     url = ctx.url(inst)
     argv = [require("prometheus"), f"--config.file={cfg}",
