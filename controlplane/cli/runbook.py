@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,8 @@ def run(name: str, dry_run: bool, label_items: tuple[str, ...], runbooks_dir: Pa
 
 
 def _actor(given: str | None) -> str:
-    return given or f"operator:{getpass.getuser()}"
+    """--as, else who launched this through the service (CONTROLPLANE_ACTOR), else the login."""
+    return given or os.environ.get("CONTROLPLANE_ACTOR") or f"operator:{getpass.getuser()}"
 
 
 @runbook.command()

@@ -68,6 +68,13 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/runbooks/runs/{run_id}/reject"): "runbooks:approve",
     ("POST", "/api/v1/runbooks/automation/pause"): "automation:pause",
     ("POST", "/api/v1/runbooks/automation/resume"): "automation:pause",
+    ("POST", "/api/v1/chaos/runs"): "chaos:run",
+    ("POST", "/api/v1/chaos/recover"): "chaos:halt",
+    ("POST", "/api/v1/drills"): "drills:run",
+    ("POST", "/api/v1/load/runs"): "load:run",
+    ("POST", "/api/v1/runbooks/{name}/runs"): "runbooks:run",
+    ("GET", "/api/v1/launches"): "records:read",
+    ("GET", "/api/v1/launches/{launch_id}"): "records:read",
     ("GET", "/api/v1/audit"): "audit:read",
     ("GET", "/api/v1/audit/verify"): "audit:read",
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
+from controlplane.application import launches
 from controlplane.errors import QUOTE_LIMIT, ControlPlaneError, quote
 from controlplane.observe.ack_audit import AckAudit
 from controlplane.observe.forward import OtlpForwarder
@@ -24,7 +25,15 @@ from controlplane.observe.spans import SpanStore
 from controlplane.platform.base import Platform
 from controlplane.security.checkpoints import write_checkpoint
 from controlplane.security.roles import load_roles, roles
-from controlplane.server import alerts_api, api, audit_api, chaos_api, openapi, runbooks_api
+from controlplane.server import (
+    alerts_api,
+    api,
+    audit_api,
+    chaos_api,
+    launch_api,
+    openapi,
+    runbooks_api,
+)
 from controlplane.server.access import ACCESS, Access, access_middleware
 from controlplane.server.errors import (
     error_document,
@@ -76,6 +85,9 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_routes(audit_api.routes)
     app.router.add_routes(runbooks_api.routes)
     app.router.add_routes(openapi.routes)
+    app.router.add_routes(launch_api.routes)
+    if settings.state_dir is not None:
+        app[launch_api.LAUNCHER] = launches.Launcher(settings.state_dir)
     return app
 
 

@@ -14,7 +14,8 @@ from controlplane import jsonbody
 from controlplane.errors import InvalidInput
 from controlplane.userfiles import first_error
 
-__all__ = ["BODIES", "DecisionBody", "EmptyBody", "HaltBody", "PauseBody", "read_body"]
+__all__ = ["BODIES", "ChaosRunBody", "DecisionBody", "DrillBody", "EmptyBody", "HaltBody",
+           "LoadRunBody", "PauseBody", "RunbookRunBody", "read_body"]
 
 
 class _Body(BaseModel):
@@ -45,7 +46,32 @@ class PauseBody(_Body):
     reason: str = Field(min_length=1, max_length=500, description="Why automation stops.")
 
 
+class ChaosRunBody(_Body):
+    experiments: str = Field(min_length=1, max_length=200, description="A tag selector "
+                             "(fault=process-kill) or a path under the experiments folder.")
+
+
+class DrillBody(_Body):
+    kind: str = Field(description="ledger-failover, ledger-hang or autoscale.", max_length=40)
+
+
+class LoadRunBody(_Body):
+    profile: str = Field(min_length=1, max_length=100, description="A profile of "
+                         "loadtests/profiles.yaml.")
+
+
+class RunbookRunBody(_Body):
+    labels: dict[str, str] = Field(default_factory=dict, description="The alert labels the "
+                                   "runbook's templates take, e.g. instance_id.")
+    dry_run: bool = False
+
+
 BODIES: dict[tuple[str, str], type[_Body]] = {
+    ("POST", "/api/v1/chaos/runs"): ChaosRunBody,
+    ("POST", "/api/v1/chaos/recover"): EmptyBody,
+    ("POST", "/api/v1/drills"): DrillBody,
+    ("POST", "/api/v1/load/runs"): LoadRunBody,
+    ("POST", "/api/v1/runbooks/{name}/runs"): RunbookRunBody,
     ("POST", "/api/v1/chaos/halt"): HaltBody,
     ("POST", "/api/v1/chaos/resume"): EmptyBody,
     ("POST", "/api/v1/runbooks/runs/{run_id}/approve"): DecisionBody,

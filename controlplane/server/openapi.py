@@ -38,6 +38,8 @@ PATH: dict[str, dict[str, Any]] = {
     "trace_id": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
     "drill_id": {"type": "string", "pattern": "^[0-9]{1,18}$"},
     "run_id": {"type": "string", "minLength": 1, "maxLength": 100},
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "launch_id": {"type": "string", "minLength": 1, "maxLength": 100},
 }
 # bodies that are not JSON objects of our own: the alert intake (Prometheus's list or
 # Alertmanager's webhook) and the OTLP receiver (protobuf or JSON)

@@ -5,7 +5,8 @@ answer may be a 5xx, and every answer must match the document: a documented stat
 content type, and its schema (the error shape for every 4xx).
 
 What this does not cover: success bodies are described as objects or arrays only, so their
-fields are not checked; the halt runs on a fake cluster with no open fault; and requests with
+fields are not checked; the halt runs on a fake cluster with no open fault; a launch that
+passes its checks is refused as busy (429), so fuzzing starts no process; and requests with
 no or a wrong credential are the access matrix test's (test_access_matrix.py)."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from controlplane.application import launches
 from controlplane.server import ServerSettings, create_app
 from controlplane.server.openapi import document
 from tests.server.conftest import RunningServer, serving
@@ -49,7 +51,9 @@ def _pools_of_urllib3_future(monkeypatch: pytest.MonkeyPatch) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     state = tmp_path_factory.mktemp("fuzz")
     fake_cluster(state)                 # the halt opens the workspace's (fake) platform
-    with serving(ServerSettings(port=0, state_dir=state)) as running:
+    with pytest.MonkeyPatch.context() as patch, \
+            serving(ServerSettings(port=0, state_dir=state)) as running:
+        patch.setattr(launches, "MAX_RUNNING", 0)   # a valid launch answers 429: no process
         yield running
 
 
