@@ -72,6 +72,12 @@ def test_serve_with_a_bad_forward_url_names_the_option() -> None:
     assert "--forward-otlp:" in result.stderr and "ftp://nowhere" in result.stderr
 
 
+def test_serve_with_a_bad_forward_header_names_the_option() -> None:
+    result = _cli("serve", "--forward-otlp-header", "Authorization", "--port", "0")
+    assert result.returncode == 2 and "--forward-otlp-header" in result.stderr
+    assert "NAME=VALUE" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_serve_with_no_room_for_alert_names_names_the_option() -> None:
     result = _cli("serve", "--max-alert-names", "0", "--port", "0")
     assert result.returncode == 2 and "--max-alert-names:" in result.stderr

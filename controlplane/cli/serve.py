@@ -22,6 +22,9 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
               help="State directory of the cluster (enables the drill records API).")
 @click.option("--forward-otlp", default=None, envvar="CONTROLPLANE_FORWARD_OTLP",
               help="Also forward every received span batch to this OTLP/HTTP endpoint.")
+@click.option("--forward-otlp-header", "forward_headers", multiple=True, metavar="NAME=VALUE",
+              help="A header for the forward target, e.g. 'Authorization=Bearer ...'. "
+              "Repeatable.")
 @click.option("--max-spans", type=int, default=50_000, show_default=True,
               help="Spans kept in memory for trace queries and summaries.")
 @click.option("--runbooks", "runbooks_dir", type=click.Path(path_type=Path), default=None,
@@ -36,18 +39,28 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
               default=None, help="JSON file of machine credentials {name: {role, token}}: the "
               "alert intake, telemetry, the Prometheus scrape (`cluster up` writes one).")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
-          max_spans: int, runbooks_dir: Path | None, max_alert_names: int,
-          ack_audit_interval_s: float, credentials_file: Path | None) -> None:
+          forward_headers: tuple[str, ...], max_spans: int, runbooks_dir: Path | None,
+          max_alert_names: int, ack_audit_interval_s: float,
+          credentials_file: Path | None) -> None:
     """Run the control-plane service in the foreground. Every route but /healthz and /readyz
     needs a credential (`controlplane tokens create`)."""
     from controlplane.server import ServerSettings, run_server
     from controlplane.server.access import load_credentials
 
     machines = load_credentials(credentials_file) if credentials_file else {}
+    headers = {}
+    for given in forward_headers:
+        name, sep, value = given.partition("=")
+        if not sep or not name.strip() or not value:
+            raise InvalidInput("must be NAME=VALUE", field="--forward-otlp-header",
+                               value=given, fix="e.g. --forward-otlp-header "
+                               "'Authorization=Bearer <token>'")
+        headers[name.strip()] = value
 
     try:
         settings = ServerSettings(host=host, port=port, state_dir=state_dir,
-                                  forward_otlp_endpoint=forward_otlp, max_spans=max_spans,
+                                  forward_otlp_endpoint=forward_otlp,
+                                  forward_otlp_headers=headers, max_spans=max_spans,
                                   runbooks_dir=runbooks_dir, max_alert_names=max_alert_names,
                                   ack_audit_interval_s=ack_audit_interval_s,
                                   machine_credentials=machines)
