@@ -5,6 +5,7 @@ outcome; the record shown is the one the use case wrote (`outcome.drill_id`)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from dataclasses import replace
@@ -211,15 +212,25 @@ def drills() -> None:
 
 @drills.command("list")
 @click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document on stdout, nothing else.")
 @topology_option
 @state_dir_option
-def list_drills(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
+def list_drills(limit: int, as_json: bool, topology_path: Path | None,
+                state_dir: Path | None) -> None:
     """Recent drills with their verdict, RTO and RPO."""
     platform = local_platform(state_dir, topology_path)
+    if as_json and not platform.workspace.store_path.exists():
+        click.echo(json.dumps({"drills": []}))
+        return
     if nothing_recorded(platform, "drills"):
         return
     with Store(platform.workspace.store_path) as store:
         rows = store.list_drills(limit=limit)
+    if as_json:
+        click.echo(json.dumps({"drills": [dataclasses.asdict(d) for d in rows]}, indent=2,
+                              default=str))
+        return
     for d in rows:
         r = dict(d.result or {})
         console.print(f"#{d.id:<4} {d.kind:<16} {d.target:<10} {d.state:<8} "

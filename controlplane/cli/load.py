@@ -73,9 +73,17 @@ profiles_option = click.option(
 
 @load.command("profiles")
 @profiles_option
-def list_profiles(profiles_file: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document on stdout, nothing else.")
+def list_profiles(profiles_file: Path | None, as_json: bool) -> None:
     """The profiles in loadtests/profiles.yaml."""
-    for name, p in sorted(load_profiles(profiles_file).items()):
+    profiles = sorted(load_profiles(profiles_file).items())
+    if as_json:
+        click.echo(json.dumps({"profiles": [{"name": name, **p.model_dump(mode="json"),
+                                             "mode": p.resolved_mode()}
+                                            for name, p in profiles]}, indent=2))
+        return
+    for name, p in profiles:
         console.print(f"[bold]{name:<12}[/] {p.users:>6} users  {p.duration_s:>5g} s  "
                       f"{p.resolved_mode():<11} gates {p.gates:<10} {p.description}",
                       highlight=False)
@@ -189,15 +197,24 @@ def _show(outcome: RunOutcome, as_json: bool) -> None:
 
 @load.command("runs")
 @click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document on stdout, nothing else.")
 @topology_option
 @state_dir_option
-def list_runs(limit: int, topology_path: Path | None, state_dir: Path | None) -> None:
+def list_runs(limit: int, as_json: bool, topology_path: Path | None,
+              state_dir: Path | None) -> None:
     """Recent load runs with their verdict."""
     platform = local_platform(state_dir, topology_path)
+    if as_json and not platform.workspace.store_path.exists():
+        click.echo(json.dumps({"runs": []}))
+        return
     if nothing_recorded(platform, "load runs"):
         return
     with Store(platform.workspace.store_path) as store:
         rows = LoadRecords(store).list_runs(limit)
+    if as_json:
+        click.echo(json.dumps({"runs": [r.__dict__ for r in rows]}, indent=2, default=str))
+        return
     for r in rows:
         hdr = ((r.result or {}).get("summary") or {}).get("hdr") or {}
         p99 = (hdr.get("latency_ms") or {}).get("p99")
