@@ -134,3 +134,25 @@ def test_through_the_api_the_caller_is_the_approver(tmp_path: Path) -> None:
                totp_code=_code(people, "carol", store))
         box["thread"].join(10)
         assert box["run"].state == "rejected"
+
+
+def test_a_vote_survives_a_restart_and_the_second_person_completes_it(tmp_path: Path) -> None:
+    """The votes are in the store: the service that took the first approval restarts (its
+    connection closes, a new one opens) and loses none; the same person still cannot vote
+    twice. The engine waiting on the step keeps its own connection throughout."""
+    CALLS.clear()
+    with Store(db_path(tmp_path)) as engine_store:
+        people = _people(engine_store)
+        run, box = _waiting(engine_store, "operator:olga")
+        with Store(db_path(tmp_path)) as service:
+            assert decide(service, run.id, None, reject=False, actor="bob",
+                          totp_code=_code(people, "bob", service)).decision == "pending"
+        with Store(db_path(tmp_path)) as restarted:
+            with pytest.raises(InvalidInput, match="bob already voted"):
+                decide(restarted, run.id, None, reject=False, actor="bob",
+                       totp_code=totp.code_at(people["bob"], restarted.now() + 30))
+            done = decide(restarted, run.id, None, reject=False, actor="carol",
+                          totp_code=_code(people, "carol", restarted))
+            assert (done.decision, done.have) == ("approve", 2)
+        box["thread"].join(10)
+        assert box["run"].state == "succeeded" and CALLS == ["failover"]
