@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,23 @@ from controlplane.errors import InvalidInput
 from controlplane.security import totp
 from controlplane.security.checkpoints import check_checkpoints, write_checkpoint
 from controlplane.security.roles import Roles
-from controlplane.security.tokens import DEFAULT_TTL_S, MAX_TTL_S, new_token, secret_hash
+from controlplane.security.tokens import (
+    DEFAULT_TTL_S,
+    MAX_TTL_S,
+    new_token,
+    parse_token,
+    secret_hash,
+    secret_matches,
+)
 from controlplane.store import Store, iso
-from controlplane.store.users import TokenRecord, User
+from controlplane.store.users import SessionRecord, TokenRecord, User
 
-__all__ = ["RETENTION_DAYS", "add_user", "audit_document", "create_token", "disable_user",
-           "export_audit", "parse_duration", "prune_audit", "revoke_token", "tokens_document",
-           "users_document"]
+__all__ = ["RETENTION_DAYS", "SESSION_TTL_S", "add_user", "audit_document", "create_token",
+           "disable_user", "export_audit", "login", "logout", "parse_duration", "prune_audit",
+           "revoke_token", "session_user", "token_user", "tokens_document", "users_document"]
 
 RETENTION_DAYS = 3650              # 10 years: the business's requirement for audit logs
+SESSION_TTL_S = 8 * 3600           # a working shift
 _NAME = re.compile(r"[a-z][a-z0-9._-]{0,63}")
 _DURATION = re.compile(r"([0-9]{1,5})([mhd])")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
@@ -79,6 +88,63 @@ def revoke_token(store: Store, token_id: str, actor: str) -> TokenRecord:
     record = store.revoke_token(token_id)
     store.audit(actor, "token.revoke", f"{record.user} {token_id}", "ok", {})
     return record
+
+
+def token_user(store: Store, text: str, now: float) -> tuple[User, TokenRecord] | None:
+    """The active user an API token belongs to, if the token is well-formed, known, active
+    and its secret matches (compared in constant time); its last use is recorded."""
+    parsed = parse_token(text)
+    if parsed is None:
+        return None
+    record = store.get_token(parsed[0])
+    if record is None or record.state(now) != "active" or not secret_matches(
+            parsed[1], record.secret_sha256):
+        return None
+    user = store.get_user(record.user)
+    if user is None or not user.active:
+        return None
+    store.touch_token(record.id)
+    return user, record
+
+
+def login(store: Store, token_text: str, totp_code: str | None,
+          ttl_s: float = SESSION_TTL_S) -> tuple[str, SessionRecord, User]:
+    """A browser session for the owner of `token_text` (and, when the user has a second
+    factor, a fresh TOTP code): (the session id for the cookie, the session, the user).
+    InvalidInput naming what is wrong; nothing is opened then."""
+    now = store.now()
+    found = token_user(store, token_text, now)
+    if found is None:
+        raise InvalidInput("is not a valid, active API token", field="token", value="(hidden)",
+                           fix="Create one with `controlplane tokens create --user NAME`")
+    user, _ = found
+    secret = store.totp_secret(user.name)
+    if secret is not None:
+        step = totp.matching_step(secret, totp_code or "", now)
+        if step is None or not store.spend_totp_step(user.name, step):
+            raise InvalidInput("a fresh TOTP code from the user's authenticator is needed",
+                               field="totp", value="(hidden)")
+    session_id = secrets.token_urlsafe(32)
+    session = store.add_session(secret_hash(session_id), user.name, secrets.token_urlsafe(24),
+                                now + ttl_s)
+    store.audit(user.name, "session.login", user.name, "ok", {"expires_at": session.expires_at})
+    return session_id, session, user
+
+
+def session_user(store: Store, session_id: str, now: float
+                 ) -> tuple[User, SessionRecord] | None:
+    session = store.get_session(secret_hash(session_id))
+    if session is None or not session.active(now):
+        return None
+    user = store.get_user(session.user)
+    if user is None or not user.active:
+        return None
+    return user, session
+
+
+def logout(store: Store, session_id: str, actor: str) -> None:
+    store.end_session(secret_hash(session_id))
+    store.audit(actor, "session.logout", actor, "ok", {})
 
 
 def users_document(store: Store) -> dict[str, Any]:

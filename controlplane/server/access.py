@@ -16,6 +16,7 @@ trace receiver: spans are telemetry, several a second per service, not operation
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import sqlite3
@@ -27,15 +28,17 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
+from controlplane.application.access import session_user, token_user
 from controlplane.errors import InvalidInput, StoreError
 from controlplane.security.roles import Roles
-from controlplane.security.tokens import parse_token, secret_hash, secret_matches
+from controlplane.security.tokens import secret_hash
 from controlplane.server.errors import error_reply
 from controlplane.server.settings import MachineCredential
 from controlplane.server.state import STATE
 from controlplane.store import Store
 
-__all__ = ["ACCESS", "ANYONE", "AUTHENTICATED", "IDENTITY", "ROUTE_PERMISSIONS", "Access",
+__all__ = ["ACCESS", "ANYONE", "AUTHENTICATED", "CSRF_HEADER", "IDENTITY", "ROUTE_PERMISSIONS",
+           "SESSION_COOKIE", "Access",
            "Identity", "access_middleware", "load_credentials"]
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/metrics"): "metrics:read",
     ("POST", "/v1/traces"): "telemetry:write",
     ("GET", "/api/v1/whoami"): AUTHENTICATED,
+    ("POST", "/api/v1/sessions"): ANYONE,          # the login: its handler checks the token
+    ("DELETE", "/api/v1/sessions"): AUTHENTICATED,
     ("GET", "/api/v1/openapi.json"): ANYONE,
     ("GET", "/api/v1/traces"): "records:read",
     ("GET", "/api/v1/traces/{trace_id}"): "records:read",
@@ -79,6 +84,8 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit/verify"): "audit:read",
 }
 NOT_AUDITED = {"telemetry:write"}
+SESSION_COOKIE = "cp_session"
+CSRF_HEADER = "X-CSRF-Token"
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 FAILURES_PER_WINDOW = 20
 FAILURE_WINDOW_S = 60.0
@@ -138,18 +145,17 @@ class Access:
         machine = self.machines.get(secret_hash(token))
         if machine is not None:
             return Identity(f"machine:{machine[0]}", machine[1], "")
-        parsed = parse_token(token)
-        if parsed is None or store is None:
+        found = token_user(store, token, now) if store is not None else None
+        return None if found is None else Identity(found[0].name, found[0].role, found[1].id)
+
+    def identify_session(self, cookie: str, store: Store | None, now: float
+                         ) -> tuple[Identity, str] | None:
+        """The identity of a browser session's cookie, and the session's CSRF token."""
+        found = session_user(store, cookie, now) if store is not None and cookie else None
+        if found is None:
             return None
-        record = store.get_token(parsed[0])
-        if record is None or record.state(now) != "active" or not secret_matches(
-                parsed[1], record.secret_sha256):
-            return None
-        user = store.get_user(record.user)
-        if user is None or not user.active:
-            return None
-        store.touch_token(record.id)
-        return Identity(user.name, user.role, record.id)
+        user, session = found
+        return Identity(user.name, user.role, "session"), session.csrf
 
     def limited(self, client: str) -> bool:
         now = self.clock()
@@ -191,6 +197,12 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     client = request.remote or "unknown"
     header = request.headers.get("Authorization", "")
     identity = access.identify(header, state.store, state.clock())
+    csrf = None
+    if identity is None and not header and SESSION_COOKIE in request.cookies:
+        session = access.identify_session(request.cookies[SESSION_COOKIE], state.store,
+                                          state.clock())
+        if session is not None:
+            identity, csrf = session
     if identity is None and access.limited(client):
         # a valid credential still passes, so a flood of bad ones from a shared address (all
         # of loopback) cannot lock Prometheus or an operator out
@@ -209,6 +221,12 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
                             "Authorization", None)
         reply.headers["WWW-Authenticate"] = 'Bearer realm="controlplane"'
         return reply
+    if csrf is not None and request.method in MUTATING and not hmac.compare_digest(
+            request.headers.get(CSRF_HEADER, "").encode(), csrf.encode()):
+        access.denied.labels("csrf").inc()
+        _audit(state.store, identity.name, "auth.csrf", request, "403", {"client": client})
+        return error_reply(403, f"a request with the session cookie that changes something "
+                                f"needs the session's CSRF token in {CSRF_HEADER}", CSRF_HEADER)
     if rule != AUTHENTICATED and not access.roles.allows(identity.role, rule):
         access.denied.labels("role").inc()
         _audit(state.store, identity.name, "auth.denied", request, "403",

@@ -33,6 +33,7 @@ from controlplane.server import (
     launch_api,
     openapi,
     runbooks_api,
+    sessions_api,
 )
 from controlplane.server.access import ACCESS, Access, access_middleware
 from controlplane.server.errors import (
@@ -86,6 +87,7 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_routes(runbooks_api.routes)
     app.router.add_routes(openapi.routes)
     app.router.add_routes(launch_api.routes)
+    app.router.add_routes(sessions_api.routes)
     if settings.state_dir is not None:
         app[launch_api.LAUNCHER] = launches.Launcher(settings.state_dir)
     return app

@@ -15,7 +15,7 @@ from controlplane.errors import InvalidInput
 from controlplane.userfiles import first_error
 
 __all__ = ["BODIES", "ChaosRunBody", "DecisionBody", "DrillBody", "EmptyBody", "HaltBody",
-           "LoadRunBody", "PauseBody", "RunbookRunBody", "read_body"]
+           "LoadRunBody", "PauseBody", "RunbookRunBody", "SessionBody", "read_body"]
 
 
 class _Body(BaseModel):
@@ -66,7 +66,15 @@ class RunbookRunBody(_Body):
     dry_run: bool = False
 
 
+class SessionBody(_Body):
+    token: str = Field(min_length=1, max_length=200, description="An API token of the user.")
+    totp: str | None = Field(None, max_length=16,
+                             description="The user's TOTP code, when they have a second factor.")
+
+
 BODIES: dict[tuple[str, str], type[_Body]] = {
+    ("POST", "/api/v1/sessions"): SessionBody,
+    ("DELETE", "/api/v1/sessions"): EmptyBody,
     ("POST", "/api/v1/chaos/runs"): ChaosRunBody,
     ("POST", "/api/v1/chaos/recover"): EmptyBody,
     ("POST", "/api/v1/drills"): DrillBody,

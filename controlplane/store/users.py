@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from controlplane.errors import InvalidInput
 from controlplane.store.records import Records
 
-__all__ = ["TokenRecord", "User", "UserRecords"]
+__all__ = ["SessionRecord", "TokenRecord", "User", "UserRecords"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,19 @@ class TokenRecord:
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= now else "active"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id_sha256: str
+    user: str
+    csrf: str
+    created_at: float
+    expires_at: float
+    ended_at: float | None
+
+    def active(self, now: float) -> bool:
+        return self.ended_at is None and now < self.expires_at
 
 
 class UserRecords(Records):
@@ -109,6 +122,20 @@ class UserRecords(Records):
                                fix="See `controlplane tokens list`")
         return _token(row)
 
+    def add_session(self, id_sha256: str, user: str, csrf: str,
+                    expires_at: float) -> SessionRecord:
+        return _session(self._insert(
+            "INSERT INTO sessions (id_sha256, user_name, csrf, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)", (id_sha256, user, csrf, self._clock(), expires_at)))
+
+    def get_session(self, id_sha256: str) -> SessionRecord | None:
+        row = self._one("SELECT * FROM sessions WHERE id_sha256 = ?", (id_sha256,))
+        return None if row is None else _session(row)
+
+    def end_session(self, id_sha256: str) -> None:
+        self._conn.execute("UPDATE sessions SET ended_at = COALESCE(ended_at, ?) "
+                           "WHERE id_sha256 = ?", (self._clock(), id_sha256))
+
     def touch_token(self, token_id: str) -> None:
         self._conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
                            (self._clock(), token_id))
@@ -123,3 +150,8 @@ def _token(row: sqlite3.Row) -> TokenRecord:
     return TokenRecord(row["id"], row["user_name"], row["secret_sha256"], row["label"],
                        row["created_at"], row["expires_at"], row["revoked_at"],
                        row["last_used_at"])
+
+
+def _session(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(row["id_sha256"], row["user_name"], row["csrf"], row["created_at"],
+                         row["expires_at"], row["ended_at"])

@@ -64,11 +64,12 @@ class RunningServer:
         asyncio.run_coroutine_threadsafe(self.state.forwarder.join(), self.loop).result(30)
 
     def request(self, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, *, auth: bool = True
-                ) -> tuple[int, dict[str, str], bytes]:
-        """A GET, or a POST of `body`; with `auth`, as a caller the route allows (see
-        tests/support/credentials.py) unless `headers` carry their own Authorization."""
-        method = "POST" if body is not None else "GET"
+                headers: dict[str, str] | None = None, *, auth: bool = True,
+                method: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """A GET, or a POST of `body` (or `method`); with `auth`, as a caller the route
+        allows (see tests/support/credentials.py) unless `headers` carry their own
+        Authorization."""
+        method = method or ("POST" if body is not None else "GET")
         headers = dict(headers or {})
         if auth and "Authorization" not in headers:
             headers.update(bearer_for(method, path.split("?")[0]))

@@ -66,11 +66,12 @@ def test_route_by_role(server, method: str, route: str, role: str | None) -> Non
     headers = {"Content-Type": "application/json"}
     if role is not None:
         headers["Authorization"] = f"Bearer {TOKENS[role]}"
-    body = b"{}" if method == "POST" else None
+    body = b"{}" if method in ("POST", "DELETE") else None
     running.app[ACCESS].failures.clear()       # each refusal here is one client's first
     with Store(db_path(state)) as store:
         before = store.audit_head()
-    status, _, reply = running.request(_path(route), body, headers, auth=False)
+    status, _, reply = running.request(_path(route), body, headers, auth=False,
+                                       method=method)
     if rule == ANYONE:
         allowed = True
     elif role is None:
