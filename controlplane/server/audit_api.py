@@ -12,6 +12,7 @@ from aiohttp import web
 from controlplane.security.checkpoints import check_checkpoints
 from controlplane.server.access import ACCESS, IDENTITY
 from controlplane.server.query import query_number
+from controlplane.server.replies import WhoamiReply
 from controlplane.server.state import STATE
 from controlplane.store import Store
 
@@ -25,8 +26,8 @@ MAX_LIMIT = 10_000
 async def whoami(request: web.Request) -> web.Response:
     identity = request[IDENTITY]
     granted = request.app[ACCESS].roles.granted.get(identity.role, frozenset())
-    return web.json_response({"name": identity.name, "role": identity.role,
-                              "permissions": sorted(granted)})
+    return web.json_response(WhoamiReply(name=identity.name, role=identity.role,
+                                         permissions=sorted(granted)).model_dump())
 
 
 @routes.get("/api/v1/audit")

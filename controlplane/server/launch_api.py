@@ -31,6 +31,7 @@ from controlplane.server.bodies import (
 )
 from controlplane.server.chaos_api import CHAOS
 from controlplane.server.errors import error_reply, not_found
+from controlplane.server.replies import LaunchesReply, LaunchReply
 
 __all__ = ["LAUNCHER", "routes"]
 
@@ -78,7 +79,8 @@ async def recover(request: web.Request) -> web.Response:
 @routes.get("/api/v1/launches")
 async def list_launches(request: web.Request) -> web.Response:
     found = _launcher(request).launches()
-    return web.json_response({"launches": [launch.to_dict() for launch in found]})
+    return web.json_response(LaunchesReply(
+        launches=[LaunchReply(**launch.to_dict()) for launch in found]).model_dump())
 
 
 @routes.get("/api/v1/launches/{launch_id}")
@@ -88,7 +90,7 @@ async def get_launch(request: web.Request) -> web.Response:
     if launch is None:
         return not_found("launch", "launch_id", launch_id)
     tail = await asyncio.to_thread(_tail, launch.log)
-    return web.json_response({**launch.to_dict(), "output_tail": tail})
+    return web.json_response(LaunchReply(**launch.to_dict(), output_tail=tail).model_dump())
 
 
 def _tail(path: str) -> str:
@@ -106,7 +108,7 @@ def _start(request: web.Request, kind: str, argv: list[str]) -> web.Response:
         launch = _launcher(request).start(kind, argv, request[IDENTITY].name)
     except Refused as err:
         return error_reply(429, str(err))
-    return web.json_response(launch.to_dict(), status=202)
+    return web.json_response(LaunchReply(**launch.to_dict()).model_dump(), status=202)
 
 
 def _launcher(request: web.Request) -> launches.Launcher:

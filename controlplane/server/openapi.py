@@ -6,7 +6,8 @@ the one error shape every 4xx and 5xx has.
 
     GET /api/v1/openapi.json    (anyone: the API's description is no secret)
 
-Success responses are described as JSON objects (or arrays) without their fields yet; the
+The success bodies of the routes in `replies.REPLIES` are described from the models their
+handlers build them with; the others as JSON objects (or arrays) without their fields yet. The
 error responses and the request bodies are described in full.
 """
 
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from controlplane.server.access import ANYONE, AUTHENTICATED, ROUTE_PERMISSIONS
 from controlplane.server.bodies import BODIES
+from controlplane.server.replies import REPLIES
 
 __all__ = ["document", "routes"]
 
@@ -55,6 +57,7 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
                    "message": {"type": "string"}}}}}
 ERROR_CODES = ("400", "401", "403", "404", "405", "413", "415", "429", "503")
 PLAIN = {"/metrics": "text/plain"}
+_DEFS: dict[str, Any] = {}          # the reply models' nested schemas, shared by reference
 
 
 def document(app: web.Application) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def document(app: web.Application) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "`controlplane tokens create`"}},
-            "schemas": {"Error": ERROR},
+            "schemas": {"Error": ERROR, **_DEFS},
         },
     }
 
@@ -113,6 +116,13 @@ def _operation(key: tuple[str, str]) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": RAW_BODIES[key]}
     if method == "POST" and template in ("/api/v2/alerts", "/v1/traces"):
         operation["responses"]["200"]["content"][media]["schema"] = {}
+    if key in REPLIES:
+        status, model = REPLIES[key]
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        _DEFS.update(schema.pop("$defs", {}))
+        del operation["responses"]["200"]
+        operation["responses"][status] = {"description": "done", "content": {
+            "application/json": {"schema": schema}}}
     return operation
 
 

@@ -23,6 +23,7 @@ from controlplane.server.access import IDENTITY
 from controlplane.server.bodies import DecisionBody, EmptyBody, PauseBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
+from controlplane.server.replies import AutomationReply, DecisionReply
 from controlplane.server.state import STATE
 from controlplane.store import Store
 
@@ -66,7 +67,7 @@ async def _decide(request: web.Request, reject: bool) -> web.Response:
     decision = runbooks.decide(store, run_id, body.step, reject=reject,
                                actor=request[IDENTITY].name,
                                reason=(body.reason or "").strip() or None, totp_code=body.totp)
-    return web.json_response(dataclasses.asdict(decision))
+    return web.json_response(DecisionReply(**dataclasses.asdict(decision)).model_dump())
 
 
 @routes.post("/api/v1/runbooks/automation/pause")
@@ -77,14 +78,14 @@ async def pause(request: web.Request) -> web.Response:
         raise InvalidInput("must say why automation is paused", field="reason",
                            value=body.reason)
     state = runbooks.pause_automation(_store(request), request[IDENTITY].name, reason)
-    return web.json_response(dataclasses.asdict(state))
+    return web.json_response(AutomationReply(**dataclasses.asdict(state)).model_dump())
 
 
 @routes.post("/api/v1/runbooks/automation/resume")
 async def resume(request: web.Request) -> web.Response:
     await read_body(request, EmptyBody)
     state = runbooks.resume_automation(_store(request), request[IDENTITY].name)
-    return web.json_response(dataclasses.asdict(state))
+    return web.json_response(AutomationReply(**dataclasses.asdict(state)).model_dump())
 
 
 def _run_id(request: web.Request) -> int:

@@ -21,6 +21,7 @@ from controlplane.errors import InvalidInput
 from controlplane.server.access import ACCESS, IDENTITY, SESSION_COOKIE
 from controlplane.server.bodies import EmptyBody, SessionBody, read_body
 from controlplane.server.errors import error_reply
+from controlplane.server.replies import LoginReply
 from controlplane.server.state import STATE
 
 __all__ = ["routes"]
@@ -48,8 +49,9 @@ async def login(request: web.Request) -> web.Response:
         state.store.audit("(unknown)", "auth.failed", request.path, "401",
                           {"client": client, "presented": "login", "field": err.field})
         return error_reply(401, str(err), err.field, None)
-    reply = web.json_response({"user": user.name, "role": user.role,
-                               "csrf_token": session.csrf, "expires_at": session.expires_at})
+    reply = web.json_response(LoginReply(user=user.name, role=user.role,
+                                         csrf_token=session.csrf,
+                                         expires_at=session.expires_at).model_dump())
     reply.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Strict",
                      secure=request.secure, path="/",
                      max_age=int(session.expires_at - session.created_at))

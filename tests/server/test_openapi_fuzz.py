@@ -4,10 +4,11 @@ sends them to a real server on a free port, with a credential allowed on each ro
 answer may be a 5xx, and every answer must match the document: a documented status code, its
 content type, and its schema (the error shape for every 4xx).
 
-What this does not cover: success bodies are described as objects or arrays only, so their
-fields are not checked; the halt runs on a fake cluster with no open fault; a launch that
-passes its checks is refused as busy (429), so fuzzing starts no process; and requests with
-no or a wrong credential are the access matrix test's (test_access_matrix.py)."""
+What this does not cover: the success bodies of routes without a reply model (replies.py)
+are described as objects or arrays only, so their fields are not checked; the halt runs on a
+fake cluster with no open fault; a launch that passes its checks is refused as busy (429), so
+fuzzing starts no process; and requests with no or a wrong credential are the access matrix
+test's (test_access_matrix.py)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,14 @@ def test_the_document_describes_every_route() -> None:
     assert set(halt["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
         "reason", "wait_s"}
     assert halt["security"] == [{"bearer": []}] and halt["x-permission"] == "chaos:halt"
+    whoami = doc["paths"]["/api/v1/whoami"]["get"]["responses"]["200"]
+    assert set(whoami["content"]["application/json"]["schema"]["required"]) == {
+        "name", "role", "permissions"}
+    launch = doc["paths"]["/api/v1/drills"]["post"]["responses"]
+    assert "202" in launch and "200" not in launch
+    listed = doc["paths"]["/api/v1/launches"]["get"]["responses"]["200"]["content"]
+    ref = listed["application/json"]["schema"]["properties"]["launches"]["items"]["$ref"]
+    assert ref.removeprefix("#/components/schemas/") in doc["components"]["schemas"]
 
 
 @SCHEMA.parametrize()
