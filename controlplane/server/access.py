@@ -8,6 +8,10 @@ answers 401 and runs nothing; with one whose role lacks the permission, 403. A r
 rule in ROUTE_PERMISSIONS answers 403 too, and tests/server/test_access_matrix.py fails, so a
 new route cannot slip in unguarded.
 
+A browser may instead hold a session cookie (`cp_session`, from `POST /api/v1/sessions`,
+server/sessions_api.py); a request with it that changes something must also carry the
+session's CSRF token in `X-CSRF-Token`, or it is refused with 403.
+
 Failed credentials are audited and rate-limited per client address: past the limit a bad one
 gets 429 unaudited, while a valid one still passes.
 Every mutating request that passes is audited with its caller and outcome, except the OTLP
