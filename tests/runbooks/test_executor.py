@@ -344,10 +344,15 @@ def test_concurrent_alerts_start_one_run_and_lock_the_target(tmp_path: Path) -> 
         thread.join(30)
     with Store(path) as store:
         runs = store.runbook_runs()
-    running = [r for r in runs if r.state == "running"]
-    assert len(running) == 1 and len([r for r in runs if r.runbook == "test-rb"]) <= 1
-    assert all(r.state == "skipped" and "locked by run" in r.error
-               for r in runs if r is not running[0])
+    [winner] = [r for r in runs if r.state == "running"]
+    losers = [r for r in runs if r.id != winner.id]
+    assert all(r.state == "skipped" and f"locked by run {winner.id} " in r.error
+               for r in losers)
+    if winner.runbook == "test-rb":      # its other seven startsAt are the incident it handles
+        assert [r.runbook for r in losers] == ["other-rb"]
+    else:                                # a skipped run handles nothing: each one is recorded
+        assert {r.runbook for r in losers} == {"test-rb"}
+        assert len({r.alert_starts_at for r in losers}) == 8
 
 
 def _alerted(store, rb, eng, starts_at: str = "2026-11-24T00:00:00Z", **alert):
