@@ -133,3 +133,70 @@ def test_a_hang_past_the_lease_loses_no_acknowledged_order_on_either_node(cluste
     done = {s["name"] for s in loop.steps if s["kind"] == "step" and s["state"] == "succeeded"}
     assert {"reconcile-acknowledged-orders", "rejoin-old-primary",
             "reconcile-after-rejoin"} <= done
+    with Store(cluster.workspace.store_path) as store:
+        promote = [s for s in store.runbook_steps(loop.run_id)
+                   if s.name == "promote-sync-standby" and s.state == "succeeded"]
+    # hung (silent, lease held), so fenced before its lease was taken, not waited out
+    assert promote and promote[0].output["fenced"] == outcome.target, promote
+    assert promote[0].output["dead_primary"] == outcome.target
+
+
+async def _write_straight_to(dsn: str) -> str:
+    """Try one write on a node directly (no HAProxy); what happened."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+        return f"refused: {type(err).__name__}"
+    try:
+        await conn.execute("create temporary table fence_probe (x int)", timeout=3)
+        await conn.execute("insert into fence_probe values (1)", timeout=3)
+        return "written"
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
+        return f"refused: {type(err).__name__}"
+    finally:
+        await conn.close(timeout=3)
+
+
+def test_a_fenced_primary_takes_no_write_and_the_runbook_fails_over_losing_nothing(
+        cluster) -> None:
+    """Freeze the primary and fence it: nothing of it is left, a write sent straight to it
+    fails, and the ledger-failover runbook (started by hand) promotes the synchronous standby
+    at once, rejoins the old node and reconciles every acknowledged order: none missing."""
+    from controlplane.application.runbooks import (
+        pause_automation,
+        resume_automation,
+        run_runbook,
+    )
+    from controlplane.runbooks.model import RUNBOOKS_DIR, load_runbook
+
+    primary = _primary(cluster)
+    acked = asyncio.run(_acked_orders(cluster))
+    dsn = cluster.ledger_admin_dsn(primary)
+    assert asyncio.run(_write_straight_to(dsn)) == "written"
+    with Store(cluster.workspace.store_path) as store:     # this test runs the runbook
+        pause_automation(store, "test (fence)", "the test starts ledger-failover by hand")
+    try:
+        cluster.freeze(primary)
+        try:
+            fenced = cluster.fence(primary)
+        finally:
+            if cluster.info().known(primary).state == "paused":
+                cluster.thaw(primary)
+        assert not fenced.running and cluster.confirm_dead(primary).dead
+        assert asyncio.run(_write_straight_to(dsn)).startswith("refused")
+        run = run_runbook(cluster, load_runbook(RUNBOOKS_DIR / "ledger-failover.yaml"),
+                          "test (fence)")
+    finally:
+        with Store(cluster.workspace.store_path) as store:
+            resume_automation(store, "test (fence)")
+    with Store(cluster.workspace.store_path) as store:
+        steps = {s.name: s for s in store.runbook_steps(run.id)}
+    assert run.state == "succeeded", (run.error, {n: s.error for n, s in steps.items()})
+    assert steps["promote-sync-standby"].output["dead_primary"] == primary
+    assert steps["reconcile-acknowledged-orders"].output["missing"] == 0
+    assert steps["reconcile-after-rejoin"].output["missing"] == 0
+    missing = asyncio.run(_missing_on(cluster.ledger_admin_dsn(_primary(cluster)),
+                                      [a.order_id for a in acked]))
+    assert missing == []
+    roles = {i.id: i.health.role for i in cluster.instances("ledger")}
+    assert roles[primary] == "sync_standby", roles

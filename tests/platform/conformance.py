@@ -109,6 +109,8 @@ class PlatformConformance:
     UNSUPPORTED: frozenset[str] = frozenset()
     WAIT_S = 90.0          # bound on any wait for the cluster to get somewhere
     SETTLE_S = 0.0         # time for a restart policy to act, when checking that it did not
+    FENCED_STAYS_DOWN = True   # a fenced instance waits for `start` (not where a controller
+                               # recreates it, as a StatefulSet does a deleted pod)
 
     # helpers ----------------------------------------------------------------------------
     def _wait(self, what: str, probe: Callable[[], Any]) -> Any:
@@ -237,6 +239,30 @@ class PlatformConformance:
             assert (after.state, after.incarnation, after.restarts) == (
                 "running", before.incarnation, before.restarts)     # a hang, not a restart
             assert set(platform.resources().process_states(STOPPABLE, "")) == {"running"}
+        finally:
+            self._restore(platform, STOPPABLE)
+
+    def test_a_fenced_instance_is_dead_frozen_or_not_and_stays_down(
+            self, platform: Platform) -> None:
+        """The fence of a hung primary: frozen processes die without being thawed, nothing
+        of that life is left, and (where the platform keeps it down) no restart policy
+        brings it back before `start`."""
+        if "fencing" in self.UNSUPPORTED:
+            pytest.skip(f"{platform.name} cannot fence")
+        before = self._ready(platform, STOPPABLE)
+        try:
+            platform.freeze(STOPPABLE)
+            fenced = platform.fence(STOPPABLE)
+            assert platform.confirm_dead(STOPPABLE, before.incarnation).dead
+            if self.FENCED_STAYS_DOWN:
+                assert not fenced.running and fenced.state == "stopped"
+                time.sleep(self.SETTLE_S)          # a restart policy would have acted by now
+                assert platform.confirm_dead(STOPPABLE).dead
+                assert not self._instance(platform, STOPPABLE).running
+                platform.start(STOPPABLE)
+            after = self._new_life(platform, before)
+            assert set(platform.resources().process_states(STOPPABLE, "")) == {"running"}
+            assert not platform.confirm_dead(STOPPABLE, after.incarnation).dead
         finally:
             self._restore(platform, STOPPABLE)
 

@@ -35,5 +35,5 @@ def new_platform(tmp_path: Path) -> Iterator[Callable[[], Platform]]:
 
 
 class TestFakeConformance(PlatformConformance):
-    UNSUPPORTED = frozenset({"fencing", "scaling the ledger", "a ledger DSN",
+    UNSUPPORTED = frozenset({"scaling the ledger", "a ledger DSN",
                              "a ledger node's DSN"})

@@ -202,6 +202,15 @@ class FakePlatform(Platform):
             inst.paused = False
         return self._act(instance_id, thaw)
 
+    def fence(self, instance_id: str) -> InstanceInfo:
+        """SIGKILL, frozen or not, and it stays down whatever its restart policy, until
+        `start` (the fake has no process that could outlive it)."""
+        def fence(cluster: FakeCluster, inst: FakeInstance, now: float) -> None:
+            inst.paused = False
+            if inst.running:
+                end_life(cluster, inst, "stopped", SIGKILL_EXIT)
+        return self._act(instance_id, fence)
+
     def confirm_dead(self, instance_id: str, incarnation: str = "") -> DeathCheck:
         """Dead when no life of it runs; of `incarnation`, when that life is over."""
         with self._cluster(require_up=False) as cluster:

@@ -13,7 +13,7 @@ from controlplane.platform.local.supervisor import Supervisor
 
 __all__ = ["make_app"]
 
-ACTIONS = ("stop", "start", "kill", "pause", "resume")
+ACTIONS = ("stop", "start", "kill", "fence", "pause", "resume")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -54,6 +54,8 @@ def make_app(sup: Supervisor) -> web.Application:
                 info = await sup.start(inst)
             elif action == "kill":
                 info = sup.kill(inst, request.query.get("signal", "KILL"))
+            elif action == "fence":
+                info = sup.fence(inst)
             elif action == "pause":
                 info = sup.pause(inst)
             else:

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,6 +49,7 @@ from controlplane.topology import MESH_SERVICE, Topology, parse_topology, resolv
 from controlplane.workspace import Workspace
 
 TESTBED_KINDS = ("gateway", "matcher", "marketdata")
+FENCE_WAIT_S = 10.0      # SIGKILL, then confirm_dead: a fence that takes longer has failed
 
 __all__ = ["DownReport", "LocalPlatform"]
 
@@ -223,6 +225,25 @@ class LocalPlatform(Platform):
             return DeathCheck(False, f"{instance_id} still has {len(left)} processes")
         return DeathCheck(True, f"no process of {instance_id} is left"
                           if not left else f"that life of {instance_id} is over")
+
+    def fence(self, instance_id: str) -> InstanceInfo:
+        """SIGKILL of every process of the instance through the supervisor (which keeps it
+        down until `start`), then of anything of it still alive in its cgroup or data
+        directory, until `confirm_dead` holds; `PlatformError` if it does not within
+        FENCE_WAIT_S. A frozen process dies of SIGKILL without being thawed."""
+        self._act(instance_id, "fence")
+        deadline = time.monotonic() + FENCE_WAIT_S
+        while not (check := self.confirm_dead(instance_id)).dead:
+            if time.monotonic() > deadline:
+                raise PlatformError(f"{instance_id} is not fenced after {FENCE_WAIT_S:g} s: "
+                                    f"{check.detail}")
+            for pid in self.resources().live_pids(instance_id):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.05)
+        return self.info().known(instance_id)
 
     def scale(self, component: str) -> InstanceInfo:
         return InstanceInfo.from_dict(self._call("POST", f"/v1/components/{component}/scale",

@@ -270,6 +270,18 @@ class Supervisor:
         m.send(signum)
         return m.info()
 
+    def fence(self, instance_id: str) -> InstanceInfo:
+        """SIGKILL to every process of the instance, frozen ones too (SIGKILL needs no thaw),
+        and keep it down whatever its restart policy says, until `start`."""
+        m = self.get(instance_id)
+        m.desired = "stopped"
+        m.wake.set()
+        m.paused = False
+        m.send(signal.SIGKILL)
+        if not m.pid:
+            m.state = "stopped"
+        return m.info()
+
     def pause(self, instance_id: str) -> InstanceInfo:
         m = self.get(instance_id)
         if not m.pid:

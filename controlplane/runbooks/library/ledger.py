@@ -7,6 +7,13 @@ lease expires (about ttl seconds). When the old primary is confirmed dead (no Pa
 PostgreSQL process left of it: nothing can still commit, so no split brain) and the candidate
 is the synchronous standby Patroni recorded (so no acknowledged commit is missing from it),
 deleting the lease in etcd lets Patroni promote it at once.
+
+A hung primary (frozen: its processes run, it holds the lease, and neither its PostgreSQL nor
+its Patroni API answers for `fence_after_s`) is fenced first: the platform kills every process
+of it and verifies that none is left (`Platform.fence`). Only then is its lease deleted, so
+the same argument holds: nothing of it can commit, and the synchronous standby has every
+acknowledged commit. A primary that answers any probe within the bound is only slow, and is
+never fenced: its lease's expiry decides, as Patroni would.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controlplane.errors import PlatformError
 from controlplane.observe.ledger import normalize_role, routed_to
 from controlplane.runbooks.actions import ActionContext, ActionFailed, NoParams, action
 from controlplane.trading.journals import acknowledged_orders
@@ -83,6 +91,10 @@ class Failover(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # how long to wait for the primary to be confirmed dead before leaving it to Patroni
     wait_dead_s: float = Field(3, ge=0, le=60)
+    # then: a primary whose PostgreSQL and Patroni API both stay silent this long is hung,
+    # and is fenced (every process killed, verified) before the fast failover; 0: never fence
+    fence_after_s: float = Field(0, ge=0, le=60)
+    probe_timeout_s: float = Field(0.5, gt=0, le=5)   # one probe of either; over: no answer
 
 
 def _dead_or_why(ctx: ActionContext, node: str, wait_s: float) -> str | None:
@@ -107,14 +119,76 @@ def failover(ctx: ActionContext, params: Failover) -> dict[str, Any]:
     if leader is None:
         return {"note": "no leader lease: Patroni is already electing", "roles": roles}
     why = _dead_or_why(ctx, leader, params.wait_dead_s)
-    if why:     # hung, partitioned or still dying: only the lease's expiry is safe
+    fenced: dict[str, Any] = {}
+    if why and params.fence_after_s > 0:
+        answered = _answer_within(ctx, leader, params.fence_after_s, params.probe_timeout_s)
+        if answered:            # slow, not hung: a primary that answers is never fenced
+            return {"left_to_patroni": f"not fencing {leader}: {answered}", "roles": roles}
+        _promotable(candidate, roles, sync)          # fence only what can be replaced
+        fenced = _fence(ctx, leader, params.fence_after_s)
+        why = _confirmed_dead(ctx, leader)
+    if why:     # partitioned or still dying: only the lease's expiry is safe
         return {"left_to_patroni": f"not taking {leader}'s lease: {why}", "roles": roles}
+    _promotable(candidate, roles, sync)
+    deleted = _etcd(ctx, "/v3/kv/deleterange", leader_key).get("deleted")
+    return {"dead_primary": leader, "candidate": candidate, "lease_deleted": deleted == "1",
+            "roles": roles, **fenced}
+
+
+def _promotable(candidate: str | None, roles: dict[str, str], sync: dict[str, Any]) -> None:
     if not candidate or roles.get(candidate) != "sync_standby":
         raise ActionFailed(f"no healthy synchronous standby to promote (sync key {sync}, "
                            f"roles {roles}); promoting another node could lose commits")
-    deleted = _etcd(ctx, "/v3/kv/deleterange", leader_key).get("deleted")
-    return {"dead_primary": leader, "candidate": candidate, "lease_deleted": deleted == "1",
-            "roles": roles}
+
+
+def _answers(ctx: ActionContext, node: str, timeout: float) -> str | None:
+    """What of `node` answered one probe within `timeout`: its Patroni API, or its
+    PostgreSQL (a connection and `SELECT 1`); None when neither did."""
+    import asyncio
+
+    import asyncpg
+
+    if _get_json(ctx.platform.info().instance(node).endpoints["api"] + "/patroni", timeout):
+        return "its Patroni API answered"
+
+    async def select_one() -> bool:
+        conn = await asyncpg.connect(ctx.platform.ledger_admin_dsn(node), timeout=timeout)
+        try:
+            return await conn.fetchval("SELECT 1", timeout=timeout) == 1
+        finally:
+            await conn.close(timeout=timeout)
+    try:
+        if asyncio.run(asyncio.wait_for(select_one(), timeout * 2)):
+            return "its PostgreSQL answered"
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        pass
+    return None
+
+
+def _answer_within(ctx: ActionContext, node: str, bound_s: float,
+                   probe_timeout_s: float) -> str | None:
+    """The first answer from `node` within `bound_s` (probing again and again), or None:
+    silent throughout, so hung rather than slow."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        answer = _answers(ctx, node, probe_timeout_s)
+        if answer:
+            return answer
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.1)
+
+
+def _fence(ctx: ActionContext, node: str, silent_s: float) -> dict[str, Any]:
+    """Fence the hung primary (the platform verifies nothing of it is left); the step's
+    record keeps what was done and why."""
+    try:
+        ctx.platform.fence(node)
+    except PlatformError as err:
+        raise ActionFailed(f"{node} is hung (silent for {silent_s:g} s) but could not be "
+                           f"fenced: {err}; leaving its lease alone") from None
+    return {"fenced": node, "fenced_because": f"its PostgreSQL and Patroni API were silent "
+            f"for {silent_s:g} s while it held the leader lease"}
 
 
 @action("ledger.no_primary", NoParams, "no ledger node is a primary that answers (the "

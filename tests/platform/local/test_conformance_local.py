@@ -39,5 +39,5 @@ def new_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
 
 class TestLocalConformance(PlatformConformance):
-    UNSUPPORTED = frozenset({"fencing", "scaling the ledger"})
+    UNSUPPORTED = frozenset({"scaling the ledger"})
     SETTLE_S = 2.0         # the supervisor restarts a crashed instance after 1 s at the least
