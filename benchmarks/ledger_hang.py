@@ -32,19 +32,26 @@ from _common import cluster, median, save, topology_with  # noqa: E402
 from failover_rto import soak  # noqa: E402
 
 from controlplane.application.drills import ledger_hang_drill  # noqa: E402
+from controlplane.application.runbooks import pause_automation  # noqa: E402
 from controlplane.drills import DrillSettings  # noqa: E402
 from controlplane.errors import PlatformError  # noqa: E402
 from controlplane.store import Store  # noqa: E402
 
 VARIANTS = {"pinned": {"patroni": "pinned"},
-            "debian": {"patroni": "debian", "ttl": 10}}
+            "debian": {"patroni": "debian", "ttl": 10},
+            "unfenced": {"patroni": "pinned"}}
+# automation paused: Patroni alone, which is what the runbook did with a hung primary before
+# it could fence one (it left it to the lease's expiry); the reference for fencing
+PAUSED = {"unfenced"}
 ALERTS = ("AcknowledgedOrdersMissing", "LedgerTimelineRegressed")
 
 
-def one_drill(platform, hold: float, rate: float) -> dict:
+def one_drill(platform, hold: float, rate: float, paused: bool = False) -> dict:
     settings = DrillSettings(rate=rate, warmup_s=5, settle_s=2, hold_s=hold,
                              max_wait_s=hold + 60, rejoin_wait_s=90, loop_wait_s=60)
     with Store(platform.workspace.store_path) as store:
+        if paused:
+            pause_automation(store, "benchmark", "the reference: Patroni alone, no fencing")
         started = time.time()
         outcome = asyncio.run(ledger_hang_drill(platform, store, settings))
         time.sleep(12)       # two audit intervals and an alert evaluation after the check
@@ -54,14 +61,25 @@ def one_drill(platform, hold: float, rate: float) -> dict:
     r["alerts_received"] = alerts
     r["lock_taken_back"] = any("took the leader lock back" in n for n in outcome.notes)
     r["runbook_state"] = outcome.loop.run_state if outcome.loop else None
+    r["fenced"] = _fenced(platform, outcome)
     return r
+
+
+def _fenced(platform, outcome) -> bool:
+    """Whether the runbook fenced the frozen primary (its promote step's record says so)."""
+    if not outcome.loop or outcome.loop.run_id is None:
+        return False
+    with Store(platform.workspace.store_path) as store:
+        return any(s.output and s.output.get("fenced") == outcome.target
+                   for s in store.runbook_steps(outcome.loop.run_id))
 
 
 def line(variant: str, i: int, fresh: bool, r: dict) -> str:
     return (f"  {variant} drill {i + 1}{' (fresh cluster)' if fresh else ''}: RPO "
             f"{r['rpo_orders']} of {r['acked_total']}, per node {r['node_missing']}, journals "
             f"{r['journal_missing']}; failover {r['failover_s']} s, RTO {r['rto_s']} s; lock "
-            f"taken back: {r['lock_taken_back']}; runbook {r['runbook_state']}; alerts "
+            f"taken back: {r['lock_taken_back']}; runbook {r['runbook_state']}; fenced "
+            f"{r['fenced']}; alerts "
             f"{r['alerts_received']}; {r['verdict']}")
 
 
@@ -70,14 +88,16 @@ def run_variant(name: str, drills: int, fresh: int, hold: float, rate: float) ->
     results = []
     for i in range(min(fresh, drills)):
         with cluster(topology) as platform:
-            results.append({"fresh": True, **one_drill(platform, hold, rate)})
+            results.append({"fresh": True, **one_drill(platform, hold, rate,
+                                                        name in PAUSED)})
         print(line(name, i, True, results[-1]), flush=True)
     i = fresh
     while i < drills:      # one cluster for the rest, a new one if a drill leaves it unusable
         with cluster(topology) as platform:
             while i < drills:
                 try:
-                    results.append({"fresh": False, **one_drill(platform, hold, rate)})
+                    results.append({"fresh": False, **one_drill(platform, hold, rate,
+                                                                 name in PAUSED)})
                 except PlatformError as err:     # e.g. no synchronous standby came back
                     print(f"  {name} drill {i + 1}: refused ({err}); starting a new cluster",
                           flush=True)
@@ -105,6 +125,7 @@ def summarise(name: str, all_runs: list[dict]) -> dict:
             "alerts_without_loss": sum(bool(r["alerts_received"]) for r, n
                                        in zip(runs, lost, strict=True) if not n),
             "runbook_states": [r["runbook_state"] for r in runs],
+            "fenced": sum(bool(r.get("fenced")) for r in runs),
             "rto_median_s": median(rto), "rto_max_s": max(rto, default=None),
             "failover_median_s": median([r["failover_s"] for r in runs
                                          if r["failover_s"] is not None]),
