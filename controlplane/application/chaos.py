@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from controlplane.chaos.experiments import (
     load_any_experiment,
     load_experiment,
     select,
+    unknown_runbook,
 )
 from controlplane.chaos.faults import FAULTS, FaultKind
 from controlplane.chaos.guardrails import Policy
@@ -77,6 +78,9 @@ class Validation:
     paths: list[Path]
     invalid: dict[Path, InvalidInput]
     topology: str | None            # the topology's name the names were checked against
+    # a user's file (outside the catalogue) is not refused for them: a runbook tag naming no
+    # runbook, and how to fix it
+    warnings: dict[Path, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +94,7 @@ class Validation:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": len(self.paths), "invalid": len(self.invalid),
                 "topology": self.topology, "summary": self.summary(),
+                "warnings": [{"path": str(p), "warning": w} for p, w in self.warnings.items()],
                 "experiments": [_validated(p, self.invalid.get(p)) for p in self.paths]}
 
 
@@ -109,12 +114,18 @@ def validate_experiments(targets: Sequence[str], topology: Topology | None = Non
     paths = list(dict.fromkeys(p for t in (targets or (str(EXPERIMENTS_DIR),))
                                for p in select(t)))
     invalid: dict[Path, InvalidInput] = {}
+    warnings: dict[Path, str] = {}
     for path in paths:
         try:
-            load_any_experiment(path, topology)
+            exp, _ = load_any_experiment(path, topology)
         except InvalidInput as err:
             invalid[path] = err
-    return Validation(paths, invalid, topology.name if topology else None)
+            continue
+        fix = unknown_runbook(exp)
+        if fix is not None:
+            warnings[path] = (f"{path}: tags: names no runbook in runbooks/ (got "
+                              f"'runbook:{exp.tag('runbook')}'). {fix}")
+    return Validation(paths, invalid, topology.name if topology else None, warnings)
 
 
 def select_experiments(target: str) -> list[Path]:

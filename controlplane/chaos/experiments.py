@@ -13,6 +13,7 @@ from chaoslib.experiment import ensure_experiment_is_valid
 
 from controlplane.errors import InvalidInput, quote
 from controlplane.project import project_folder
+from controlplane.runbooks.links import NO_RUNBOOK, runbook_names
 from controlplane.suggest import closest, fix_for
 from controlplane.userfiles import read_document
 
@@ -32,6 +33,7 @@ __all__ = [
     "planned_faults",
     "read_experiment",
     "select",
+    "unknown_runbook",
     "user_notices",
 ]
 
@@ -278,6 +280,10 @@ def user_notices(exp: Experiment) -> list[str]:
     if not exp.data.get("rollbacks"):
         notices.append("no rollbacks: every fault injected through inject_fault is reverted "
                        "by the runner when the run ends")
+    fix = unknown_runbook(exp)
+    if fix is not None:
+        notices.append(f"tag runbook:{exp.tag('runbook')} names no runbook in runbooks/ "
+                       f"(listed as it is). {fix}")
     return notices
 
 
@@ -317,6 +323,7 @@ def _check_ours(exp: Experiment) -> None:
     if exp.tag("severity") not in SEVERITIES:
         raise InvalidExperiment("unknown severity", source=src, field="tags",
                                 value=exp.tag("severity"), fix=f"Use one of {SEVERITIES}")
+    _check_runbook_tag(exp)
     if not exp.data.get("steady-state-hypothesis", {}).get("probes"):
         raise InvalidExperiment("a steady-state hypothesis made of SLO probes is required",
                                 source=src, field="steady-state-hypothesis",
@@ -326,6 +333,25 @@ def _check_ours(exp: Experiment) -> None:
     if not exp.data.get("rollbacks"):
         raise InvalidExperiment("rollbacks are required (revert_run_faults)", source=src,
                                 field="rollbacks", fix="Add the revert_run_faults action")
+
+
+def unknown_runbook(exp: Experiment) -> str | None:
+    """How to fix the experiment's runbook:<name> tag when it names no runbook in runbooks/
+    (`none` says that no runbook answers the fault); None when the tag is fine or absent."""
+    name = exp.tag("runbook")
+    known = runbook_names()
+    if name is None or name == NO_RUNBOOK or name in known:
+        return None
+    return (fix_for(name, known, "runbooks") + f", or \"runbook:{NO_RUNBOOK}\" when no "
+            "runbook answers this fault")
+
+
+def _check_runbook_tag(exp: Experiment) -> None:
+    fix = unknown_runbook(exp)
+    if fix is not None:
+        raise InvalidExperiment("the runbook tag names no runbook in runbooks/",
+                                source=str(exp.path), field="tags",
+                                value=f"runbook:{exp.tag('runbook')}", fix=fix)
 
 
 def _check_fault(src: str, index: int, fault: dict[str, Any]) -> None:

@@ -109,6 +109,9 @@ def validate(targets: tuple[str, ...], as_json: bool, topology_path: Path | None
         for err in checked.invalid.values():
             console_err.print(f"[bold red]error:[/] {lit(err)}", highlight=False,
                               soft_wrap=True)               # one line per file, for grep
+        for warning in checked.warnings.values():
+            console_err.print(f"[bold yellow]warning:[/] {lit(warning)}", highlight=False,
+                              soft_wrap=True)
         (console_err if checked.invalid else console).print(checked.summary(), markup=False)
     if not checked.ok:
         raise SystemExit(2)

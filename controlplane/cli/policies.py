@@ -13,6 +13,7 @@ from controlplane.cli.common import console
 from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
 from controlplane.project import PACKAGED, project_root
+from controlplane.runbooks.links import DEFAULT_BASE_URL, RUNBOOKS_DIR, runbook_urls
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
 from controlplane.slo.openslo import dump_openslo
@@ -35,11 +36,20 @@ def policies() -> None:
               help="SLO policy file [default: policies/slos.yaml].")
 @click.option("--out", type=click.Path(path_type=Path), default=GENERATED, show_default=True)
 @click.option("--check", is_flag=True, help="Fail if --out differs from what would be written.")
-def render(slos_path: Path | None, out: Path, check: bool) -> None:
+@click.option("--runbooks", "runbooks_dir", type=click.Path(path_type=Path),
+              default=RUNBOOKS_DIR, show_default=True,
+              help="Runbooks whose trigger alerts get a runbook_url annotation.")
+@click.option("--runbook-base-url", default=DEFAULT_BASE_URL, show_default=True,
+              envvar="CONTROLPLANE_RUNBOOK_BASE_URL",
+              help="The control plane's URL as on-call staff reach it: runbook_url is "
+                   "<base>/api/v1/runbooks/<name> [env: CONTROLPLANE_RUNBOOK_BASE_URL].")
+def render(slos_path: Path | None, out: Path, check: bool, runbooks_dir: Path,
+           runbook_base_url: str) -> None:
     """Write Prometheus recording and alerting rules, checked by promtool. An --out that is a
-    directory gets slo-rules.yml in it."""
+    directory gets slo-rules.yml in it. Each alert a runbook starts links to it
+    (`runbook_url`)."""
     out = rules_path(out)
-    text = render_rules(load_slos(slos_path))
+    text = render_rules(load_slos(slos_path), runbook_urls(runbook_base_url, runbooks_dir))
     if check:
         _check(out, text)
         return

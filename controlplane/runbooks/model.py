@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from controlplane.errors import InvalidInput
 from controlplane.host.tools import require
-from controlplane.project import project_folder
+from controlplane.runbooks import links
 from controlplane.runbooks.actions import ACTIONS
 from controlplane.runbooks.templates import (
     BadTemplate,
@@ -39,7 +39,7 @@ from controlplane.userfiles import first_error, read_document
 __all__ = ["RUNBOOKS_DIR", "Call", "Check", "Runbook", "Step", "Trigger", "load_runbook",
            "load_runbooks", "resolve", "template_labels"]
 
-RUNBOOKS_DIR = project_folder("runbooks")
+RUNBOOKS_DIR = links.RUNBOOKS_DIR
 
 
 class _M(BaseModel):

@@ -73,6 +73,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/chaos/resume"): "chaos:resume",
     ("GET", "/api/v1/runbooks/runs"): "records:read",
     ("GET", "/api/v1/runbooks/runs/{run_id}"): "records:read",
+    ("GET", "/api/v1/runbooks/{name}"): "records:read",
     ("POST", "/api/v1/runbooks/runs/{run_id}/approve"): "runbooks:approve",
     ("POST", "/api/v1/runbooks/runs/{run_id}/reject"): "runbooks:approve",
     ("POST", "/api/v1/runbooks/automation/pause"): "automation:pause",

@@ -4,6 +4,8 @@ automation.
 
     GET  /api/v1/runbooks/runs?limit=50             records:read
     GET  /api/v1/runbooks/runs/{run_id}             records:read; 404 when no run has the id
+    GET  /api/v1/runbooks/{name}                    records:read; the runbook as its file says
+                                                    (each alert rule's runbook_url links here)
     POST /api/v1/runbooks/runs/{run_id}/approve     runbooks:approve {"step", "reason", "totp"}
     POST /api/v1/runbooks/runs/{run_id}/reject      runbooks:approve {"step", "reason", "totp"}
     POST /api/v1/runbooks/automation/pause          automation:pause {"reason"}
@@ -46,6 +48,19 @@ async def get_run(request: web.Request) -> web.Response:
     if store.get_runbook_run(run_id) is None:
         return not_found("runbook run", "run_id", run_id)
     return web.json_response(runbooks.run_document(store, run_id))
+
+
+@routes.get("/api/v1/runbooks/{name}")
+async def get_runbook(request: web.Request) -> web.Response:
+    """After the fixed /runbooks/runs routes (registered first, so matched first)."""
+    from controlplane.runbooks.links import RUNBOOKS_DIR
+    from controlplane.runbooks.model import load_runbooks
+
+    name = request.match_info["name"]
+    found = load_runbooks(request.app[STATE].settings.runbooks_dir or RUNBOOKS_DIR)
+    if name not in found:
+        return not_found("runbook", "name", name)
+    return web.json_response(runbooks.runbook_document(*found[name]))
 
 
 @routes.post("/api/v1/runbooks/runs/{run_id}/approve")

@@ -142,3 +142,16 @@ def test_a_default_aiohttp_runner_still_accepts_gzip() -> None:
             await runner.cleanup()
 
     assert asyncio.run(scenario()) == (200, 1)
+
+
+def test_the_runbook_page_an_alert_links_to(server: RunningServer) -> None:
+    """runbook_url (policies/generated/slo-rules.yml) is <base>/api/v1/runbooks/<name>."""
+    status, document = server.get_json("/api/v1/runbooks/ledger-failover")
+    assert status == 200
+    assert document["name"] == "ledger-failover"
+    assert document["trigger"]["alert"] == "LedgerNoPrimary"
+    assert document["file"].endswith("runbooks/ledger-failover.yaml")
+    status, document = server.get_json("/api/v1/runbooks/matcher-autoscale")
+    assert status == 404 and document["error"]["field"] == "name"
+    status, _, _ = server.request("/api/v1/runbooks/ledger-failover", auth=False)
+    assert status == 401

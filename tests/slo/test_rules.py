@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from controlplane.errors import InvalidInput
+from controlplane.runbooks.links import runbook_urls
 from controlplane.slo import load_slos, render_rules
 from controlplane.slo.model import DEFAULT_SLOS
 
@@ -25,7 +26,7 @@ def test_rendered_rules_pass_promtool_check(tmp_path: Path) -> None:
 
 
 def test_committed_rules_match_the_policy() -> None:
-    assert GENERATED.read_text() == render_rules(load_slos())
+    assert GENERATED.read_text() == render_rules(load_slos(), runbook_urls())
 
 
 def test_our_promtool_unit_tests_pass() -> None:
@@ -89,7 +90,7 @@ def test_render_into_a_directory_writes_slo_rules_yml_there(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slo-rules.yml"]
     assert f"wrote {tmp_path / 'slo-rules.yml'} " in result.stdout.replace("\n", "")
-    assert (tmp_path / "slo-rules.yml").read_text() == render_rules(load_slos())
+    assert (tmp_path / "slo-rules.yml").read_text() == render_rules(load_slos(), runbook_urls())
     assert _render("--check", "--out", str(tmp_path)).returncode == 0
 
 

@@ -11,6 +11,7 @@ from controlplane.platform.local.kinds.base import (
     http_probe,
     write_file,
 )
+from controlplane.runbooks.links import runbook_urls
 from controlplane.slo import load_slos, render_rules
 from controlplane.topology import PrometheusSettings, Service
 
@@ -27,8 +28,11 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
     cwd = ctx.state.instance_dir(inst)
     rules = ctx.state.root / "prometheus" / "rules"
     rules.mkdir(parents=True, exist_ok=True)
-    write_file(rules / "slo-rules.yml", render_rules(load_slos()))   # local mode loads them
     controlplanes = [s for s, svc in ctx.topology.services.items() if svc.kind == "controlplane"]
+    # local mode loads them; runbook_url links to this cluster's own control plane
+    base = ctx.url(ctx.first("controlplane")) if controlplanes else None
+    write_file(rules / "slo-rules.yml",
+               render_rules(load_slos(), runbook_urls(base) if base else None))
     intake = scrape = None
     if controlplanes:                  # its service asks for credentials (issue 10)
         intake = write_file(cwd / "intake.token", ctx.secrets["intake"], mode=0o600)
