@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from controlplane.security.checkpoints import check_checkpoints
 from controlplane.server.access import ACCESS, IDENTITY
 from controlplane.server.query import query_number
+from controlplane.server.record_replies import AuditReply, AuditVerifyReply, reply
 from controlplane.server.replies import WhoamiReply
 from controlplane.server.state import STATE
 from controlplane.store import Store
@@ -35,7 +38,7 @@ async def list_audit(request: web.Request) -> web.Response:
     since = query_number(request, "since", 0.0, 0.0, 1e11, float)
     limit = int(query_number(request, "limit", 1000, 1, MAX_LIMIT, int))
     entries = _store(request).audit_entries(since or None, limit)
-    return web.json_response({"entries": [e.as_json() for e in entries]})
+    return web.json_response(reply(AuditReply, {"entries": [e.as_json() for e in entries]}))
 
 
 @routes.get("/api/v1/audit/verify")
@@ -45,9 +48,9 @@ async def verify(request: web.Request) -> web.Response:
     state_dir = request.app[STATE].settings.state_dir
     if problem is None and state_dir is not None:
         problem = check_checkpoints(state_dir, store)
-    return web.json_response({"entries": count, "ok": problem is None,
-                              "first_bad": None if problem is None else
-                              {"seq": problem.seq, "problem": problem.problem}})
+    return web.json_response(reply(AuditVerifyReply, {
+        "entries": count, "ok": problem is None,
+        "first_bad": None if problem is None else dataclasses.asdict(problem)}))
 
 
 def _store(request: web.Request) -> Store:

@@ -33,6 +33,7 @@ from controlplane.platform.base import Platform
 from controlplane.server.bodies import EmptyBody, HaltBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
+from controlplane.server.record_replies import ChaosRunDetailReply, ChaosRunsReply, reply
 from controlplane.server.state import STATE
 from controlplane.store import Store, iso
 from controlplane.store.chaos import ChaosEvent, ChaosRun
@@ -88,7 +89,7 @@ def _store(request: web.Request) -> Store:
 async def list_runs(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 50, 1, chaos.MAX_LIMIT, int))
     found = chaos.runs(_store(request), limit, request.query.get("state") or None)
-    return web.json_response({"runs": [_run_json(r) for r in found]})
+    return web.json_response(reply(ChaosRunsReply, {"runs": [_run_json(r) for r in found]}))
 
 
 @routes.get("/api/v1/chaos/runs/{run_id}")
@@ -97,9 +98,9 @@ async def get_run(request: web.Request) -> web.Response:
     detail = chaos.run_detail(_store(request), run_id)
     if detail is None:
         return not_found("chaos run", "run_id", run_id)
-    return web.json_response({"run": _run_json(detail.run),
-                              "events": [_event_json(e) for e in detail.events],
-                              "faults": [_fault_json(f) for f in detail.faults]})
+    return web.json_response(reply(ChaosRunDetailReply, {
+        "run": _run_json(detail.run), "events": [_event_json(e) for e in detail.events],
+        "faults": [_fault_json(f) for f in detail.faults]}))
 
 
 @routes.get("/api/v1/chaos/status")

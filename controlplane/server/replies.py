@@ -1,74 +1,45 @@
-"""The success bodies of the routes that have a model yet: the handlers build their answers
-with these, and the OpenAPI document describes those routes' 200 (and 202) from the same
-models, so Schemathesis checks their fields. The other routes' bodies are described only as
-JSON objects or arrays (see openapi.py)."""
+"""The success bodies of the routes: the handlers build their answers with these, and the
+OpenAPI document describes those routes' 200 (and 202) from the same models, so Schemathesis
+checks their fields. A model of a record is derived from its dataclass (`record_reply`); the
+record routes' models are in `record_replies`. The routes without one (the chaos status and
+halt, recover, the OTLP receiver, /metrics) are described only as JSON objects or arrays (see
+openapi.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, get_type_hints
-
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel
 
 from controlplane.application.chaos_approvals import ExperimentDecision
+from controlplane.application.launches import Launch
+from controlplane.application.runbooks import Decision
+from controlplane.server.record_replies import (
+    RECORD_REPLIES,
+    AutomationReply,
+    Reply,
+    record_reply,
+    reply,
+)
 from controlplane.store.chaos_approvals import ChaosApproval, ChaosVote
 
 __all__ = ["REPLIES", "AutomationReply", "ChaosApprovalReply", "ChaosApprovalsReply",
            "ChaosVoteReply", "DecisionReply", "LaunchReply", "LaunchesReply", "LoginReply",
-           "VoteReply", "WhoamiReply", "record_reply"]
+           "VoteReply", "WhoamiReply", "record_reply", "reply"]
 
 
-class _Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def record_reply(record: type, name: str, **extra: Any) -> type[_Reply]:
-    """The reply model of a record dataclass: one field per field of `record`, typed as it
-    is, and `extra` (name=(type, default)) for what the route adds (the ISO times, nested
-    lists), so a field list is written once, in the dataclass."""
-    hints = get_type_hints(record)
-    fields: dict[str, Any] = {f.name: (hints[f.name], ...) for f in dataclasses.fields(record)}
-    model: type[_Reply] = create_model(name, __base__=_Reply, **fields, **extra)
-    return model
-
-
-class WhoamiReply(_Reply):
+class WhoamiReply(Reply):
     name: str
     role: str
     permissions: list[str]
 
 
-class DecisionReply(_Reply):
-    run_id: int
-    idx: int
-    decision: str          # approve, reject, or pending (more approvals needed)
-    actor: str
-    have: int
-    needed: int
+DecisionReply = record_reply(Decision, "DecisionReply")     # approve, reject or pending
 
 
-class AutomationReply(_Reply):
-    paused: bool
-    reason: str | None
-    actor: str | None
-    at: float | None
+LaunchReply = record_reply(Launch, "LaunchReply", running=(bool, ...),
+                           output_tail=(str | None, None))
 
 
-class LaunchReply(_Reply):
-    id: str
-    kind: str
-    argv: list[str]
-    actor: str
-    pid: int
-    started_at: float
-    log: str
-    exit_code: int | None
-    running: bool
-    approval: int | None = None      # the chaos approval request the run waits on
-    output_tail: str | None = None
-
-
-class LaunchesReply(_Reply):
+class LaunchesReply(Reply):
     launches: list[LaunchReply]
 
 
@@ -79,11 +50,11 @@ ChaosApprovalReply = record_reply(ChaosApproval, "ChaosApprovalReply",
 VoteReply = record_reply(ExperimentDecision, "VoteReply")
 
 
-class ChaosApprovalsReply(_Reply):
+class ChaosApprovalsReply(Reply):
     approvals: list[ChaosApprovalReply]     # type: ignore[valid-type]
 
 
-class LoginReply(_Reply):
+class LoginReply(Reply):
     user: str
     role: str
     csrf_token: str
@@ -91,7 +62,8 @@ class LoginReply(_Reply):
 
 
 # (method, route) -> (status, model)
-REPLIES: dict[tuple[str, str], tuple[str, type[_Reply]]] = {
+REPLIES: dict[tuple[str, str], tuple[str, type[BaseModel]]] = {
+    **RECORD_REPLIES,
     ("GET", "/api/v1/whoami"): ("200", WhoamiReply),
     ("POST", "/api/v1/runbooks/runs/{run_id}/approve"): ("200", DecisionReply),
     ("POST", "/api/v1/runbooks/runs/{run_id}/reject"): ("200", DecisionReply),

@@ -23,6 +23,7 @@ from controlplane.server.access import IDENTITY
 from controlplane.server.bodies import DecisionBody, EmptyBody, PauseBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
+from controlplane.server.record_replies import RunbookRunDetailReply, RunbookRunsReply, reply
 from controlplane.server.replies import AutomationReply, DecisionReply
 from controlplane.server.state import STATE
 from controlplane.store import Store
@@ -36,7 +37,8 @@ _RUN_ID = re.compile(r"[0-9]{1,18}")
 @routes.get("/api/v1/runbooks/runs")
 async def list_runs(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 50, 1, 1000, int))
-    return web.json_response(runbooks.runs_document(_store(request), limit))
+    return web.json_response(reply(RunbookRunsReply,
+                                   runbooks.runs_document(_store(request), limit)))
 
 
 @routes.get("/api/v1/runbooks/runs/{run_id}")
@@ -45,7 +47,7 @@ async def get_run(request: web.Request) -> web.Response:
     store = _store(request)
     if store.get_runbook_run(run_id) is None:
         return not_found("runbook run", "run_id", run_id)
-    return web.json_response(runbooks.run_document(store, run_id))
+    return web.json_response(reply(RunbookRunDetailReply, runbooks.run_document(store, run_id)))
 
 
 @routes.post("/api/v1/runbooks/runs/{run_id}/approve")
