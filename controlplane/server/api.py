@@ -18,12 +18,13 @@ from controlplane.server.record_replies import (
     TracesReply,
     reply,
 )
-from controlplane.server.state import STATE
-from controlplane.store import Drill, DrillEvent, Store, iso
+from controlplane.server.state import STATE, store_of
+from controlplane.store import Drill, DrillEvent, iso
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
+KEEPS = "drill records"
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _DRILL_ID = re.compile(r"[0-9]{1,18}")
 MAX_LIMIT = 1000
@@ -63,7 +64,7 @@ async def telemetry_summary(request: web.Request) -> web.Response:
 @routes.get("/api/v1/drills")
 async def list_drills(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 50, 1, MAX_LIMIT, int))
-    drills = _store(request).list_drills(limit, request.query.get("kind") or None)
+    drills = store_of(request, KEEPS).list_drills(limit, request.query.get("kind") or None)
     return web.json_response(reply(DrillsReply, {"drills": [_drill_json(d) for d in drills]}))
 
 
@@ -72,7 +73,7 @@ async def get_drill(request: web.Request) -> web.Response:
     raw = request.match_info["drill_id"]
     if not _DRILL_ID.fullmatch(raw):
         raise InvalidInput("must be a positive integer", field="drill_id", value=raw)
-    store = _store(request)
+    store = store_of(request, KEEPS)
     drill = store.get_drill(int(raw))
     if drill is None:
         return not_found("drill", "drill_id", int(raw))
@@ -80,13 +81,6 @@ async def get_drill(request: web.Request) -> web.Response:
     return web.json_response(reply(DrillDetailReply,
                                    {"drill": _drill_json(drill), "events": events}))
 
-
-def _store(request: web.Request) -> Store:
-    store = request.app[STATE].store
-    if store is None:
-        raise web.HTTPNotFound(text="drill records are not kept: start `controlplane serve` "
-                                    "with a state directory")
-    return store
 
 
 def _drill_json(drill: Drill) -> dict[str, object]:
