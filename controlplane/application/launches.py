@@ -25,10 +25,13 @@ from typing import Any
 
 from controlplane.errors import InvalidInput, Refused
 
-__all__ = ["DRILLS", "MAX_RUNNING", "Launch", "Launcher", "chaos_argv", "drill_argv",
+__all__ = ["APPROVAL_WAIT_S", "DRILLS", "MAX_RUNNING", "Launch", "Launcher", "chaos_argv",
+           "chaos_profile", "drill_argv",
            "load_argv", "runbook_argv"]
 
 MAX_RUNNING = 4
+APPROVAL_WAIT_S = 4 * 3600       # a launched run waits this long for its approvals
+_PROFILE = re.compile(r"[a-z][a-z0-9-]{0,30}")
 DRILLS = ("ledger-failover", "ledger-hang", "autoscale")
 _SELECTOR = re.compile(r"[a-z_]+=[A-Za-z0-9_.:-]+(,[a-z_]+=[A-Za-z0-9_.:-]+)*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,62}")
@@ -44,6 +47,7 @@ class Launch:
     started_at: float
     log: str
     exit_code: int | None = None
+    approval: int | None = None      # the chaos approval request the run waits on, if any
 
     @property
     def running(self) -> bool:
@@ -53,9 +57,35 @@ class Launch:
         return {**asdict(self), "running": self.running}
 
 
-def chaos_argv(experiments: object) -> list[str]:
+def chaos_profile(name: object) -> Path:
+    """The guardrails file of a profile: `lab` (or None) is policies/chaos-guardrails.yaml,
+    any other NAME policies/chaos-guardrails.NAME.yaml."""
+    from controlplane.chaos.guardrails import DEFAULT_POLICY
+
+    if name is None or name == "lab":
+        return DEFAULT_POLICY
+    path = DEFAULT_POLICY.with_name(f"chaos-guardrails.{name}.yaml")
+    if not isinstance(name, str) or not _PROFILE.fullmatch(name) or not path.is_file():
+        known = sorted(p.name.split(".")[1] for p in
+                       DEFAULT_POLICY.parent.glob("chaos-guardrails.*.yaml"))
+        raise InvalidInput("is not a guardrails profile", field="policy", value=name,
+                           fix=f"Use lab or one of {', '.join(known)}")
+    return path
+
+
+def chaos_argv(experiments: object, policy: Path | None = None,
+               request_id: int | None = None) -> list[str]:
     """`chaos run` of a tag selector (`fault=process-kill`) or a file or folder inside the
-    project's experiments folder."""
+    project's experiments folder; under `policy` (a guardrails file), and as the approval
+    request `request_id`, waited on for up to APPROVAL_WAIT_S."""
+    target = _chaos_target(experiments)
+    extra = ["--policy", str(policy)] if policy else []
+    if request_id is not None:
+        extra += ["--request", str(request_id), "--wait-approval", str(APPROVAL_WAIT_S)]
+    return ["chaos", "run", target, *extra, "--json"]
+
+
+def _chaos_target(experiments: object) -> str:
     from controlplane.chaos.experiments import EXPERIMENTS_DIR, select
 
     if not isinstance(experiments, str) or not 0 < len(experiments) <= 200:
@@ -70,7 +100,7 @@ def chaos_argv(experiments: object) -> list[str]:
         if not matched:
             raise InvalidInput("no experiment of the catalogue matches", field="experiments",
                                value=experiments, fix="See `controlplane chaos list`")
-        return ["chaos", "run", experiments, "--json"]
+        return experiments
     root = EXPERIMENTS_DIR.resolve()
     path = (root / experiments).resolve()
     if not path.is_relative_to(root) or not path.exists():
@@ -78,7 +108,7 @@ def chaos_argv(experiments: object) -> list[str]:
                            field="experiments", value=experiments,
                            fix="Give a path relative to experiments/, or a selector like "
                                "fault=process-kill")
-    return ["chaos", "run", str(path), "--json"]
+    return str(path)
 
 
 def drill_argv(kind: object) -> list[str]:
@@ -125,10 +155,15 @@ class Launcher:
         self.folder = state_dir / "launches"
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, kind: str, argv: list[str], actor: str) -> Launch:
+    def check_room(self) -> None:
+        """Refused when MAX_RUNNING launches are running."""
         if sum(1 for launch in self.launches() if launch.running) >= MAX_RUNNING:
             raise Refused(f"{MAX_RUNNING} launches are running; wait for one to end "
                           "(GET /api/v1/launches)")
+
+    def start(self, kind: str, argv: list[str], actor: str,
+              approval: int | None = None) -> Launch:
+        self.check_room()
         self.folder.mkdir(parents=True, exist_ok=True)
         launch_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         log = self.folder / f"{launch_id}.log"
@@ -139,7 +174,8 @@ class Launcher:
                                     stdin=subprocess.DEVNULL, start_new_session=True,
                                     env={**os.environ, "CONTROLPLANE_ACTOR": actor})
         self._procs[launch_id] = proc
-        launch = Launch(launch_id, kind, argv, actor, proc.pid, time.time(), str(log))
+        launch = Launch(launch_id, kind, argv, actor, proc.pid, time.time(), str(log),
+                        approval=approval)
         self._write(launch)
         return launch
 

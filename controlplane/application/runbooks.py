@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from controlplane.application.approvals import check_second_person, tally
 from controlplane.application.events import Event, EventSink, discard
 from controlplane.errors import InvalidInput
 from controlplane.platform.base import Platform
@@ -169,56 +170,16 @@ def decide(store: Store, run_id: int, idx: int | None, *, reject: bool, actor: s
         done = store.decide(run_id, step_idx, decision, actor, reason)
         return Decision(run_id, done.idx, done.decision, done.actor)
     if rule.get("sensitive"):
-        _check_second_person(store, actor, str(rule.get("requested_by", "")), totp_code,
-                             {v.actor for v in store.votes(run_id, step_idx)})
+        check_second_person(store, actor, str(rule.get("requested_by", "")), totp_code,
+                            {v.actor for v in store.votes(run_id, step_idx)},
+                            permission="runbooks:approve", what="this run")
     votes = store.vote(run_id, step_idx, actor, decision, reason, totp_code is not None)
-    approvers = [v.actor for v in votes if v.decision == "approve"]
-    if reject:
-        store.decide(run_id, step_idx, "reject", actor, reason)
-        return Decision(run_id, step_idx, "reject", actor)
-    if len(approvers) >= needed:
-        store.decide(run_id, step_idx, "approve", ", ".join(approvers), reason)
-        return Decision(run_id, step_idx, "approve", ", ".join(approvers), len(approvers),
-                        needed)
-    return Decision(run_id, step_idx, "pending", actor, len(approvers), needed)
-
-
-def _requester(requested_by: str) -> str:
-    """The person behind a run's `started_by` ("operator:olga", "cli:olga", "olga")."""
-    return requested_by.split(":", 1)[1] if requested_by.startswith(("operator:", "cli:")) \
-        else requested_by
-
-
-def _check_second_person(store: Store, actor: str, requested_by: str, totp_code: str | None,
-                         voted: set[str]) -> None:
-    from controlplane.security import totp
-    from controlplane.security.roles import roles
-
-    eligible = sorted(u.name for u in store.users()
-                      if u.active and u.has_totp and roles().allows(u.role, "runbooks:approve")
-                      and u.name not in (_requester(requested_by), *voted))
-    who = (f"any of {', '.join(eligible)}" if eligible else
-           "a registered operator with a second factor (none is registered yet: "
-           "`controlplane users add NAME --role operator`)")
-    if actor == _requester(requested_by) or actor == requested_by:
-        raise InvalidInput(f"{actor} asked for this run, so another person must approve it "
-                           f"(the two-person rule): {who}", field="actor", value=actor)
-    user = store.get_user(actor)
-    if user is None or not user.active or not roles().allows(user.role, "runbooks:approve"):
-        raise InvalidInput(f"{actor} is not a registered person who may approve; this step "
-                           f"needs {who}", field="actor", value=actor)
-    secret = store.totp_secret(actor)
-    if secret is None:
-        raise InvalidInput(f"{actor} has no second factor; this step needs a fresh TOTP code "
-                           f"from {who}", field="totp", value=None)
-    if totp_code is None:
-        raise InvalidInput("a sensitive step needs a fresh TOTP code from the approver's "
-                           "authenticator", field="totp", value=None,
-                           fix="Give it with --totp CODE (or \"totp\" in the API body)")
-    step = totp.matching_step(secret, totp_code, store.now())
-    if step is None or not store.spend_totp_step(actor, step):
-        raise InvalidInput("the TOTP code is wrong, expired or already used", field="totp",
-                           value="(hidden)", fix="Give the code your authenticator shows now")
+    counted = tally(((v.actor, v.decision) for v in votes), needed)
+    if counted.decision == "pending":
+        return Decision(run_id, step_idx, "pending", actor, len(counted.approvers), needed)
+    by = actor if counted.decision == "reject" else ", ".join(counted.approvers)
+    store.decide(run_id, step_idx, counted.decision, by, reason)
+    return Decision(run_id, step_idx, counted.decision, by, len(counted.approvers), needed)
 
 
 def pause_automation(store: Store, actor: str, reason: str) -> AutomationState:

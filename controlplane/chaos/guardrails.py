@@ -20,6 +20,7 @@ from controlplane.userfiles import first_error, read_document
 
 __all__ = [
     "DEFAULT_POLICY",
+    "Approval",
     "Policy",
     "TargetLocks",
     "check_blast_radius",
@@ -93,7 +94,16 @@ class Load(_M):
     rate: float = Field(20, ge=0, le=500)
 
 
+class Approval(_M):
+    """The two-person rule: a run under this profile waits until `approvers` people other
+    than the one who asked approved it, each with a fresh TOTP code."""
+
+    required: bool = False
+    approvers: int = Field(1, ge=1, le=5)
+
+
 class Policy(_M):
+    approval: Approval = Approval()
     blast_radius: BlastRadius = BlastRadius()
     freeze: Freeze = Freeze()
     error_budget: ErrorBudget = ErrorBudget()

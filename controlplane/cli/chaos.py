@@ -7,14 +7,17 @@ import os
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from controlplane.application import chaos as usecases
+from controlplane.application import chaos_approvals as approvals
 from controlplane.application.events import Event
 from controlplane.chaos.experiments import EXPERIMENTS_DIR
-from controlplane.chaos.guardrails import DEFAULT_POLICY, load_policy
+from controlplane.chaos.guardrails import DEFAULT_POLICY, Policy, load_policy
 from controlplane.cli.common import (
+    cli_actor,
     console,
     console_err,
     lit,
@@ -24,6 +27,7 @@ from controlplane.cli.common import (
     topology_option,
 )
 from controlplane.cli.completion import experiment_targets
+from controlplane.platform.base import Platform
 from controlplane.topology import load_topology
 
 __all__ = ["chaos"]
@@ -44,18 +48,28 @@ def chaos() -> None:
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Where to write report.json, junit.xml and report.html.")
 @click.option("--rate", type=float, default=None, help="Override the meter's orders/s.")
+@click.option("--request", "request_id", type=int, default=None,
+              help="The approval request this run is (a profile that requires approval).")
+@click.option("--wait-approval", type=click.FloatRange(0, 86400), default=0,
+              show_default=True, help="Seconds to wait for the approvals a profile requires; "
+              "0 records the request and exits 4 until it is approved.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the suite's result as one JSON document (progress on stderr).")
 @topology_option
 @state_dir_option
 def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: float | None,
-        as_json: bool, topology_path: Path | None, state_dir: Path | None) -> None:
+        request_id: int | None, wait_approval: float, as_json: bool,
+        topology_path: Path | None, state_dir: Path | None) -> None:
     """Run TARGET: an experiment file, a directory, a tag selector (fault=process-kill) or a
-    suite. Exits 0 only if every experiment passed."""
+    suite. Exits 0 only if every experiment passed. Under a profile that requires approval
+    (the production one) it first needs another person's approval (`chaos approve`)."""
     policy = usecases.with_rate(load_policy(policy_path), rate)
     paths = usecases.select_experiments(target)          # refuse bad files before acting
     platform = local_platform(state_dir, topology_path)
     out = console_err if as_json else console           # with --json, stdout is the document
+    if policy.approval.required or request_id is not None:    # the two-person rule
+        _await_approval(platform, target, policy_path or DEFAULT_POLICY, policy, request_id,
+                        wait_approval, out)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
     with Progress(*columns, console=out, transient=True) as bar:
@@ -82,6 +96,17 @@ def run(target: str, policy_path: Path | None, report_dir: Path | None, rate: fl
         _summary(result)
     if not result.ok:
         raise SystemExit(1)
+
+
+def _await_approval(platform: Platform, target: str, policy_file: Path, policy: Policy,
+                    request_id: int | None, wait_s: float, out: Console) -> None:
+    """Record (or take) the run's approval request and wait up to `wait_s` for it; refused
+    (exit 4, naming who may approve) while it waits, or when it was rejected."""
+    platform.info()                             # no cluster: refused before any request
+    with platform.workspace.store() as store:
+        approvals.await_release(store, target, policy_file, policy, cli_actor(None),
+                                request_id, wait_s, lambda event: out.print(
+                                    event.message, markup=False, highlight=False))
 
 
 def _summary(result) -> None:
@@ -236,3 +261,13 @@ def generate(check: bool) -> None:
         raise SystemExit(1)
     console.print(f"catalogue {'checked' if check else 'written'}; "
                   f"{len(changed)} files {'differ' if check else 'changed'}")
+
+
+def _register() -> None:
+    from controlplane.cli.chaos_approvals import approvals_command, approve
+
+    chaos.add_command(approve)
+    chaos.add_command(approvals_command)
+
+
+_register()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from controlplane.platform import Platform, load_platform, open_platform
 from controlplane.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
 __all__ = [
+    "cli_actor",
     "console",
     "console_err",
     "lit",
@@ -36,6 +38,11 @@ state_dir_option = click.option(
 topology_option = click.option(
     "--topology", "topology_path", type=click.Path(path_type=Path), default=None,
     help=f"Cluster topology file [default: {os.path.relpath(DEFAULT_TOPOLOGY)}].")
+
+
+def cli_actor(given: str | None) -> str:
+    """--as, else who launched this through the service (CONTROLPLANE_ACTOR), else the login."""
+    return given or os.environ.get("CONTROLPLANE_ACTOR") or f"operator:{getpass.getuser()}"
 
 
 def lit(text: object) -> str:

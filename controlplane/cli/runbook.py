@@ -5,9 +5,7 @@ else (the documents come from application/runbooks.py)."""
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from controlplane.application.runbooks import (
     runs_document,
 )
 from controlplane.cli.common import (
+    cli_actor,
     console,
     lit,
     local_platform,
@@ -182,15 +181,10 @@ def run(name: str, dry_run: bool, label_items: tuple[str, ...], runbooks_dir: Pa
     check_manual_labels(rb, labels)             # refused before the cluster is even asked
     platform = local_platform(state_dir, topology_path)
     platform.info()
-    done = run_runbook(platform, rb, _actor(None), dry_run=dry_run, sink=_render,
+    done = run_runbook(platform, rb, cli_actor(None), dry_run=dry_run, sink=_render,
                        labels=labels)
     if done.state != "succeeded":
         raise SystemExit(1)
-
-
-def _actor(given: str | None) -> str:
-    """--as, else who launched this through the service (CONTROLPLANE_ACTOR), else the login."""
-    return given or os.environ.get("CONTROLPLANE_ACTOR") or f"operator:{getpass.getuser()}"
 
 
 @runbook.command()
@@ -209,8 +203,8 @@ def approve(run_id: int, idx: int | None, reject: bool, reason: str | None, acto
     """Approve (or --reject) the step a run is waiting on."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        decision = decide(store, run_id, idx, reject=reject, actor=_actor(actor), reason=reason,
-                          totp_code=totp_code)
+        decision = decide(store, run_id, idx, reject=reject, actor=cli_actor(actor),
+                          reason=reason, totp_code=totp_code)
     if decision.decision == "pending":
         console.print(f"run {run_id} step {decision.idx}: approved by {decision.actor}; "
                       f"{decision.have} of {decision.needed} approvals, waiting for another "
@@ -282,7 +276,7 @@ def pause(reason: str, actor: str | None, topology_path: Path | None,
     """Stop alerts from starting runbooks (maintenance). Each skipped run is still recorded."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        state = pause_automation(store, _actor(actor), reason)
+        state = pause_automation(store, cli_actor(actor), reason)
     console.print(f"automation paused by {state.actor}: {state.reason}", markup=False)
 
 
@@ -294,5 +288,5 @@ def resume(actor: str | None, topology_path: Path | None, state_dir: Path | None
     """Let alerts start runbooks again."""
     platform = local_platform(state_dir, topology_path)
     with Store(platform.workspace.store_path) as store:
-        state = resume_automation(store, _actor(actor))
+        state = resume_automation(store, cli_actor(actor))
     console.print(f"automation resumed by {state.actor}")

@@ -16,7 +16,7 @@ __all__ = ["PEOPLE_ROLES", "PERMISSIONS", "Roles", "load_roles", "roles"]
 PERMISSIONS = frozenset({
     "records:read", "metrics:read", "audit:read", "alerts:write", "telemetry:write",
     "chaos:halt", "chaos:resume", "chaos:run", "drills:run", "load:run", "runbooks:run",
-    "runbooks:approve", "automation:pause", "users:admin"})
+    "runbooks:approve", "chaos:approve", "automation:pause", "users:admin"})
 PEOPLE_ROLES = ("viewer", "operator", "sre", "admin")
 FIX = "See the shipped policies/roles.yaml for the format"
 

@@ -26,6 +26,7 @@ from controlplane.errors import InvalidInput, StoreError, UnsupportedMediaType
 from controlplane.observe.alert_names import AlertNames
 from controlplane.observe.alerts import SEVERITIES, ZERO_TIME, Batch, read_batch
 from controlplane.server.errors import error_reply, reported_value
+from controlplane.server.record_replies import GettableAlerts, reply
 from controlplane.server.state import STATE
 from controlplane.store import Store, iso
 from controlplane.store.alerts import AlertRecord
@@ -146,7 +147,7 @@ def _invalid(index: int, err: InvalidInput) -> dict[str, object]:
 async def firing(request: web.Request) -> web.Response:
     store = request.app[STATE].store
     alerts = store.firing_alerts() if store is not None else []
-    return web.json_response([_gettable(a) for a in alerts])
+    return web.json_response(reply(GettableAlerts, [_gettable(a) for a in alerts]))
 
 
 def _gettable(alert: AlertRecord) -> dict[str, object]:

@@ -10,12 +10,21 @@ from aiohttp import web
 from controlplane.errors import InvalidInput
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
-from controlplane.server.state import STATE
-from controlplane.store import Drill, DrillEvent, Store, iso
+from controlplane.server.record_replies import (
+    DrillDetailReply,
+    DrillsReply,
+    SummaryReply,
+    TraceReply,
+    TracesReply,
+    reply,
+)
+from controlplane.server.state import STATE, store_of
+from controlplane.store import Drill, DrillEvent, iso
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
+KEEPS = "drill records"
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _DRILL_ID = re.compile(r"[0-9]{1,18}")
 MAX_LIMIT = 1000
@@ -30,8 +39,8 @@ async def get_trace(request: web.Request) -> web.Response:
     spans = request.app[STATE].spans.trace(trace_id.lower())
     if not spans:
         return not_found("trace", "trace_id", trace_id)
-    return web.json_response({"trace_id": trace_id.lower(),
-                              "spans": [span.as_json() for span in spans]})
+    return web.json_response(reply(TraceReply, {
+        "trace_id": trace_id.lower(), "spans": [span.as_json() for span in spans]}))
 
 
 @routes.get("/api/v1/traces")
@@ -39,7 +48,8 @@ async def list_traces(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 20, 1, MAX_LIMIT, int))
     service = request.query.get("service") or None
     traces = request.app[STATE].spans.recent_traces(limit, service)
-    return web.json_response({"traces": [dataclasses.asdict(t) for t in traces]})
+    return web.json_response(reply(TracesReply,
+                                   {"traces": [dataclasses.asdict(t) for t in traces]}))
 
 
 @routes.get("/api/v1/telemetry/summary")
@@ -47,14 +57,15 @@ async def telemetry_summary(request: web.Request) -> web.Response:
     state = request.app[STATE]
     window = query_number(request, "window", state.settings.summary_window_s, 1, MAX_WINDOW_S,
                           float)
-    return web.json_response(dataclasses.asdict(state.spans.summary(window)))
+    return web.json_response(reply(SummaryReply,
+                                   dataclasses.asdict(state.spans.summary(window))))
 
 
 @routes.get("/api/v1/drills")
 async def list_drills(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 50, 1, MAX_LIMIT, int))
-    drills = _store(request).list_drills(limit, request.query.get("kind") or None)
-    return web.json_response({"drills": [_drill_json(d) for d in drills]})
+    drills = store_of(request, KEEPS).list_drills(limit, request.query.get("kind") or None)
+    return web.json_response(reply(DrillsReply, {"drills": [_drill_json(d) for d in drills]}))
 
 
 @routes.get("/api/v1/drills/{drill_id}")
@@ -62,20 +73,14 @@ async def get_drill(request: web.Request) -> web.Response:
     raw = request.match_info["drill_id"]
     if not _DRILL_ID.fullmatch(raw):
         raise InvalidInput("must be a positive integer", field="drill_id", value=raw)
-    store = _store(request)
+    store = store_of(request, KEEPS)
     drill = store.get_drill(int(raw))
     if drill is None:
         return not_found("drill", "drill_id", int(raw))
     events = [_event_json(e) for e in store.drill_events(drill.id)]
-    return web.json_response({"drill": _drill_json(drill), "events": events})
+    return web.json_response(reply(DrillDetailReply,
+                                   {"drill": _drill_json(drill), "events": events}))
 
-
-def _store(request: web.Request) -> Store:
-    store = request.app[STATE].store
-    if store is None:
-        raise web.HTTPNotFound(text="drill records are not kept: start `controlplane serve` "
-                                    "with a state directory")
-    return store
 
 
 def _drill_json(drill: Drill) -> dict[str, object]:

@@ -30,6 +30,7 @@ from controlplane.server import (
     api,
     audit_api,
     chaos_api,
+    chaos_approvals_api,
     launch_api,
     openapi,
     runbooks_api,
@@ -83,6 +84,7 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_routes(api.routes)
     app.router.add_routes(alerts_api.routes)
     app.router.add_routes(chaos_api.routes)
+    app.router.add_routes(chaos_approvals_api.routes)
     app.router.add_routes(audit_api.routes)
     app.router.add_routes(runbooks_api.routes)
     app.router.add_routes(openapi.routes)

@@ -7,18 +7,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from controlplane.security.checkpoints import check_checkpoints
 from controlplane.server.access import ACCESS, IDENTITY
 from controlplane.server.query import query_number
+from controlplane.server.record_replies import AuditReply, AuditVerifyReply, reply
 from controlplane.server.replies import WhoamiReply
-from controlplane.server.state import STATE
-from controlplane.store import Store
+from controlplane.server.state import STATE, store_of
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
+KEEPS = "audit trail"
 MAX_LIMIT = 10_000
 
 
@@ -34,25 +37,18 @@ async def whoami(request: web.Request) -> web.Response:
 async def list_audit(request: web.Request) -> web.Response:
     since = query_number(request, "since", 0.0, 0.0, 1e11, float)
     limit = int(query_number(request, "limit", 1000, 1, MAX_LIMIT, int))
-    entries = _store(request).audit_entries(since or None, limit)
-    return web.json_response({"entries": [e.as_json() for e in entries]})
+    entries = store_of(request, KEEPS).audit_entries(since or None, limit)
+    return web.json_response(reply(AuditReply, {"entries": [e.as_json() for e in entries]}))
 
 
 @routes.get("/api/v1/audit/verify")
 async def verify(request: web.Request) -> web.Response:
-    store = _store(request)
+    store = store_of(request, KEEPS)
     count, problem = store.verify_audit()
     state_dir = request.app[STATE].settings.state_dir
     if problem is None and state_dir is not None:
         problem = check_checkpoints(state_dir, store)
-    return web.json_response({"entries": count, "ok": problem is None,
-                              "first_bad": None if problem is None else
-                              {"seq": problem.seq, "problem": problem.problem}})
+    return web.json_response(reply(AuditVerifyReply, {
+        "entries": count, "ok": problem is None,
+        "first_bad": None if problem is None else dataclasses.asdict(problem)}))
 
-
-def _store(request: web.Request) -> Store:
-    store = request.app[STATE].store
-    if store is None:
-        raise web.HTTPNotFound(text="no audit trail is kept: start `controlplane serve` with a "
-                                    "state directory")
-    return store

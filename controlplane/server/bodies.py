@@ -14,7 +14,8 @@ from controlplane import jsonbody
 from controlplane.errors import InvalidInput
 from controlplane.userfiles import first_error
 
-__all__ = ["BODIES", "ChaosRunBody", "DecisionBody", "DrillBody", "EmptyBody", "HaltBody",
+__all__ = ["BODIES", "ChaosRunBody", "DecisionBody", "DrillBody", "EmptyBody",
+           "ExperimentDecisionBody", "HaltBody",
            "LoadRunBody", "PauseBody", "RunbookRunBody", "SessionBody", "read_body"]
 
 
@@ -49,6 +50,16 @@ class PauseBody(_Body):
 class ChaosRunBody(_Body):
     experiments: str = Field(min_length=1, max_length=200, description="A tag selector "
                              "(fault=process-kill) or a path under the experiments folder.")
+    policy: str | None = Field(None, max_length=40, description="The guardrails profile: "
+                               "lab (policies/chaos-guardrails.yaml, the default) or the "
+                               "NAME of policies/chaos-guardrails.NAME.yaml, e.g. production "
+                               "(which waits for another person's approval).")
+
+
+class ExperimentDecisionBody(_Body):
+    reason: str | None = Field(None, max_length=500)
+    totp: str | None = Field(None, description="The approver's current TOTP code.",
+                             max_length=16)
 
 
 class DrillBody(_Body):
@@ -77,6 +88,8 @@ BODIES: dict[tuple[str, str], type[_Body]] = {
     ("DELETE", "/api/v1/sessions"): EmptyBody,
     ("POST", "/api/v1/chaos/runs"): ChaosRunBody,
     ("POST", "/api/v1/chaos/recover"): EmptyBody,
+    ("POST", "/api/v1/chaos/approvals/{request_id}/approve"): ExperimentDecisionBody,
+    ("POST", "/api/v1/chaos/approvals/{request_id}/reject"): ExperimentDecisionBody,
     ("POST", "/api/v1/drills"): DrillBody,
     ("POST", "/api/v1/load/runs"): LoadRunBody,
     ("POST", "/api/v1/runbooks/{name}/runs"): RunbookRunBody,

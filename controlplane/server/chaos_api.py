@@ -33,8 +33,9 @@ from controlplane.platform.base import Platform
 from controlplane.server.bodies import EmptyBody, HaltBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
-from controlplane.server.state import STATE
-from controlplane.store import Store, iso
+from controlplane.server.record_replies import ChaosRunDetailReply, ChaosRunsReply, reply
+from controlplane.server.state import store_of
+from controlplane.store import iso
 from controlplane.store.chaos import ChaosEvent, ChaosRun
 from controlplane.store.models import Fault
 from controlplane.workspace import Workspace
@@ -43,6 +44,7 @@ __all__ = ["CHAOS", "ChaosDoor", "routes"]
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+KEEPS = "chaos runs"
 DEFAULT_REASON = "halted through the control-plane API"
 
 
@@ -77,34 +79,28 @@ def _no_state_dir() -> StoreError:
                       "halt chaos runs (start it with --state-dir)")
 
 
-def _store(request: web.Request) -> Store:
-    store = request.app[STATE].store
-    if store is None:
-        raise _no_state_dir()
-    return store
-
 
 @routes.get("/api/v1/chaos/runs")
 async def list_runs(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 50, 1, chaos.MAX_LIMIT, int))
-    found = chaos.runs(_store(request), limit, request.query.get("state") or None)
-    return web.json_response({"runs": [_run_json(r) for r in found]})
+    found = chaos.runs(store_of(request, KEEPS), limit, request.query.get("state") or None)
+    return web.json_response(reply(ChaosRunsReply, {"runs": [_run_json(r) for r in found]}))
 
 
 @routes.get("/api/v1/chaos/runs/{run_id}")
 async def get_run(request: web.Request) -> web.Response:
     run_id = request.match_info["run_id"]
-    detail = chaos.run_detail(_store(request), run_id)
+    detail = chaos.run_detail(store_of(request, KEEPS), run_id)
     if detail is None:
         return not_found("chaos run", "run_id", run_id)
-    return web.json_response({"run": _run_json(detail.run),
-                              "events": [_event_json(e) for e in detail.events],
-                              "faults": [_fault_json(f) for f in detail.faults]})
+    return web.json_response(reply(ChaosRunDetailReply, {
+        "run": _run_json(detail.run), "events": [_event_json(e) for e in detail.events],
+        "faults": [_fault_json(f) for f in detail.faults]}))
 
 
 @routes.get("/api/v1/chaos/status")
 async def get_status(request: web.Request) -> web.Response:
-    return web.json_response(chaos.status_of(_store(request)).to_dict())
+    return web.json_response(chaos.status_of(store_of(request, KEEPS)).to_dict())
 
 
 @routes.post("/api/v1/chaos/halt")

@@ -3,7 +3,8 @@
 itself in the store, where the other routes show it, and `GET /api/v1/launches/{id}` says
 whether it ended and with which exit code, with the end of its output.
 
-    POST /api/v1/chaos/runs          chaos:run      {"experiments": "fault=process-kill"}
+    POST /api/v1/chaos/runs          chaos:run      {"experiments": "fault=process-kill",
+                                                     "policy": "production"}
     POST /api/v1/drills              drills:run     {"kind": "ledger-failover"}
     POST /api/v1/load/runs           load:run       {"profile": "smoke"}
     POST /api/v1/runbooks/{name}/runs runbooks:run  {"labels": {...}, "dry_run": false}
@@ -18,7 +19,8 @@ import dataclasses
 
 from aiohttp import web
 
-from controlplane.application import chaos, launches
+from controlplane.application import chaos, chaos_approvals, launches
+from controlplane.chaos.guardrails import load_policy
 from controlplane.errors import Refused, StoreError
 from controlplane.server.access import IDENTITY
 from controlplane.server.bodies import (
@@ -32,6 +34,7 @@ from controlplane.server.bodies import (
 from controlplane.server.chaos_api import CHAOS
 from controlplane.server.errors import error_reply, not_found
 from controlplane.server.replies import LaunchesReply, LaunchReply
+from controlplane.server.state import store_of
 
 __all__ = ["LAUNCHER", "routes"]
 
@@ -42,8 +45,23 @@ LOG_TAIL = 4000
 
 @routes.post("/api/v1/chaos/runs")
 async def launch_chaos(request: web.Request) -> web.Response:
+    """Under a profile that requires approval, the run is first an approval request by the
+    caller, and the launched `chaos run --request N` waits for it (the two-person rule)."""
     body = await read_body(request, ChaosRunBody)
-    return _start(request, "chaos", launches.chaos_argv(body.experiments))
+    target = launches.chaos_argv(body.experiments)[2]
+    policy_file = launches.chaos_profile(body.policy)
+    policy = load_policy(policy_file)
+    if not policy.approval.required:
+        given = policy_file if body.policy else None
+        return _start(request, "chaos", launches.chaos_argv(target, given))
+    try:
+        _launcher(request).check_room()
+    except Refused as err:
+        return error_reply(429, str(err))
+    asked = chaos_approvals.request_run(store_of(request, "approval requests"), target,
+                                        policy_file, policy, request[IDENTITY].name)
+    return _start(request, "chaos", launches.chaos_argv(target, policy_file, asked.id),
+                  approval=asked.id)
 
 
 @routes.post("/api/v1/drills")
@@ -103,9 +121,10 @@ def _tail(path: str) -> str:
         return ""
 
 
-def _start(request: web.Request, kind: str, argv: list[str]) -> web.Response:
+def _start(request: web.Request, kind: str, argv: list[str],
+           approval: int | None = None) -> web.Response:
     try:
-        launch = _launcher(request).start(kind, argv, request[IDENTITY].name)
+        launch = _launcher(request).start(kind, argv, request[IDENTITY].name, approval)
     except Refused as err:
         return error_reply(429, str(err))
     return web.json_response(LaunchReply(**launch.to_dict()).model_dump(), status=202)

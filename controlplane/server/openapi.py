@@ -33,6 +33,7 @@ QUERY: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("GET", "/api/v1/drills"): {"limit": _LIMIT, "kind": {"type": "string"}},
     ("GET", "/api/v1/chaos/runs"): {"limit": _LIMIT, "state": {"type": "string"}},
     ("GET", "/api/v1/runbooks/runs"): {"limit": _LIMIT},
+    ("GET", "/api/v1/chaos/approvals"): {"limit": _LIMIT, "state": {"type": "string"}},
     ("GET", "/api/v1/audit"): {"limit": {"type": "integer", "minimum": 1, "maximum": 10_000},
                                "since": {"type": "number", "minimum": 0, "maximum": 1e11}},
 }
@@ -42,6 +43,7 @@ PATH: dict[str, dict[str, Any]] = {
     "run_id": {"type": "string", "minLength": 1, "maxLength": 100},
     "name": {"type": "string", "minLength": 1, "maxLength": 100},
     "launch_id": {"type": "string", "minLength": 1, "maxLength": 100},
+    "request_id": {"type": "string", "pattern": "^[0-9]{1,18}$"},
 }
 # bodies that are not JSON objects of our own: the alert intake (Prometheus's list or
 # Alertmanager's webhook) and the OTLP receiver (protobuf or JSON)

@@ -1,60 +1,60 @@
-"""The success bodies of the routes that have a model yet: the handlers build their answers
-with these, and the OpenAPI document describes those routes' 200 (and 202) from the same
-models, so Schemathesis checks their fields. The other routes' bodies are described only as
-JSON objects or arrays (see openapi.py)."""
+"""The success bodies of the routes: the handlers build their answers with these, and the
+OpenAPI document describes those routes' 200 (and 202) from the same models, so Schemathesis
+checks their fields. A model of a record is derived from its dataclass (`record_reply`); the
+record routes' models are in `record_replies`. The routes without one (the chaos status and
+halt, recover, the OTLP receiver, /metrics) are described only as JSON objects or arrays (see
+openapi.py)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-__all__ = ["REPLIES", "AutomationReply", "DecisionReply", "LaunchReply", "LaunchesReply",
-           "LoginReply", "WhoamiReply"]
+from controlplane.application.chaos_approvals import ExperimentDecision
+from controlplane.application.launches import Launch
+from controlplane.application.runbooks import Decision
+from controlplane.server.record_replies import (
+    RECORD_REPLIES,
+    AutomationReply,
+    Reply,
+    record_reply,
+    reply,
+)
+from controlplane.store.chaos_approvals import ChaosApproval, ChaosVote
+
+__all__ = ["REPLIES", "AutomationReply", "ChaosApprovalReply", "ChaosApprovalsReply",
+           "ChaosVoteReply", "DecisionReply", "LaunchReply", "LaunchesReply", "LoginReply",
+           "VoteReply", "WhoamiReply", "record_reply", "reply"]
 
 
-class _Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WhoamiReply(_Reply):
+class WhoamiReply(Reply):
     name: str
     role: str
     permissions: list[str]
 
 
-class DecisionReply(_Reply):
-    run_id: int
-    idx: int
-    decision: str          # approve, reject, or pending (more approvals needed)
-    actor: str
-    have: int
-    needed: int
+DecisionReply = record_reply(Decision, "DecisionReply")     # approve, reject or pending
 
 
-class AutomationReply(_Reply):
-    paused: bool
-    reason: str | None
-    actor: str | None
-    at: float | None
+LaunchReply = record_reply(Launch, "LaunchReply", running=(bool, ...),
+                           output_tail=(str | None, None))
 
 
-class LaunchReply(_Reply):
-    id: str
-    kind: str
-    argv: list[str]
-    actor: str
-    pid: int
-    started_at: float
-    log: str
-    exit_code: int | None
-    running: bool
-    output_tail: str | None = None
-
-
-class LaunchesReply(_Reply):
+class LaunchesReply(Reply):
     launches: list[LaunchReply]
 
 
-class LoginReply(_Reply):
+ChaosVoteReply = record_reply(ChaosVote, "ChaosVoteReply")
+ChaosApprovalReply = record_reply(ChaosApproval, "ChaosApprovalReply",
+                                  requested_at_iso=(str, ...), decided_at_iso=(str | None, ...),
+                                  votes=(list[ChaosVoteReply], ...))
+VoteReply = record_reply(ExperimentDecision, "VoteReply")
+
+
+class ChaosApprovalsReply(Reply):
+    approvals: list[ChaosApprovalReply]     # type: ignore[valid-type]
+
+
+class LoginReply(Reply):
     user: str
     role: str
     csrf_token: str
@@ -62,7 +62,8 @@ class LoginReply(_Reply):
 
 
 # (method, route) -> (status, model)
-REPLIES: dict[tuple[str, str], tuple[str, type[_Reply]]] = {
+REPLIES: dict[tuple[str, str], tuple[str, type[BaseModel]]] = {
+    **RECORD_REPLIES,
     ("GET", "/api/v1/whoami"): ("200", WhoamiReply),
     ("POST", "/api/v1/runbooks/runs/{run_id}/approve"): ("200", DecisionReply),
     ("POST", "/api/v1/runbooks/runs/{run_id}/reject"): ("200", DecisionReply),
@@ -75,4 +76,8 @@ REPLIES: dict[tuple[str, str], tuple[str, type[_Reply]]] = {
     ("GET", "/api/v1/launches"): ("200", LaunchesReply),
     ("GET", "/api/v1/launches/{launch_id}"): ("200", LaunchReply),
     ("POST", "/api/v1/sessions"): ("200", LoginReply),
+    ("GET", "/api/v1/chaos/approvals"): ("200", ChaosApprovalsReply),
+    ("GET", "/api/v1/chaos/approvals/{request_id}"): ("200", ChaosApprovalReply),
+    ("POST", "/api/v1/chaos/approvals/{request_id}/approve"): ("200", VoteReply),
+    ("POST", "/api/v1/chaos/approvals/{request_id}/reject"): ("200", VoteReply),
 }

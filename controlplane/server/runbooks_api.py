@@ -20,34 +20,36 @@ import re
 from aiohttp import web
 
 from controlplane.application import runbooks
-from controlplane.errors import InvalidInput, StoreError
+from controlplane.errors import InvalidInput
 from controlplane.server.access import IDENTITY
 from controlplane.server.bodies import DecisionBody, EmptyBody, PauseBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
+from controlplane.server.record_replies import RunbookRunDetailReply, RunbookRunsReply, reply
 from controlplane.server.replies import AutomationReply, DecisionReply
-from controlplane.server.state import STATE
-from controlplane.store import Store
+from controlplane.server.state import store_of
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
+KEEPS = "runbook runs"
 _RUN_ID = re.compile(r"[0-9]{1,18}")
 
 
 @routes.get("/api/v1/runbooks/runs")
 async def list_runs(request: web.Request) -> web.Response:
     limit = int(query_number(request, "limit", 50, 1, 1000, int))
-    return web.json_response(runbooks.runs_document(_store(request), limit))
+    return web.json_response(reply(RunbookRunsReply,
+                                   runbooks.runs_document(store_of(request, KEEPS), limit)))
 
 
 @routes.get("/api/v1/runbooks/runs/{run_id}")
 async def get_run(request: web.Request) -> web.Response:
     run_id = _run_id(request)
-    store = _store(request)
+    store = store_of(request, KEEPS)
     if store.get_runbook_run(run_id) is None:
         return not_found("runbook run", "run_id", run_id)
-    return web.json_response(runbooks.run_document(store, run_id))
+    return web.json_response(reply(RunbookRunDetailReply, runbooks.run_document(store, run_id)))
 
 
 @routes.get("/api/v1/runbooks/{name}")
@@ -76,7 +78,7 @@ async def reject(request: web.Request) -> web.Response:
 async def _decide(request: web.Request, reject: bool) -> web.Response:
     run_id = _run_id(request)
     body = await read_body(request, DecisionBody)
-    store = _store(request)
+    store = store_of(request, KEEPS)
     if store.get_runbook_run(run_id) is None:
         return not_found("runbook run", "run_id", run_id)
     decision = runbooks.decide(store, run_id, body.step, reject=reject,
@@ -92,14 +94,14 @@ async def pause(request: web.Request) -> web.Response:
     if not reason:
         raise InvalidInput("must say why automation is paused", field="reason",
                            value=body.reason)
-    state = runbooks.pause_automation(_store(request), request[IDENTITY].name, reason)
+    state = runbooks.pause_automation(store_of(request, KEEPS), request[IDENTITY].name, reason)
     return web.json_response(AutomationReply(**dataclasses.asdict(state)).model_dump())
 
 
 @routes.post("/api/v1/runbooks/automation/resume")
 async def resume(request: web.Request) -> web.Response:
     await read_body(request, EmptyBody)
-    state = runbooks.resume_automation(_store(request), request[IDENTITY].name)
+    state = runbooks.resume_automation(store_of(request, KEEPS), request[IDENTITY].name)
     return web.json_response(AutomationReply(**dataclasses.asdict(state)).model_dump())
 
 
@@ -109,10 +111,3 @@ def _run_id(request: web.Request) -> int:
         raise InvalidInput("must be a positive integer", field="run_id", value=raw)
     return int(raw)
 
-
-def _store(request: web.Request) -> Store:
-    store = request.app[STATE].store
-    if store is None:
-        raise StoreError("the control plane runs without a state directory; it keeps no "
-                         "runbook runs (start it with --state-dir)")
-    return store

@@ -12,7 +12,7 @@ from controlplane.observe.spans import SpanStore
 from controlplane.server.settings import ServerSettings
 from controlplane.store import Store
 
-__all__ = ["STATE", "ServerState"]
+__all__ = ["STATE", "ServerState", "store_of"]
 
 
 @dataclass
@@ -25,3 +25,15 @@ class ServerState:
 
 
 STATE = web.AppKey("state", ServerState)
+
+
+def store_of(request: web.Request, keeps: str) -> Store:
+    """The service's store; without a state directory, StoreError (503) saying it keeps no
+    `keeps` ("runbook runs", "chaos runs", ...)."""
+    from controlplane.errors import StoreError
+
+    store = request.app[STATE].store
+    if store is None:
+        raise StoreError(f"the control plane runs without a state directory; it keeps no "
+                         f"{keeps} (start it with --state-dir)")
+    return store

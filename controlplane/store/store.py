@@ -20,6 +20,7 @@ from controlplane.errors import StoreError
 from controlplane.store.alerts import AlertRecords
 from controlplane.store.audit import AuditRecords
 from controlplane.store.chaos import ChaosRecords
+from controlplane.store.chaos_approvals import ChaosApprovalRecords
 from controlplane.store.drills import DrillRecords
 from controlplane.store.faults import FaultRecords
 from controlplane.store.migrate import MIGRATIONS_DIR, load_migrations, migrate
@@ -37,8 +38,8 @@ def db_path(state_dir: Path) -> Path:
     return state_dir / DB_FILENAME
 
 
-class Store(DrillRecords, FaultRecords, ChaosRecords, AlertRecords, RunbookRecords,
-            UserRecords, AuditRecords):
+class Store(DrillRecords, FaultRecords, ChaosRecords, ChaosApprovalRecords, AlertRecords,
+            RunbookRecords, UserRecords, AuditRecords):
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
                  migrations_dir: Traversable | Path = MIGRATIONS_DIR) -> None:
         self.path = Path(path)

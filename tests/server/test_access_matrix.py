@@ -20,7 +20,7 @@ from tests.server.conftest import serving
 from tests.support.credentials import TOKENS
 
 ROLES = load_roles()
-SAMPLE = {"trace_id": "0" * 32, "drill_id": "1", "run_id": "no-such-run",
+SAMPLE = {"trace_id": "0" * 32, "drill_id": "1", "run_id": "no-such-run", "request_id": "999",
           "name": "no-such-runbook", "launch_id": "no-such-launch"}
 
 

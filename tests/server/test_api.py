@@ -96,9 +96,9 @@ def test_drills_from_the_store(tmp_path: Path) -> None:
         assert server.get_json("/readyz")[0] == 200
 
 
-def test_drills_without_a_state_dir_are_not_found(server: RunningServer) -> None:
+def test_drills_without_a_state_dir_are_unavailable(server: RunningServer) -> None:
     status, document = server.get_json("/api/v1/drills")
-    assert status == 404 and "state directory" in document["error"]["message"]
+    assert status == 503 and "state directory" in document["error"]["message"]
 
 
 def test_metrics_health_and_unknown_routes(server: RunningServer) -> None:

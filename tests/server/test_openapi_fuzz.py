@@ -4,8 +4,12 @@ sends them to a real server on a free port, with a credential allowed on each ro
 answer may be a 5xx, and every answer must match the document: a documented status code, its
 content type, and its schema (the error shape for every 4xx).
 
-What this does not cover: the success bodies of routes without a reply model (replies.py)
-are described as objects or arrays only, so their fields are not checked; the halt runs on a
+The store holds one record of each kind (a drill, a chaos run with a fault, a runbook run
+with a step), so the record routes' answers carry fields for the check to look at.
+
+What this does not cover: the success bodies of the few routes without a reply model
+(replies.py: the chaos status, halt and recover) are described as objects only, so their
+fields are not checked; a generated id rarely names the seeded record; the halt runs on a
 fake cluster with no open fault; a launch that passes its checks is refused as busy (429), so
 fuzzing starts no process; and requests with no or a wrong credential are the access matrix
 test's (test_access_matrix.py)."""
@@ -28,7 +32,9 @@ from schemathesis.specs.openapi.checks import (
 from controlplane.application import launches
 from controlplane.server import ServerSettings, create_app
 from controlplane.server.openapi import document
+from controlplane.store import Store, db_path
 from tests.server.conftest import RunningServer, serving
+from tests.server.test_record_replies import _seed as seed_records
 from tests.support.credentials import bearer_for
 from tests.support.fake_cluster import fake_cluster
 
@@ -52,6 +58,8 @@ def _pools_of_urllib3_future(monkeypatch: pytest.MonkeyPatch) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     state = tmp_path_factory.mktemp("fuzz")
     fake_cluster(state)                 # the halt opens the workspace's (fake) platform
+    with Store(db_path(state)) as store:
+        seed_records(store)
     with pytest.MonkeyPatch.context() as patch, \
             serving(ServerSettings(port=0, state_dir=state)) as running:
         patch.setattr(launches, "MAX_RUNNING", 0)   # a valid launch answers 429: no process
