@@ -4,6 +4,7 @@ target, and a restart of the control plane in the middle of a run."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import threading
@@ -134,8 +135,16 @@ def test_dry_run_plans_without_acting(store) -> None:
 
 
 def _in_thread(eng, run, rb) -> dict:
+    """`eng` runs `run` in a thread, on a store connection of the thread's own: a Store is
+    used from one thread at a time, and the test goes on deciding with its own."""
     box: dict = {}
-    thread = threading.Thread(target=lambda: box.update(run=eng.execute(run, rb)), daemon=True)
+
+    def execute() -> None:
+        with Store(eng.store.path, clock=eng.store._clock) as own:
+            mine = copy.copy(eng)
+            mine.store = own
+            box["run"] = mine.execute(run, rb)
+    thread = threading.Thread(target=execute, daemon=True)
     thread.start()
     box["thread"] = thread
     return box
