@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(prometheus prometheus-alertmanager etcd-server patroni postgresql haproxy nftables)
+PACKAGES=(prometheus prometheus-alertmanager etcd-server patroni postgresql haproxy nftables chromium)
 EXTRA=("$@")   # e.g. `scripts/setup.sh wrk` for the benchmarks
 VENV=.venv
 LOCK=requirements.lock
