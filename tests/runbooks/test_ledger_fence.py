@@ -122,3 +122,20 @@ def test_a_fence_that_fails_keeps_the_lease(cluster, monkeypatch) -> None:
     with pytest.raises(ActionFailed, match="could not be fenced: ledger-0 is not fenced"):
         _failover(platform, wait_dead_s=1, fence_after_s=3)
     assert seen["deleted"] == []
+
+
+def test_a_crash_still_dying_is_not_fenced_once_it_is_dead(cluster, monkeypatch) -> None:
+    """Silent from the start, but confirmed dead before the bound: the fast path, no fence."""
+    from controlplane.platform.base import DeathCheck
+
+    platform, seen = cluster
+    _clock(monkeypatch, 0.5)
+    _answering(monkeypatch, seen, [])
+    checks = iter([DeathCheck(False, "ledger-0 still has 2 processes")] * 2)
+    monkeypatch.setattr(platform, "confirm_dead", lambda node, incarnation="": next(
+        checks, DeathCheck(True, "no process of ledger-0 is left")))
+    fenced = []
+    monkeypatch.setattr(platform, "fence", fenced.append)
+    out = _failover(platform, wait_dead_s=3, fence_after_s=3)
+    assert out["dead_primary"] == "ledger-0" and "fenced" not in out and fenced == []
+    assert seen["deleted"] == [("/controlplane/reference-trading/leader", True)]

@@ -118,15 +118,17 @@ def failover(ctx: ActionContext, params: Failover) -> dict[str, Any]:
     candidate = sync.get("sync_standby")
     if leader is None:
         return {"note": "no leader lease: Patroni is already electing", "roles": roles}
-    why = _dead_or_why(ctx, leader, params.wait_dead_s)
     fenced: dict[str, Any] = {}
-    if why and params.fence_after_s > 0:
-        answered = _answer_within(ctx, leader, params.fence_after_s, params.probe_timeout_s)
-        if answered:            # slow, not hung: a primary that answers is never fenced
+    if params.fence_after_s > 0:
+        why, answered = _dead_or_hung(ctx, leader, params)
+        if why and answered:    # slow, not hung: a primary that answers is never fenced
             return {"left_to_patroni": f"not fencing {leader}: {answered}", "roles": roles}
-        _promotable(candidate, roles, sync)          # fence only what can be replaced
-        fenced = _fence(ctx, leader, params.fence_after_s)
-        why = _confirmed_dead(ctx, leader)
+        if why:
+            _promotable(candidate, roles, sync)      # fence only what can be replaced
+            fenced = _fence(ctx, leader, params.fence_after_s)
+            why = _confirmed_dead(ctx, leader)
+    else:
+        why = _dead_or_why(ctx, leader, params.wait_dead_s)
     if why:     # partitioned or still dying: only the lease's expiry is safe
         return {"left_to_patroni": f"not taking {leader}'s lease: {why}", "roles": roles}
     _promotable(candidate, roles, sync)
@@ -165,17 +167,27 @@ def _answers(ctx: ActionContext, node: str, timeout: float) -> str | None:
     return None
 
 
-def _answer_within(ctx: ActionContext, node: str, bound_s: float,
-                   probe_timeout_s: float) -> str | None:
-    """The first answer from `node` within `bound_s` (probing again and again), or None:
-    silent throughout, so hung rather than slow."""
-    deadline = time.monotonic() + bound_s
+def _dead_or_hung(ctx: ActionContext, node: str, params: Failover) -> tuple[str | None, str]:
+    """Watch `node` from the step's start: (None, "") once it is confirmed dead (within
+    `wait_dead_s`); (why not dead, "") when it stayed silent for `fence_after_s`, so hung;
+    (why not dead, what answered) when it answered a probe and outlived `wait_dead_s`, so
+    only slow. The silence is counted from the start, so a crash still dying and a hang are
+    told apart in one bound, not two."""
+    start = time.monotonic()
+    answered = ""
     while True:
-        answer = _answers(ctx, node, probe_timeout_s)
-        if answer:
-            return answer
-        if time.monotonic() >= deadline:
-            return None
+        check = ctx.platform.confirm_dead(node)
+        answer = _answers(ctx, node, params.probe_timeout_s)
+        if check.dead and not answer:
+            return None, ""
+        answered = answered or answer or ""
+        why = (f"{check.detail} (PostgreSQL may still accept writes)" if not check.dead
+               else f"{node}'s Patroni API still answers")
+        waited = time.monotonic() - start
+        if answered and waited >= params.wait_dead_s:
+            return why, answered
+        if not answered and waited >= params.fence_after_s:
+            return why, ""
         time.sleep(0.1)
 
 
