@@ -7,7 +7,8 @@ signals, `/proc`, paths), as Patroni's `AbstractDCS` does for its stores. A capa
 lacks raises `Unsupported` naming the platform and the capability; failures are typed
 (`NotFound`, `Refused`, `Unreachable`) so callers catch them by type, never by message.
 `local` supervises real processes on this machine; `fake` keeps a cluster in memory for tests;
-`kubernetes` comes later. `tests/platform/conformance.py` is the suite every platform passes.
+`kubernetes` drives a cluster through its API server. `tests/platform/conformance.py` is the
+suite every platform passes.
 """
 
 from __future__ import annotations

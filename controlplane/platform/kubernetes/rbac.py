@@ -30,6 +30,8 @@ class Rule(TypedDict):
 RULES: list[Rule] = [
     # pods: info and health (list), kill and fence (delete), fence waits until gone (get)
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete", "get", "list"]},
+    # the ledger's synchronous standby, from Patroni's `<scope>-sync` ConfigMap
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
     # the workload of each component: its replicas and selector
     {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get"]},
     # stop/start of the highest StatefulSet ordinal, scale and scale-in
