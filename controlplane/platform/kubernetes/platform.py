@@ -54,6 +54,7 @@ __all__ = ["KubernetesPlatform"]
 NAME = "kubernetes"
 SCALABLE = ("gateway", "marketdata")
 SERVICE_KINDS = ("gateway", "matcher", "marketdata")
+IGNORED_OPTIONS = {"all_auto_ports"}      # the charts set the ports
 
 
 @dataclass
@@ -195,9 +196,10 @@ class KubernetesPlatform(Platform):
            **options: Any) -> ClusterInfo:
         """Scale every component's workload to the topology's instances, record the cluster
         and wait until every instance is running and ready. The charts must be installed."""
-        if options:
+        unknown = sorted(set(options) - IGNORED_OPTIONS)
+        if unknown:
             raise InvalidInput("the kubernetes platform takes no such option",
-                               field=sorted(options)[0], fix="Remove it")
+                               field=unknown[0], fix="Remove it")
         self.close()
         self.kube(topology)
         for name, workload in self._workloads(topology).items():
