@@ -11,7 +11,7 @@ get, delete), StatefulSets and Deployments (get; their `scale` subresource: get,
 ConfigMaps (get), NetworkPolicies and Chaos Mesh's NetworkChaos and StressChaos (create, list
 by label selector, get, delete) when their group is served. Every request is recorded
 (method, path, query, body); `forbid` makes the API server answer 403 to one (group, resource,
-verb), as RBAC would.
+verb), at once or after some calls passed, as RBAC would.
 
 The controller simulation, after every change, in the same request: a StatefulSet has exactly
 the pods `<name>-0 .. <name>-(replicas-1)`; a Deployment exactly `replicas` pods named
@@ -135,6 +135,7 @@ class MockCluster:
         self.workloads: dict[tuple[str, str], Workload] = {}
         self.requests: list[Recorded] = []
         self.forbidden: set[tuple[str, str, str]] = set()
+        self.allowance: dict[tuple[str, str, str], int] = {}    # calls left before a 403
         self.admins: dict[str, AdminServer] = {}        # pod uid -> its admin server
         self.admin_token = admin_token
         self._ticks = itertools.count(1)
@@ -150,8 +151,20 @@ class MockCluster:
                                                          replicas, service_kind)
             self.reconcile()
 
-    def forbid(self, group: str, resource: str, verb: str) -> None:
-        self.forbidden.add((group, resource, verb))
+    def forbid(self, group: str, resource: str, verb: str, after: int = 0) -> None:
+        """Answer 403 to `verb` on `resource` (after `after` calls that pass), as RBAC."""
+        if after:
+            self.allowance[(group, resource, verb)] = after
+        else:
+            self.forbidden.add((group, resource, verb))
+
+    def refused(self, group: str, resource: str, verb: str) -> bool:
+        key = (group, resource, verb)
+        if key in self.allowance:
+            self.allowance[key] -= 1
+            if self.allowance[key] < 0:
+                self.forbidden.add(key)
+        return key in self.forbidden
 
     def start(self) -> MockCluster:
         handler = _handler(self)

@@ -80,7 +80,7 @@ class Routes:
             return status(404, "NotFound", f"the server could not find the requested "
                           f"resource ({parsed.group})")
         verb = verb_of(method, parsed)
-        if (parsed.group, parsed.full, verb) in self.c.forbidden:
+        if self.c.refused(parsed.group, parsed.full, verb):
             return status(403, "Forbidden", f'{parsed.full} is forbidden: User "tester" '
                           f'cannot {verb} resource "{parsed.full}" in API group '
                           f'"{parsed.group}" in the namespace "{parsed.namespace}"')
