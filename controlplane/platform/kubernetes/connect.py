@@ -59,8 +59,8 @@ def _kubeconfig_path(settings: KubernetesSettings) -> Path:
 def _from_kubeconfig(cfg: client.Configuration, settings: KubernetesSettings) -> str:
     path = _kubeconfig_path(settings)
     if not path.is_file():
-        raise InvalidInput("no kubeconfig file there", field="kubernetes.kubeconfig",
-                           value=str(path), fix="Set kubernetes.kubeconfig (or $KUBECONFIG) "
+        raise InvalidInput(f"no kubeconfig file at {path}", field="kubernetes.kubeconfig",
+                           fix="Set kubernetes.kubeconfig (or $KUBECONFIG) "
                            "to your cluster's kubeconfig, or in_cluster: true in a pod")
     context = settings.context
     if context is not None:

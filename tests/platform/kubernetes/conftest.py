@@ -34,7 +34,7 @@ class Kube:
 
 def start(tmp_path: Path, *, chaos_mesh: bool = True) -> Iterator[Kube]:
     with MockCluster(chaos_mesh=chaos_mesh) as mock, admin_token():
-        topology = on_mock(conformance_topology("kubernetes"), mock, tmp_path)
+        topology = on_mock(conformance_topology("kubernetes"), mock.url, tmp_path)
         install(mock, topology)
         platform = load_platform(topology, tmp_path / "ws")
         assert isinstance(platform, KubernetesPlatform)

@@ -28,11 +28,12 @@ def install(mock: MockCluster, topology: Topology, namespace: str = "default") -
                           replicas=svc.instances, service_kind=svc.kind, namespace=namespace)
 
 
-def on_mock(topology: Topology, mock: MockCluster, directory: Path,
+def on_mock(topology: Topology, url: str, directory: Path,
             namespace: str = "default", **settings: object) -> Topology:
-    """`topology` on platform kubernetes, its kubeconfig written in `directory`."""
+    """`topology` on platform kubernetes, a kubeconfig for the API server at `url` written in
+    `directory`."""
     path = directory / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig(mock.url)))
+    path.write_text(yaml.safe_dump(kubeconfig(url)))
     data = topology.model_dump(mode="json")
     data.update(platform="kubernetes", kubernetes={
         "kubeconfig": str(path), "namespace": namespace, "admin_token_env": ADMIN_ENV,

@@ -24,7 +24,7 @@ from tests.platform.kubernetes.support import admin_token, install, on_mock
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     directory = tmp_path_factory.mktemp("k8s-conformance")
     with MockCluster() as mock, admin_token():
-        topology = on_mock(conformance_topology("kubernetes"), mock, directory)
+        topology = on_mock(conformance_topology("kubernetes"), mock.url, directory)
         install(mock, topology)
         kube = load_platform(topology, directory / "ws")
         kube.up(topology, timeout=30)
@@ -40,7 +40,7 @@ def new_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     made: list[Platform] = []
     with MockCluster() as mock:
         def make() -> Platform:
-            topology = on_mock(tiny_topology("kubernetes"), mock, tmp_path)
+            topology = on_mock(tiny_topology("kubernetes"), mock.url, tmp_path)
             monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
             install(mock, topology)
             made.append(load_platform(topology, tmp_path / f"ws{len(made)}"))
