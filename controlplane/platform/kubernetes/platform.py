@@ -73,6 +73,7 @@ class Seen:
 
 class KubernetesPlatform(Platform):
     name = NAME
+    reaped_by_service = True        # no supervisor here: the service runs the fault reaper
 
     def __init__(self, workspace: Workspace, clock: Callable[[], float] = time.time,
                  poll_s: float = 0.5, settle_s: float = 60.0) -> None:
