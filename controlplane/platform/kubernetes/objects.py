@@ -4,7 +4,8 @@ Every one (a NetworkPolicy, a Chaos Mesh NetworkChaos or StressChaos) carries
 
     labels       app.kubernetes.io/managed-by=controlplane
                  controlplane.io/fault-id=<the fault's tag, or link.<client>.<server>>
-                 controlplane.io/run-id=<$CONTROLPLANE_RUN_ID, or "none">
+                 controlplane.io/run-id=<the fault's run (its record in the store), else
+                                          $CONTROLPLANE_RUN_ID, else "none">
                  controlplane.io/cluster=<the topology's name>
     annotations  controlplane.io/expires-at=<RFC 3339, UTC>
                  controlplane.io/rule=<what it does, for people>
@@ -91,12 +92,14 @@ class Made:
 class Objects:
     """The labelled objects of one cluster (topology) in the namespace."""
 
-    def __init__(self, kube: Kube, cluster: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, kube: Kube, cluster: str, clock: Callable[[], float] = time.time,
+                 run_of: Callable[[str], str | None] = lambda fault_id: None) -> None:
         self.kube, self.cluster, self.clock = kube, label_value(cluster), clock
+        self.run_of = run_of
 
-    @property
-    def run_id(self) -> str:
-        return label_value(os.environ.get("CONTROLPLANE_RUN_ID", "none"))
+    def run_id(self, fault_id: str) -> str:
+        found = self.run_of(fault_id) or os.environ.get("CONTROLPLANE_RUN_ID") or "none"
+        return label_value(found)
 
     def _kinds(self) -> list[tuple[str, str]]:
         chaos = CHAOS_GROUP in self.kube.served_groups()
@@ -115,7 +118,7 @@ class Objects:
         meta["name"] = f"cp-{label_value(fault_id).lower()[:40]}-{uuid.uuid4().hex[:8]}".replace(
             "_", "-").replace(".", "-")
         meta["labels"] = {**meta.get("labels", {}), **MANAGED, CLUSTER: self.cluster,
-                          FAULT: label_value(fault_id), RUN: self.run_id}
+                          FAULT: label_value(fault_id), RUN: self.run_id(fault_id)}
         meta["annotations"] = {**meta.get("annotations", {}), RULE: rule,
                                EXPIRES: rfc3339(self.clock() + ttl_s)}
         return body

@@ -433,7 +433,17 @@ class KubernetesPlatform(Platform):
         return found
 
     def _objects(self, topology: Topology | None = None) -> Objects:
-        return Objects(self.kube(), (topology or self.topology()).name, self.clock)
+        return Objects(self.kube(), (topology or self.topology()).name, self.clock,
+                       self._run_of)
+
+    def _run_of(self, fault_id: str) -> str | None:
+        """The run of fault `fault-<n>`, from its record in the workspace's store."""
+        number = fault_id.removeprefix("fault-")
+        if not number.isdigit() or not self.workspace.store_path.exists():
+            return None
+        with self.workspace.store() as store:
+            fault = store.get_fault(int(number))
+        return fault.run_id if fault else None
 
     def network(self) -> KubeNetwork:
         return KubeNetwork(self._targets(), self._objects())
