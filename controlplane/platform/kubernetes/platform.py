@@ -3,13 +3,8 @@ docstring for what each action means on Kubernetes, and what it cannot do)."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from controlplane.errors import (
@@ -22,12 +17,13 @@ from controlplane.errors import (
 )
 from controlplane.platform.base import (
     ClusterInfo,
-    ComponentInfo,
     DeathCheck,
     DownReport,
     InstanceInfo,
     Platform,
 )
+from controlplane.platform.kubernetes import view
+from controlplane.platform.kubernetes.admin import admin_token, call_admin
 from controlplane.platform.kubernetes.api import CHAOS_GROUP, Kube, Missing
 from controlplane.platform.kubernetes.connect import connect, settings_of
 from controlplane.platform.kubernetes.controls import (
@@ -39,14 +35,14 @@ from controlplane.platform.kubernetes.controls import (
 )
 from controlplane.platform.kubernetes.objects import Objects
 from controlplane.platform.kubernetes.record import ClusterRecord, RecordFile
+from controlplane.platform.kubernetes.view import Seen
 from controlplane.platform.kubernetes.workloads import (
     Pod,
     Workload,
     instance_info,
-    ordered_pods,
     workloads,
 )
-from controlplane.topology import MESH_EDGES, Topology, parse_topology
+from controlplane.topology import Topology, parse_topology
 from controlplane.workspace import Workspace
 
 __all__ = ["KubernetesPlatform"]
@@ -55,20 +51,6 @@ NAME = "kubernetes"
 SCALABLE = ("gateway", "marketdata")
 SERVICE_KINDS = ("gateway", "matcher", "marketdata")
 IGNORED_OPTIONS = {"all_auto_ports"}      # the charts set the ports
-
-
-@dataclass
-class Seen:
-    """One component as the API server shows it now."""
-
-    workload: Workload
-    replicas: int
-    pods: dict[int, Pod]
-    count: int                # instances the control plane asked for
-    sync_standby: str = ""
-
-    def ids(self) -> list[int]:
-        return list(range(max(self.count, max(self.pods, default=-1) + 1)))
 
 
 class KubernetesPlatform(Platform):
@@ -103,67 +85,20 @@ class KubernetesPlatform(Platform):
             self._kube.close()
             self._kube = None
 
-    def _workloads(self, topology: Topology) -> dict[str, Workload]:
-        return workloads(topology, settings_of(topology))
-
-    def _replicas(self, workload: Workload) -> int:
-        kube = self.kube()
-        try:
-            found = kube.workload(workload.kind, workload.name)
-        except Missing:
-            raise InvalidInput(
-                f"no {workload.shown} for component {workload.component!r} in namespace "
-                f"{kube.namespace!r} ({kube.where})", field="kubernetes.namespace",
-                value=kube.namespace, fix="Set kubernetes.namespace and kubernetes.context "
-                "to where the charts are installed, or kubernetes.components."
-                f"{workload.component}.name to the workload's name") from None
-        return int(found.spec.replicas or 0)
-
     def _seen(self, record: ClusterRecord) -> dict[str, Seen]:
-        topology = parse_topology(record.topology, str(self._file.path))
-        seen = {}
-        for name, workload in self._workloads(topology).items():
-            replicas = self._replicas(workload)
-            pods = ordered_pods(workload, self.kube().pods(workload.label_selector))
-            count = record.counts.get(name, topology.services[name].instances)
-            seen[name] = Seen(workload, replicas, pods, count, self._sync_standby(workload))
-        return seen
-
-    def _sync_standby(self, workload: Workload) -> str:
-        """The ledger's synchronous standby, from Patroni's `<scope>-sync` ConfigMap."""
-        if workload.service_kind != "ledger":
-            return ""
-        try:
-            found = self.kube().config_map(f"{workload.patroni_scope}-sync")
-        except Missing:
-            return ""
-        return str((found.metadata.annotations or {}).get("sync_standby", ""))
-
-    def _infos(self, record: ClusterRecord, seen: dict[str, Seen]) -> list[InstanceInfo]:
-        ns = self.kube().namespace
-        return [instance_info(s.workload, i, s.pods.get(i), s.replicas, namespace=ns,
-                              replaced=record.replaced.get(f"{c}-{i}", 0),
-                              sync_standby=s.sync_standby)
-                for c, s in seen.items() for i in s.ids()]
+        return view.seen(self.kube(), record, parse_topology(record.topology,
+                                                             str(self._file.path)))
 
     # what the cluster is --------------------------------------------------------------------
     def info(self) -> ClusterInfo:
         record = self._record()
         topology = parse_topology(record.topology, str(self._file.path))
-        instances = self._infos(record, self._seen(record))
-        components = [self._component(topology, n, instances) for n in topology.services]
+        instances = view.infos(self.kube(), record, self._seen(record))
+        components = [view.component_info(topology, n, instances) for n in topology.services]
         ready = all(c.ready for c in components)
         return ClusterInfo(topology.name, NAME, "ready" if ready else "starting",
                            "" if ready else "not every instance is ready", components,
                            instances)
-
-    @staticmethod
-    def _component(topology: Topology, name: str, instances: list[InstanceInfo]
-                   ) -> ComponentInfo:
-        svc, mine = topology.services[name], [i for i in instances if i.component == name]
-        return ComponentInfo(name, svc.kind, svc.tier, svc.restart, list(svc.depends_on),
-                             [i.id for i in mine], bool(mine) and all(i.health.ready
-                                                                       for i in mine))
 
     def is_up(self) -> bool:
         record = self._file.read()
@@ -173,7 +108,7 @@ class KubernetesPlatform(Platform):
         """The instance's component as seen now, its index and its info; `UnknownTarget`."""
         record = self._record()
         seen = self._seen(record)
-        infos = {i.id: i for i in self._infos(record, seen)}
+        infos = {i.id: i for i in view.infos(self.kube(), record, seen)}
         if instance_id not in infos:
             raise UnknownTarget("instance", instance_id, sorted(infos))
         component, index = instance_id.rsplit("-", 1)
@@ -204,7 +139,7 @@ class KubernetesPlatform(Platform):
         self.close()
         self.kube(topology)
         for name, workload in self._workloads(topology).items():
-            if self._replicas(workload) != topology.services[name].instances:
+            if view.replicas(self.kube(), workload) != topology.services[name].instances:
                 self.kube().scale(workload.kind, workload.name, topology.services[name].instances)
         with self._file.edit():
             self._file.write(ClusterRecord(topology.model_dump(mode="json"),
@@ -237,8 +172,7 @@ class KubernetesPlatform(Platform):
                 self._file.path.unlink(missing_ok=True)
             return DownReport(stopped=False)
         topology = self.topology()
-        swept = self._objects(topology).sweep(open_tags=set()) + [
-            o.handle for o in self._objects(topology).tagged() if self._delete(o)]
+        swept = [o.handle for o in self._objects(topology).tagged() if self._delete(o)]
         for workload in self._workloads(topology).values():
             self.kube().scale(workload.kind, workload.name, 0)
         with self._file.edit() as now:
@@ -248,6 +182,10 @@ class KubernetesPlatform(Platform):
             self._file.path.unlink(missing_ok=True)
         self.close()
         return DownReport(stopped=True, swept=swept)
+
+    @staticmethod
+    def _workloads(topology: Topology) -> dict[str, Workload]:
+        return workloads(topology, settings_of(topology))
 
     def _delete(self, obj: Any) -> bool:
         return self.kube().delete(obj.group, obj.plural, obj.name)
@@ -421,16 +359,7 @@ class KubernetesPlatform(Platform):
                 for i in s.ids()}
 
     def _links(self, topology: Topology) -> list[tuple[str, str, str]]:
-        if not topology.mesh:
-            return []
-        ids = {c: [f"{c}-{i}" for i in s.ids()] for c, s in self._seen(self._record()).items()}
-        found = []
-        for cname, client in topology.services.items():
-            for server_kind, port in MESH_EDGES.get(client.kind, ()):
-                if topology.has_kind(server_kind):
-                    sname, _ = topology.by_kind(server_kind)
-                    found += [(c, s, port) for c in ids[cname] for s in ids[sname]]
-        return found
+        return view.mesh_links(topology, self._seen(self._record()))
 
     def _objects(self, topology: Topology | None = None) -> Objects:
         return Objects(self.kube(), (topology or self.topology()).name, self.clock,
@@ -466,8 +395,8 @@ class KubernetesPlatform(Platform):
     def admin_request(self, instance_id: str, method: str, path: str,
                       body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
         """Straight to the pod's `http` port (its pod IP), with the admin token from the
-        environment variable `kubernetes.admin_token_env` names. Not through the API server's
-        proxy: it removes the Authorization header the service needs."""
+        environment variable `kubernetes.admin_token_env` names (see `admin` for why not
+        through the API server's proxy)."""
         _, _, _, inst = self._target(instance_id)
         if inst.kind not in SERVICE_KINDS:
             raise UnknownTarget("service instance with an admin API", instance_id,
@@ -477,29 +406,5 @@ class KubernetesPlatform(Platform):
         if not inst.running or address is None:
             raise Refused(f"{instance_id} is not running (state {inst.state}); it cannot "
                           "answer its admin API")
-        return _http(f"http://{address}{path}", method, body, self._token(), timeout,
-                     instance_id)
-
-    def _token(self) -> str:
-        env = settings_of(self.topology()).admin_token_env
-        token = os.environ.get(env, "")
-        if not token:
-            raise InvalidInput("the services' admin token is not set",
-                               field="kubernetes.admin_token_env", value=env,
-                               fix=f"Export {env} (the controlplane chart sets it from the "
-                               "release's admin Secret)")
-        return token
-
-
-def _http(url: str, method: str, body: dict[str, Any] | None, token: str, timeout: float,
-          instance_id: str) -> Any:
-    req = urllib.request.Request(
-        url, method=method, data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        raise PlatformError(f"{instance_id} answered {err.code} to {method} {url}") from None
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        raise PlatformError(f"{instance_id} did not answer {method} {url}: {err}") from None
+        token = admin_token(settings_of(self.topology()).admin_token_env)
+        return call_admin(f"http://{address}{path}", method, body, token, timeout, instance_id)
