@@ -29,7 +29,10 @@ UNVERIFIED = {"cpu-burn", "memory-pressure"}
 UNSUPPORTED = {"cpu-throttle", "disk-fill", "ledger-connection-exhaustion",
                "ledger-lock-contention", "ledger-replication-pause", "network-reset",
                "process-crash-loop", "process-pause"}
-TARGET = {"ledger-lock-contention": "ledger:primary"}
+# the ledger's faults name the role they need (a component name picks a node at random)
+TARGET = {"ledger-lock-contention": "ledger:primary",
+          "ledger-connection-exhaustion": "ledger:primary",
+          "ledger-replication-pause": "ledger:standby"}
 
 
 @pytest.fixture()
