@@ -2,8 +2,9 @@
 
 Each component is one workload (`kind`, `name`) whose pods match a label selector; unset, they
 follow the project's charts: a StatefulSet for the ledger and etcd, a Deployment for the rest,
-named after the component, its pods labelled `app.kubernetes.io/name=<component>` and
-`app.kubernetes.io/instance=<release>` (the release defaults to the topology's name).
+named `<release>-<component>`, its pods labelled `app.kubernetes.io/name=<component>` and
+`app.kubernetes.io/instance=<release>` (the release defaults to the topology's name); the
+ledger's Patroni scope is its workload's name.
 
 Instance `<component>-<n>` is:
 - of a StatefulSet, the pod with ordinal n (`<workload>-<n>`), so it keeps its id across
@@ -59,7 +60,7 @@ def workloads(topology: Topology, settings: KubernetesSettings) -> dict[str, Wor
         given = settings.components.get(name)
         kind = (given and given.kind) or (
             "StatefulSet" if svc.kind in STATEFUL_KINDS else "Deployment")
-        wname = (given and given.name) or name
+        wname = (given and given.name) or f"{release}-{name}"[:63].rstrip("-")
         selector = (given and given.selector) or {"app.kubernetes.io/name": name,
                                                   "app.kubernetes.io/instance": release}
         found[name] = Workload(name, kind, wname, dict(selector), svc.kind,

@@ -21,10 +21,12 @@ STATEFUL = ("ledger", "etcd")
 
 
 def install(mock: MockCluster, topology: Topology, namespace: str = "default") -> None:
-    """What the charts would install for `topology`: one workload per component."""
+    """What the charts would install for `topology`: one workload per component, named
+    `<release>-<component>` (the release: the topology's name)."""
     for name, svc in topology.services.items():
         kind = "StatefulSet" if svc.kind in STATEFUL else "Deployment"
-        mock.add_workload(kind, name, component=name, release=topology.name,
+        mock.add_workload(kind, f"{topology.name}-{name}", component=name,
+                          release=topology.name,
                           replicas=svc.instances, service_kind=svc.kind, namespace=namespace)
 
 

@@ -38,7 +38,7 @@ def test_kill_deletes_the_pod_with_grace_period_0_and_a_new_pod_takes_its_place(
     kube.forget()
     after = kube.platform.kill("ledger-1")
     assert [(r.method, r.path, r.query, r.body) for r in kube.writes()] == [
-        ("DELETE", f"{PODS}/ledger-1", {"gracePeriodSeconds": "0"}, None)]
+        ("DELETE", f"{PODS}/conformance-ledger-1", {"gracePeriodSeconds": "0"}, None)]
     assert after.incarnation != before.incarnation and after.restarts == before.restarts + 1
     assert kube.platform.confirm_dead("ledger-1", before.incarnation).dead
 
@@ -60,8 +60,8 @@ def test_stop_scales_a_statefulset_to_its_highest_ordinal_and_start_back(kube: K
     stopped = kube.platform.stop("ledger-1")
     assert (stopped.state, stopped.running) == ("stopped", False)
     kube.platform.start("ledger-1")
-    assert kube.writes() == [scale_patch("statefulsets/ledger", 1),
-                             scale_patch("statefulsets/ledger", 2)]
+    assert kube.writes() == [scale_patch("statefulsets/conformance-ledger", 1),
+                             scale_patch("statefulsets/conformance-ledger", 2)]
     assert kube.platform.info().known("ledger-1").running
 
 
@@ -90,8 +90,8 @@ def test_scale_and_scale_in_patch_the_deployment_scale_subresource(kube: Kube) -
     kube.forget()
     added = kube.platform.scale("marketdata")
     removed = kube.platform.scale_in("marketdata")
-    assert kube.writes() == [scale_patch("deployments/marketdata", 2),
-                             scale_patch("deployments/marketdata", 1)]
+    assert kube.writes() == [scale_patch("deployments/conformance-marketdata", 2),
+                             scale_patch("deployments/conformance-marketdata", 1)]
     assert (added.id, removed.id, removed.running) == ("marketdata-1", "marketdata-1", False)
 
 
@@ -110,8 +110,9 @@ def test_fence_deletes_with_grace_0_and_waits_until_the_pod_is_gone(kube: Kube) 
     kube.forget()
     kube.platform.fence("ledger-0")
     assert [(r.method, r.path, r.query) for r in kube.writes()] == [
-        ("DELETE", f"{PODS}/ledger-0", {"gracePeriodSeconds": "0"})]
-    assert ("GET", f"{PODS}/ledger-0") in [(r.method, r.path) for r in kube.mock.requests]
+        ("DELETE", f"{PODS}/conformance-ledger-0", {"gracePeriodSeconds": "0"})]
+    reads = [(r.method, r.path) for r in kube.mock.requests]
+    assert ("GET", f"{PODS}/conformance-ledger-0") in reads
     assert kube.platform.confirm_dead("ledger-0", before.incarnation).dead
 
 
@@ -120,7 +121,7 @@ def test_confirm_dead_cannot_see_a_lost_node_a_running_pod_is_never_dead(kube: K
     Unknown): confirm_dead says not dead. Models the node loss by editing the pod in the mock;
     does not cover a real node controller."""
     with kube.mock.lock:
-        pod = kube.mock.objects[("", "pods", "default", "ledger-0")]
+        pod = kube.mock.objects[("", "pods", "default", "conformance-ledger-0")]
         pod["status"]["conditions"] = [{"type": "Ready", "status": "Unknown",
                                         "reason": "NodeStatusUnknown"}]
     check = kube.platform.confirm_dead("ledger-0")
@@ -129,12 +130,12 @@ def test_confirm_dead_cannot_see_a_lost_node_a_running_pod_is_never_dead(kube: K
 
 
 def test_the_ledger_roles_come_from_patronis_labels_and_sync_configmap(kube: Kube) -> None:
-    """Roles: the pod label role=primary/replica, the sync standby from `ledger-sync`'s
-    annotation. Does not cover a real Patroni."""
+    """Roles: the pod label role=primary/replica, the sync standby from the annotation of the
+    Patroni scope's ConfigMap `conformance-ledger-sync`. Does not cover a real Patroni."""
     roles = {i.id: i.health.role for i in kube.platform.instances("ledger")}
     assert roles == {"ledger-0": "primary", "ledger-1": "sync_standby"}
     with kube.mock.lock:
-        kube.mock.objects[("", "pods", "default", "ledger-0")]["metadata"]["labels"][
+        kube.mock.objects[("", "pods", "default", "conformance-ledger-0")]["metadata"]["labels"][
             "role"] = "master"                           # Patroni before 3.0
     assert kube.platform.health("ledger-0").role == "primary"
 

@@ -43,8 +43,8 @@ def test_a_runbooks_platform_steps_scale_the_deployment_down_and_up(kube: Kube) 
                       labels={"instance_id": "gateway-0"})
     assert run.state == "succeeded", run.error
     assert [(r.method, r.path, r.body) for r in kube.writes()] == [
-        ("PATCH", f"{APPS}/deployments/gateway/scale", {"spec": {"replicas": 0}}),
-        ("PATCH", f"{APPS}/deployments/gateway/scale", {"spec": {"replicas": 1}})]
+        ("PATCH", f"{APPS}/deployments/conformance-gateway/scale", {"spec": {"replicas": 0}}),
+        ("PATCH", f"{APPS}/deployments/conformance-gateway/scale", {"spec": {"replicas": 1}})]
     assert kube.platform.info().known("gateway-0").incarnation != before.incarnation
 
 

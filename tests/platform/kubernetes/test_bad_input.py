@@ -74,7 +74,7 @@ def test_a_namespace_without_the_workloads_is_invalid_input_naming_it(tmp_path: 
                            namespace="trading")
         with pytest.raises(InvalidInput, match="kubernetes.namespace") as err:
             load_platform(topology, tmp_path / "ws").up(topology)
-    assert "'trading'" in str(err.value) and "StatefulSet 'etcd'" in str(err.value)
+    assert "'trading'" in str(err.value) and "StatefulSet 'conformance-etcd'" in str(err.value)
 
 
 def test_a_403_names_the_verb_the_resource_and_the_role(kube: Kube) -> None:
@@ -103,7 +103,7 @@ def test_cluster_status_through_the_cli_lists_the_pods_and_a_403_exits_2(kube: K
     ws = str(kube.platform.workspace.root)
     ok = _cli("cluster", "status", "--state-dir", ws, "--json")
     assert ok.returncode == 0, ok.stderr
-    assert '"handle": "pod/ledger-0"' in ok.stdout and '"role": "primary"' in ok.stdout
+    assert '"handle": "pod/conformance-ledger-0"' in ok.stdout and '"role": "primary"' in ok.stdout
     kube.mock.forbid("", "pods", "list")
     refused = _cli("cluster", "status", "--state-dir", ws)
     assert refused.returncode == 2, refused.stderr

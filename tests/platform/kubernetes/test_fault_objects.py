@@ -73,11 +73,12 @@ def test_without_chaos_mesh_a_partition_of_statefulset_pods_is_a_networkpolicy(
     kube.platform.network().block("fault-9", ["ledger-0"], ["ledger-1"])
     (sent,) = creates(kube)
     assert sent.path == NETPOL and sent.body["spec"] == {
-        "podSelector": {"matchLabels": {"statefulset.kubernetes.io/pod-name": "ledger-1"}},
+        "podSelector": {"matchLabels": {
+            "statefulset.kubernetes.io/pod-name": "conformance-ledger-1"}},
         "policyTypes": ["Ingress"],
         "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {"matchExpressions": [
             {"key": "statefulset.kubernetes.io/pod-name", "operator": "NotIn",
-             "values": ["ledger-0"]}]}}]}]}
+             "values": ["conformance-ledger-0"]}]}}]}]}
     assert labels_of(sent.body)["controlplane.io/fault-id"] == "fault-9"
     assert kube.platform.network().unblock("fault-9") == 1
 
