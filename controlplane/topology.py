@@ -214,7 +214,9 @@ class KubernetesSettings(_Strict):
     kubeconfig: str | None = None        # default: $KUBECONFIG, ~/.kube/config, or in-cluster
     context: str | None = None           # default: the kubeconfig's current context
     in_cluster: bool = False             # use the pod's service account instead
-    namespace: str = Field("default", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    # default: the service account's namespace in a pod, else the kubeconfig context's, else
+    # "default" (as kubectl picks it)
+    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     release: str | None = None           # the Helm release; default: the topology's name
     components: dict[str, KubernetesWorkload] = Field(default_factory=dict)
     admin_token_env: str = "CONTROLPLANE_ADMIN_TOKEN"   # the services' admin token

@@ -349,7 +349,7 @@ class KubernetesPlatform(Platform):
     def _targets(self) -> Targets:
         topology = self.topology()
         settings = settings_of(topology)
-        return Targets(settings.namespace, self._pods, lambda: self._links(topology),
+        return Targets(self.kube().namespace, self._pods, lambda: self._links(topology),
                        lambda: CHAOS_GROUP in self.kube().served_groups(),
                        settings.fault_ttl_s)
 

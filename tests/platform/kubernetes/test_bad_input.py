@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from controlplane.errors import InvalidInput, Unreachable, Unsupported
 from controlplane.platform import load_platform
 from controlplane.platform.kubernetes.api import Forbidden
 from tests.platform.conformance import conformance_topology
 from tests.platform.kubernetes.conftest import Kube
-from tests.platform.kubernetes.mockapi import MockCluster
+from tests.platform.kubernetes.mockapi import MockCluster, kubeconfig
 from tests.platform.kubernetes.support import install, on_mock
 
 REPO = Path(__file__).resolve().parents[3]
@@ -108,3 +109,17 @@ def test_cluster_status_through_the_cli_lists_the_pods_and_a_403_exits_2(kube: K
     refused = _cli("cluster", "status", "--state-dir", ws)
     assert refused.returncode == 2, refused.stderr
     assert "list on pods" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_without_a_namespace_the_kubeconfig_contexts_namespace_is_used(tmp_path: Path) -> None:
+    """No kubernetes.namespace: the context's namespace (`trading` here) is where the platform
+    looks, as kubectl would; the workloads are in `default`, so it says so naming `trading`."""
+    with MockCluster() as mock:
+        install(mock, conformance_topology("kubernetes"))
+        topology = on_mock(conformance_topology("kubernetes"), mock.url, tmp_path)
+        (tmp_path / "kubeconfig").write_text(yaml.safe_dump(
+            kubeconfig(mock.url, namespace="trading")))
+        unset = topology.model_copy(update={"kubernetes": topology.kubernetes.model_copy(
+            update={"namespace": None})})
+        with pytest.raises(InvalidInput, match="in namespace 'trading'"):
+            load_platform(unset, tmp_path / "ws").up(unset)
