@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -68,7 +67,9 @@ class Kube:
             return fn(*args, _request_timeout=self.timeout, **kwargs)
         except ApiException as err:
             raise self._refusal(err, verb, group, resource) from None
-        except (urllib3.exceptions.HTTPError, OSError) as err:
+        except Exception as err:
+            if not _transport_error(err):
+                raise
             raise Unreachable(f"the Kubernetes API server of {self.where} did not answer "
                               f"({type(err).__name__}: {err}); check the kubeconfig's server "
                               "address and that the cluster is up") from None
@@ -166,6 +167,13 @@ class Kube:
         except Missing:
             return False
         return True
+
+
+def _transport_error(err: Exception) -> bool:
+    """A connection that failed: an OSError, or an error of urllib3, the client's transport
+    (matched by module: urllib3 is the client's dependency, not one we declare)."""
+    return isinstance(err, OSError) or any(
+        c.__module__.startswith("urllib3.") for c in type(err).__mro__)
 
 
 def _message(err: ApiException) -> str:
