@@ -25,6 +25,8 @@ __all__ = [
     "MESH_SERVICE",
     "AlertmanagerSettings",
     "ControlplaneSettings",
+    "KubernetesSettings",
+    "KubernetesWorkload",
     "LedgerSettings",
     "MatcherSettings",
     "MeshLink",
@@ -195,11 +197,39 @@ class MeshLink:
         return f"{self.client}->{self.server}"
 
 
+class KubernetesWorkload(_Strict):
+    """Which workload runs one component on Kubernetes, and how its pods are selected.
+    Unset fields follow the labels and names the project's charts use (see
+    `controlplane.platform.kubernetes`)."""
+
+    kind: Literal["StatefulSet", "Deployment"] | None = None
+    name: str | None = None
+    selector: dict[str, str] | None = None
+    patroni_scope: str | None = None      # the ledger: Patroni's scope (its `-sync` ConfigMap)
+
+
+class KubernetesSettings(_Strict):
+    """Where the cluster runs when `platform: kubernetes`."""
+
+    kubeconfig: str | None = None        # default: $KUBECONFIG, ~/.kube/config, or in-cluster
+    context: str | None = None           # default: the kubeconfig's current context
+    in_cluster: bool = False             # use the pod's service account instead
+    # default: the service account's namespace in a pod, else the kubeconfig context's, else
+    # "default" (as kubectl picks it)
+    namespace: str | None = Field(None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    release: str | None = None           # the Helm release; default: the topology's name
+    components: dict[str, KubernetesWorkload] = Field(default_factory=dict)
+    admin_token_env: str = "CONTROLPLANE_ADMIN_TOKEN"   # the services' admin token
+    fault_ttl_s: float = Field(900, gt=0, le=86400)     # expiry of a fault without its own ttl
+    request_timeout_s: float = Field(10, gt=0, le=300)
+
+
 class Topology(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
     platform: str = "local"
     mesh: bool = True           # put the fault proxy on each dependency link (a sidecar mesh)
     targets: Targets = Targets()
+    kubernetes: KubernetesSettings | None = None     # for platform: kubernetes
     services: dict[str, Service]
 
     def effective(self) -> Topology:
@@ -330,6 +360,10 @@ def _check_semantics(topo: Topology, source: str) -> None:
                        value=" -> ".join(err.args[1]),
                        fix="Remove one of these depends_on entries") from None
     _check_fixed_port_collisions(topo, source)
+    for name in (topo.kubernetes.components if topo.kubernetes else {}):
+        if name not in topo.services:
+            raise _invalid(source, f"kubernetes.components.{name}", "names no service in this "
+                           "topology", value=name, fix=f"Use one of: {', '.join(topo.services)}")
 
 
 def _check_ports(svc: Service, field: str, source: str) -> None:

@@ -90,20 +90,19 @@ def test_a_topology_naming_an_unknown_platform_is_refused_naming_the_available(
     assert all(name in text for name in PLATFORMS)
 
 
-def test_kubernetes_is_refused_until_it_exists_with_that_reason(tmp_path: Path) -> None:
+def test_kubernetes_is_a_platform_and_nothing_is_planned_without_being_built(
+        tmp_path: Path) -> None:
     topology = load_topology(DEFAULT_TOPOLOGY).model_copy(update={"platform": "kubernetes"})
-    with pytest.raises(InvalidInput) as err:
-        load_platform(topology, tmp_path)
-    assert "not built yet" in str(err.value) and "kubernetes" in PLANNED
-    assert not (tmp_path / "target.json").exists()      # nothing recorded for a refused one
+    assert load_platform(topology, tmp_path).name == "kubernetes"      # nothing sent yet
+    assert PLANNED == {} and "kubernetes" in PLATFORMS
 
 
 def test_a_workspace_reopens_the_platform_it_was_loaded_with(tmp_path: Path) -> None:
     topology = load_topology(DEFAULT_TOPOLOGY)
     assert load_platform(topology, tmp_path).name == "local"
     assert open_platform(tmp_path).name == "local"
-    Workspace(tmp_path).record_platform("kubernetes")
-    with pytest.raises(Unsupported, match="kubernetes"):
+    Workspace(tmp_path).record_platform("nomad")
+    with pytest.raises(Unsupported, match="nomad"):
         open_platform(tmp_path)
 
 

@@ -32,8 +32,7 @@ def test_invalid_topology_exits_2_naming_file_field_and_value(tmp_path: Path) ->
     assert not (tmp_path / "s").exists()       # nothing was started or written
 
 
-@pytest.mark.parametrize("name, says", [("kubernetes", "not built yet"),
-                                         ("nomad", "unknown platform")])
+@pytest.mark.parametrize("name, says", [("nomad", "unknown platform")])
 def test_a_topology_on_an_unavailable_platform_is_refused(tmp_path: Path, name: str,
                                                           says: str) -> None:
     topology = tmp_path / "topo.yaml"

@@ -41,7 +41,7 @@ from controlplane.chaos.experiments import (
 from controlplane.chaos.faults import FAULTS, FaultKind
 from controlplane.chaos.guardrails import Policy
 from controlplane.chaos.outcome import RunOutcome
-from controlplane.chaos.reaper import ReapReport, process_is, reap
+from controlplane.chaos.reaper import ReapReport, process_is, reap, sweep
 from controlplane.chaos.steady_state_guard import HALT_POLL_S
 from controlplane.chaos.suite import SuiteResult, run_suite
 from controlplane.errors import InvalidInput, quote
@@ -290,6 +290,7 @@ def _halt_with(engine: FaultEngine, reason: str, deadline: float, sink: EventSin
     for fault in reversed(store.open_faults()):     # what the runners left, newest first
         seen.setdefault(fault.id, fault)
         engine.revert(fault.id, why=HALT_WHY)
+    sweep(engine)                                   # the platform's objects of no open fault
     faults = [_after(engine, seen[i]) for i in sorted(seen)]
     for fault in faults:
         sink(Event(SOURCE, "fault_reverted", f"fault #{fault.fault_id} {fault.kind} on "
@@ -380,6 +381,9 @@ def recover(platform: Platform, sink: EventSink = discard) -> ReapReport:
     for fault_id, evidence in report.reverted.items():
         sink(Event(SOURCE, "fault_reverted", f"fault #{fault_id}: {evidence.observed}",
                    data={"fault_id": fault_id, "verified": evidence.ok}))
+    for what in report.swept:
+        sink(Event(SOURCE, "swept", f"deleted {what}: its fault expired or is no longer open",
+                   data={"what": what}))
     return report
 
 

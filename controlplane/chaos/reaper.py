@@ -14,12 +14,18 @@ The data flow, and who does what:
    observation and records the evidence), and marks every chaos run still "running" whose
    runner is gone `aborted`, at once, before reverting its faults.
 
+4. Each pass ends with `sweep`: the platform deletes what it keeps in the cluster for faults
+   whose expiry passed or that are no longer open (Kubernetes: the labelled objects it made),
+   so an object whose record was reverted, or that outlived every record, goes too.
+
 So a SIGKILLed runner's faults are undone within one interval, and a live runner that is stuck
 has its faults undone at their expiry; nobody has to run `chaos recover`. `chaos recover`
 calls `reap(..., orphans=True)`: it also reverts open faults whose owner it cannot judge
 (records made before the expiry migration) unless their run is alive.
 
-Why the supervisor runs it, not the control-plane service: the supervisor is the cluster's
+On Kubernetes there is no supervisor: the control-plane service runs `reap_forever` for a
+platform that says `reaped_by_service` (server/app.py). Why the supervisor runs it locally,
+not the control-plane service: the supervisor is the cluster's
 parent and runs exactly as long as the cluster does, and no fault targets it. The service is
 itself a component of the cluster, which faults pause, stop and crash-loop (a paused service
 cannot undo its own pause), and it runs its loops only when given a runbooks directory. If the
@@ -44,14 +50,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from controlplane.chaos.engine import FaultEngine
+from controlplane.chaos.engine import FaultEngine, tag_of
 from controlplane.chaos.faults.base import Evidence
-from controlplane.errors import InvalidInput
+from controlplane.errors import ControlPlaneError, InvalidInput
 from controlplane.host.procs import alive, started_at
 from controlplane.store.chaos import ChaosRun
 from controlplane.store.models import Fault, iso
 
-__all__ = ["REAP_INTERVAL_S", "ReapReport", "reap", "reap_forever"]
+__all__ = ["REAP_INTERVAL_S", "ReapReport", "reap", "reap_forever", "sweep"]
 
 log = logging.getLogger("controlplane.reaper")
 
@@ -64,9 +70,10 @@ class ReapReport:
     reverted: dict[int, Evidence] = field(default_factory=dict)  # fault id -> evidence
     why: dict[int, str] = field(default_factory=dict)             # fault id -> reason
     aborted: dict[str, str] = field(default_factory=dict)         # run id -> reason
+    swept: list[str] = field(default_factory=list)    # platform objects of no open fault
 
     def __bool__(self) -> bool:
-        return bool(self.reverted or self.aborted)
+        return bool(self.reverted or self.aborted or self.swept)
 
 
 def process_is(pid: int, since: float) -> bool:
@@ -127,7 +134,22 @@ def reap(engine: FaultEngine, *, now: float | None = None, orphans: bool = False
                     fault.run_id, why, "reverted, verified: " if evidence.ok
                     else "NOT verified reverted: ", evidence.observed)
         _note(store, fault, why, evidence)
+    report.swept = sweep(engine)
     return report
+
+
+def sweep(engine: FaultEngine) -> list[str]:
+    """The platform's own objects for faults (Kubernetes) that expired or whose fault is no
+    longer open, deleted (`Platform.sweep`); a failure is logged, never raised."""
+    open_tags = {tag_of(f.id) for f in engine.ctx.store.open_faults()}
+    try:
+        gone = engine.ctx.platform.sweep(open_tags)
+    except ControlPlaneError as err:
+        log.warning("sweeping the platform's fault objects failed: %s", err)
+        return []
+    for what in gone:
+        log.warning("deleted %s: its fault expired or is no longer open", what)
+    return gone
 
 
 def _why_due(fault: Fault, now: float, host: str, dead_runs: set[str], live_runs: set[str],

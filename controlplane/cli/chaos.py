@@ -220,6 +220,9 @@ def recover(topology_path: Path | None, state_dir: Path | None) -> None:
         style = "green" if evidence.ok else "red"
         console.print(f"fault #{fault_id}: [{style}]{lit(evidence.observed)}[/]",
                       highlight=False)
+    for what in report.swept:
+        console.print(f"deleted {what} (its fault expired or is no longer open)",
+                      highlight=False, markup=False)
     console.print(f"{len(report.reverted)} faults reverted")
     if any(not e.ok for e in report.reverted.values()):
         raise SystemExit(1)

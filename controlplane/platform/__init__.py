@@ -43,12 +43,11 @@ __all__ = [
 PLATFORMS: dict[str, str] = {
     "local": "controlplane.platform.local:LocalPlatform",
     "fake": "controlplane.platform.fake:FakePlatform",
+    "kubernetes": "controlplane.platform.kubernetes:KubernetesPlatform",
 }
 TEST_ONLY = {"fake"}     # in memory, for the test suite: named apart in error messages
 # names a topology may use that are not built yet, with the reason
-PLANNED: dict[str, str] = {
-    "kubernetes": "the Kubernetes platform is not built yet (issue 9); use platform: local",
-}
+PLANNED: dict[str, str] = {}
 
 
 def available() -> str:

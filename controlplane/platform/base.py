@@ -7,7 +7,8 @@ signals, `/proc`, paths), as Patroni's `AbstractDCS` does for its stores. A capa
 lacks raises `Unsupported` naming the platform and the capability; failures are typed
 (`NotFound`, `Refused`, `Unreachable`) so callers catch them by type, never by message.
 `local` supervises real processes on this machine; `fake` keeps a cluster in memory for tests;
-`kubernetes` comes later. `tests/platform/conformance.py` is the suite every platform passes.
+`kubernetes` drives a cluster through its API server. `tests/platform/conformance.py` is the
+suite every platform passes.
 """
 
 from __future__ import annotations
@@ -246,9 +247,19 @@ class Platform(ABC):
     Built with the `workspace` where the control plane keeps its records of this cluster."""
 
     name: str
+    # whether the control-plane service runs the fault reaper for this platform (no
+    # supervisor of the platform's own does, as local's daemon does)
+    reaped_by_service: bool = False
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+
+    def sweep(self, open_tags: set[str] | None = None) -> list[str]:
+        """Delete what the platform keeps in the cluster for faults (Kubernetes: the objects
+        it created) that expired or, given `open_tags`, whose fault is no longer open; the
+        reaper, `chaos recover` and `chaos halt` call it. Returns what went, described.
+        Platforms that keep nothing of the kind outside their processes return []."""
+        return []
 
     # lifecycle --------------------------------------------------------------------------
     @abstractmethod

@@ -99,11 +99,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     audit: asyncio.Task | None = None
     checkpoints: asyncio.Task | None = None
+    reaper: asyncio.Task | None = None
     stop = asyncio.Event()
     if state.settings.state_dir is not None:
         state.settings.state_dir.mkdir(parents=True, exist_ok=True)
         state.store = Store(db_path(state.settings.state_dir), clock=state.clock)
         checkpoints = asyncio.create_task(_checkpoints(app, stop))
+        reaper = _start_reaper(state.settings.state_dir, stop)
         if state.settings.runbooks_dir is not None:
             platform = _cluster_platform(state.settings.state_dir)
             _start_runbooks(app, platform)
@@ -115,7 +117,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        for task in (audit, checkpoints):
+        for task in (audit, checkpoints, reaper):
             if task is not None:
                 await task
         if state.forwarder is not None:
@@ -148,6 +150,23 @@ def _cluster_platform(state_dir: Path) -> Platform:
     from controlplane.platform import open_platform
 
     return open_platform(state_dir)
+
+
+def _start_reaper(state_dir: Path, stop: asyncio.Event) -> asyncio.Task | None:
+    """The fault reaper (expiry, dead runners, the platform's leftover objects) for a platform
+    that no supervisor of its own watches (Kubernetes); None for the others."""
+    from controlplane.chaos.engine import FaultContext, FaultEngine
+    from controlplane.chaos.reaper import reap_forever
+
+    try:
+        platform = _cluster_platform(state_dir)
+    except ControlPlaneError as err:
+        log.warning("no fault reaper in the service: %s", err)
+        return None
+    if not platform.reaped_by_service:
+        return None
+    return asyncio.create_task(reap_forever(
+        lambda: FaultEngine(FaultContext(platform, platform.workspace.store_path)), stop))
 
 
 def _ack_audit(app: web.Application, platform: Platform) -> AckAudit:

@@ -90,7 +90,8 @@ async def recover(request: web.Request) -> web.Response:
     report = await asyncio.get_running_loop().run_in_executor(None, chaos.recover, platform)
     return web.json_response({
         "reverted": {str(k): dataclasses.asdict(v) for k, v in report.reverted.items()},
-        "why": {str(k): v for k, v in report.why.items()}, "aborted": report.aborted},
+        "why": {str(k): v for k, v in report.why.items()}, "aborted": report.aborted,
+        "swept": report.swept},
         dumps=_dumps)
 
 
