@@ -20,7 +20,7 @@ if service == "matcher":
 for key, env in (("admin_token", "ADMIN_TOKEN"), ("otlp_token", "OTLP_TOKEN")):
     if os.environ.get(env):
         config[key] = os.environ[env]
-path = "/tmp/config.json"
+path = os.environ.get("CONFIG_PATH", "/tmp/config.json")   # /tmp: the pod's emptyDir
 with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
     json.dump(config, file)
 os.execvp(sys.executable, [sys.executable, "-m", f"testbed.{service}", "--config", path])
