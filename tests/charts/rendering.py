@@ -12,6 +12,8 @@ set (apiVersion, kind, metadata, and the spec keys), not the operator's full CRD
 
 from __future__ import annotations
 
+import copy
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -79,15 +81,24 @@ def _chart(name: str) -> helm_python.Chart:
 
 def render(chart: str, values: dict[str, Any] | None = None, *, name: str = "r",
            namespace: str = "default") -> list[dict[str, Any]]:
-    """Every object the chart renders (NOTES.txt and empty documents left out)."""
-    manifests = _chart(chart).render(values=values, name=name, namespace=namespace,
-                                     is_install=True)
+    """Every object the chart renders (NOTES.txt and empty documents left out), in template
+    path order. Renders are cached per arguments; each call gets its own copy."""
+    return copy.deepcopy(_render(chart, json.dumps(values, sort_keys=True), name, namespace))
+
+
+@cache
+def _render(chart: str, values: str, name: str, namespace: str) -> list[dict[str, Any]]:
+    manifests = _chart(chart).render(values=json.loads(values), name=name,
+                                     namespace=namespace, is_install=True)
     objects: list[dict[str, Any]] = []
     for path, text in sorted(manifests.items()):
         if path.endswith("NOTES.txt"):
             continue
-        objects += [doc for doc in yaml.safe_load_all(text) if doc]
+        objects += [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc]
     return objects
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict]:
