@@ -42,6 +42,7 @@ VARIANTS: dict[str, dict[str, Variant]] = {
                            "podMonitor": {"enabled": True, "namespaces": ["trading"]}}}),
         "own-secret-no-project-files": ("ops-controlplane", "sre", {
             "credentials": {"existingSecret": "cp-machine-tokens"},
+            "adminToken": {"secretName": "tb-trading-testbed"},
             "projectFiles": {"enabled": False},
             "serviceAccount": {"name": "controlplane-sa"},
             "serve": {"runbooks": False, "forwardOtlp": "http://otel:4318/v1/traces"},

@@ -100,7 +100,8 @@ def test_prometheus_rule_is_the_generated_slo_rules() -> None:
 
 def test_monitoring_is_off_by_default_and_an_existing_secret_is_used() -> None:
     """No Prometheus Operator kind by default (a cluster without its CRDs installs cleanly);
-    credentials.existingSecret: no Secret rendered, the Deployment mounts the named one."""
+    credentials.existingSecret: no Secret rendered, the Deployment mounts the named one;
+    adminToken: the testbed's admin token in CONTROLPLANE_ADMIN_TOKEN (optional)."""
     assert {o["kind"] for o in _objects("default")} & {
         "PrometheusRule", "ServiceMonitor", "PodMonitor"} == set()
     objects = _objects("own-secret-no-project-files")
@@ -108,6 +109,11 @@ def test_monitoring_is_off_by_default_and_an_existing_secret_is_used() -> None:
     volumes = {v["name"]: v for v in find(objects, "Deployment")[0]["spec"]["template"]["spec"]
                ["volumes"]}
     assert volumes["credentials"]["secret"]["secretName"] == "cp-machine-tokens"
+    env = {e["name"]: e for e in _container(objects)["env"]}
+    assert env["CONTROLPLANE_ADMIN_TOKEN"]["valueFrom"] == {"secretKeyRef": {
+        "name": "tb-trading-testbed", "key": "admin-token", "optional": True}}
+    assert "CONTROLPLANE_ADMIN_TOKEN" not in {e["name"] for e in
+                                              _container(_objects("default"))["env"]}
     args = _container(objects)["args"]
     assert "--forward-otlp=http://otel:4318/v1/traces" in args
     assert not any(a.startswith("--runbooks") for a in args)
