@@ -60,6 +60,11 @@ def test_three_ledger_nodes_and_patroni_uses_kubernetes_not_etcd() -> None:
     env = _env(patroni)
     assert json.loads(env["PATRONI_KUBERNETES_LABELS"]) == \
         statefulset["spec"]["selector"]["matchLabels"]
+    # Patroni lists its members with its labels plus <scope label>=<scope>: the pods carry both
+    patroni_selector = {**json.loads(env["PATRONI_KUBERNETES_LABELS"]),
+                        env["PATRONI_KUBERNETES_SCOPE_LABEL"]: env["PATRONI_SCOPE"]}
+    pod_labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels.items() >= patroni_selector.items()
     assert env["PATRONI_KUBERNETES_USE_ENDPOINTS"] == "false"
     assert env["PATRONI_KUBERNETES_POD_IP"] == "$(POD_IP)"
     assert env["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
