@@ -34,7 +34,8 @@ def _container(objects: list[dict]) -> dict:
 
 def test_serve_flags_parse_with_the_real_command() -> None:
     """The container's args are parsed by `controlplane serve`'s own click command, so a flag
-    it lacks fails here; the state dir is the volume and the credentials the Secret's file."""
+    it lacks fails here; the state dir is the volume and the credentials the Secret's file.
+    Not covered: the service starting with them (no pod runs)."""
     for variant in VARIANTS["controlplane"]:
         container = _container(_objects(variant))
         assert container["command"] == ["controlplane"] and container["args"][0] == "serve"
@@ -47,7 +48,8 @@ def test_serve_flags_parse_with_the_real_command() -> None:
 
 
 def test_the_store_is_a_claim_or_an_empty_dir() -> None:
-    """persistence on: a PVC kept on uninstall; off: an emptyDir and no PVC."""
+    """persistence on: a PVC kept on uninstall; off: an emptyDir and no PVC.
+    Not covered: a volume binding (no storage provisioner here)."""
     on, off = _objects("default"), _objects("monitoring-on-persistence-off")
     (claim,) = find(on, "PersistentVolumeClaim")
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
@@ -63,7 +65,8 @@ def test_the_store_is_a_claim_or_an_empty_dir() -> None:
 def test_project_configmaps_hold_every_file_at_its_path() -> None:
     """Each of runbooks/, policies/ and experiments/ is a ConfigMap under the API server's
     1 MiB; the volume's items put every file of the folder back at its relative path under
-    /project/<folder>, byte for byte."""
+    /project/<folder>, byte for byte.
+    Not covered: the kubelet mounting them."""
     objects = _objects("default")
     volumes = {v["name"]: v for v in find(objects, "Deployment")[0]["spec"]["template"]["spec"]
                ["volumes"]}
@@ -81,7 +84,8 @@ def test_project_configmaps_hold_every_file_at_its_path() -> None:
 
 def test_prometheus_rule_is_the_generated_slo_rules() -> None:
     """The PrometheusRule's groups are policies/generated/slo-rules.yml's, unchanged; the
-    ServiceMonitor authenticates with the scrape token that the chart's Secret holds."""
+    ServiceMonitor authenticates with the scrape token that the chart's Secret holds.
+    Not covered: an operator loading them, promtool."""
     objects = _objects("monitoring-on-persistence-off")
     (rule,) = find(objects, "PrometheusRule")
     generated = yaml.safe_load((REPO / "policies/generated/slo-rules.yml").read_text())
@@ -101,7 +105,8 @@ def test_prometheus_rule_is_the_generated_slo_rules() -> None:
 def test_monitoring_is_off_by_default_and_an_existing_secret_is_used() -> None:
     """No Prometheus Operator kind by default (a cluster without its CRDs installs cleanly);
     credentials.existingSecret: no Secret rendered, the Deployment mounts the named one;
-    adminToken: the testbed's admin token in CONTROLPLANE_ADMIN_TOKEN (optional)."""
+    adminToken: the testbed's admin token in CONTROLPLANE_ADMIN_TOKEN (optional).
+    Not covered: the Secret existing."""
     assert {o["kind"] for o in _objects("default")} & {
         "PrometheusRule", "ServiceMonitor", "PodMonitor"} == set()
     objects = _objects("own-secret-no-project-files")
@@ -121,7 +126,8 @@ def test_monitoring_is_off_by_default_and_an_existing_secret_is_used() -> None:
 
 def test_chart_files_are_links_to_the_project_folders() -> None:
     """The chart carries the folders as symlinks (Helm follows them), so it cannot drift
-    from what users edit."""
+    from what users edit.
+    Not covered: a checkout without symlinks."""
     files = CHARTS / "controlplane" / "files"
     for folder in GLOBS:
         assert (files / folder).is_symlink()

@@ -48,7 +48,8 @@ def _args(job: dict) -> list[str]:
 def test_workers_reach_the_master_service_on_5557() -> None:
     """The master Service selects the master pod only and exposes 5557 (and 8089 with the web
     UI); the workers' --master-host is that Service; their count is the Job's parallelism and
-    the master's --expect-workers."""
+    the master's --expect-workers.
+    Not covered: a worker connecting (no network)."""
     checks = []
     for variant in VARIANTS["locust"]:
         objects = _objects(variant)
@@ -74,7 +75,8 @@ def test_workers_reach_the_master_service_on_5557() -> None:
 
 
 def test_master_arguments_parse_with_locust() -> None:
-    """Headless by default (users, spawn rate, run time); with the web UI, no --headless."""
+    """Headless by default (users, spawn rate, run time); with the web UI, no --headless.
+    Not covered: a run (no Locust process starts)."""
     headless, web = _parse_all([_args(find(_objects("many-workers"), "Job")[0]),
                                 _args(find(_objects("web-ui-and-shape"), "Job")[0])])
     assert headless.master and headless.headless
@@ -86,7 +88,8 @@ def test_master_arguments_parse_with_locust() -> None:
 
 def test_every_locustfile_is_in_the_configmap_at_its_path() -> None:
     """All of loadtests/**.py (the shapes and _market.py that the locustfiles import) are
-    mounted back at their paths under /loadtests, byte for byte."""
+    mounted back at their paths under /loadtests, byte for byte.
+    Not covered: the locustfiles importing there."""
     objects = _objects("default")
     (configmap,) = find(objects, "ConfigMap")
     for job in find(objects, "Job"):

@@ -25,7 +25,8 @@ def _roles(chart: str, variant: str) -> list[dict]:
 
 @pytest.mark.parametrize("variant", VARIANTS["controlplane"])
 def test_the_role_holds_exactly_the_platforms_rules(variant: str) -> None:
-    """Same list, same order, as the platform's table; bound to the chart's ServiceAccount."""
+    """Same list, same order, as the platform's table; bound to the chart's ServiceAccount.
+    Not covered: an API server authorising a call."""
     name, namespace, values = VARIANTS["controlplane"][variant]
     objects = render("controlplane", values, name=name, namespace=namespace)
     (role,) = find(objects, "Role")
@@ -41,7 +42,8 @@ def test_the_role_holds_exactly_the_platforms_rules(variant: str) -> None:
 
 
 def test_rbac_off_renders_no_role() -> None:
-    """rbac.create=false: the operator brings their own Role."""
+    """rbac.create=false: the operator brings their own Role.
+    Not covered: the Role an operator brings instead."""
     objects = render("controlplane", {"rbac": {"create": False}})
     assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
 
@@ -49,7 +51,8 @@ def test_rbac_off_renders_no_role() -> None:
 @pytest.mark.parametrize(("chart", "variant"), CASES)
 def test_nothing_cluster_wide(chart: str, variant: str) -> None:
     """No ClusterRole or ClusterRoleBinding (so no cluster-wide delete), no Namespace or CRD;
-    every Role and RoleBinding is in the release namespace."""
+    every Role and RoleBinding is in the release namespace.
+    Not covered: what other charts on the cluster grant."""
     name, namespace, values = VARIANTS[chart][variant]
     objects = render(chart, values, name=name, namespace=namespace)
     assert {o["kind"] for o in objects} & CLUSTER_KINDS == set()
@@ -60,7 +63,8 @@ def test_nothing_cluster_wide(chart: str, variant: str) -> None:
 @pytest.mark.parametrize(("chart", "variant"), CASES)
 def test_no_role_reads_secrets_or_uses_wildcards(chart: str, variant: str) -> None:
     """No rule names secrets (or "*") with a read verb, and no rule has a wildcard verb,
-    resource or group (the ledger's Patroni Role included)."""
+    resource or group (the ledger's Patroni Role included).
+    Not covered: the kubelet's own reads (mounts)."""
     for role in _roles(chart, variant):
         for rule in role["rules"]:
             assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], rule

@@ -36,7 +36,8 @@ def _env(container: dict) -> dict[str, object]:
 @pytest.mark.parametrize("variant", VARIANTS["trading-testbed"])
 def test_the_ledger_service_follows_the_primary_role_label(variant: str) -> None:
     """Writes go to the Service selecting role=primary (the label Patroni puts on its leader);
-    reads may use role=replica; the headless Service names every node, ready or not."""
+    reads may use role=replica; the headless Service names every node, ready or not.
+    Not covered: Patroni setting the label."""
     release, _, objects = _variant(variant)
     selector = {"app.kubernetes.io/name": "ledger", "app.kubernetes.io/instance": release}
     (primary,) = find(objects, "Service", f"{release}-ledger")
@@ -52,7 +53,8 @@ def test_the_ledger_service_follows_the_primary_role_label(variant: str) -> None
 
 def test_three_ledger_nodes_and_patroni_uses_kubernetes_not_etcd() -> None:
     """Patroni's store is the Kubernetes API (ConfigMap mode, its labels = the pods' selector,
-    the pod IP from the downward API, leader label value "primary"); nothing names etcd."""
+    the pod IP from the downward API, leader label value "primary"); nothing names etcd.
+    Not covered: Patroni running."""
     release, namespace, objects = _variant("three-ledger-nodes")
     (statefulset,) = find(objects, "StatefulSet", f"{release}-ledger")
     assert statefulset["spec"]["replicas"] == 3
@@ -79,7 +81,8 @@ def test_three_ledger_nodes_and_patroni_uses_kubernetes_not_etcd() -> None:
 
 
 def test_patroni_bootstrap_config_carries_the_ledger_settings() -> None:
-    """ttl, loop_wait, retry_timeout and synchronous_mode reach Patroni's bootstrap.dcs."""
+    """ttl, loop_wait, retry_timeout and synchronous_mode reach Patroni's bootstrap.dcs.
+    Not covered: Patroni reading it."""
     release, _, objects = _variant("own-secret")
     (config,) = find(objects, "ConfigMap", f"{release}-ledger-patroni")
     dcs = yaml.safe_load(config["data"]["patroni.yml"])["bootstrap"]["dcs"]
@@ -91,7 +94,8 @@ def test_patroni_bootstrap_config_carries_the_ledger_settings() -> None:
 def test_probes_and_metrics_ports_as_in_the_local_cluster(variant: str) -> None:
     """gateway, matcher and marketdata: /healthz (liveness), /readyz (readiness) and /metrics
     on the port named http; the ledger: Patroni's /liveness and /readiness and /metrics on
-    the port named patroni (what the controlplane chart's PodMonitor scrapes)."""
+    the port named patroni (what the controlplane chart's PodMonitor scrapes).
+    Not covered: the probes answering."""
     _, _, objects = _variant(variant)
     seen = set()
     for _, container in containers(objects):
@@ -110,7 +114,8 @@ def test_probes_and_metrics_ports_as_in_the_local_cluster(variant: str) -> None:
 
 def test_the_slo_rules_jobs_are_the_pods_name_labels() -> None:
     """The generated rules select job="gateway" etc.; the PodMonitor and ServiceMonitor take
-    the job from app.kubernetes.io/name, so every job a rule names is a component's name."""
+    the job from app.kubernetes.io/name, so every job a rule names is a component's name.
+    Not covered: a Prometheus scraping."""
     rules = (REPO / "policies" / "generated" / "slo-rules.yml").read_text()
     jobs = set(re.findall(r'job="([^"]+)"', rules))
     _, _, objects = _variant("default")
@@ -128,7 +133,8 @@ def test_the_slo_rules_jobs_are_the_pods_name_labels() -> None:
 def test_gateway_calls_each_matcher_shard_at_its_stable_name() -> None:
     """One matcher URL per StatefulSet ordinal, through the matchers' headless Service;
     `shards` is the replica count; the ledger DSN is the primary Service, without a password
-    (PGPASSWORD comes from the Secret)."""
+    (PGPASSWORD comes from the Secret).
+    Not covered: DNS (no cluster)."""
     release, _, objects = _variant("three-ledger-nodes")
     (config,) = find(objects, "ConfigMap", f"{release}-service-config")
     gateway = json.loads(config["data"]["gateway.json"])
@@ -145,7 +151,8 @@ def test_gateway_calls_each_matcher_shard_at_its_stable_name() -> None:
 
 def test_tracing_token_comes_from_the_controlplane_secret() -> None:
     """With tracing set, every service gets OTLP_TOKEN from the control plane's credentials
-    Secret; by default there is no endpoint and no token."""
+    Secret; by default there is no endpoint and no token.
+    Not covered: a span being exported."""
     _, _, objects = _variant("three-ledger-nodes")
     services = [c for _, c in containers(objects) if c["name"] in ("gateway", "matcher",
                                                                   "marketdata")]

@@ -27,7 +27,8 @@ WRONG_TYPES = [
 
 @pytest.mark.parametrize(("chart", "values", "key"), TYPOS)
 def test_a_typo_is_refused_naming_the_key(chart: str, values: dict, key: str) -> None:
-    """additionalProperties: false at every level: Helm names the unknown key."""
+    """additionalProperties: false at every level: Helm names the unknown key.
+    Not covered: the helm CLI's wording (same engine)."""
     with pytest.raises(helm_python.HelmValuesError) as caught:
         render(chart, values)
     message = str(caught.value)
@@ -36,7 +37,8 @@ def test_a_typo_is_refused_naming_the_key(chart: str, values: dict, key: str) ->
 
 @pytest.mark.parametrize(("chart", "values", "key"), WRONG_TYPES)
 def test_a_wrong_type_is_refused_naming_the_key(chart: str, values: dict, key: str) -> None:
-    """Helm says where (the key's path) and what it expected."""
+    """Helm says where (the key's path) and what it expected.
+    Not covered: the helm CLI's wording (same engine)."""
     with pytest.raises(helm_python.HelmValuesError) as caught:
         render(chart, values)
     message = str(caught.value)
@@ -44,6 +46,7 @@ def test_a_wrong_type_is_refused_naming_the_key(chart: str, values: dict, key: s
 
 
 def test_a_ledger_below_patronis_least_ttl_is_refused() -> None:
-    """A bound, not only a type: Patroni 4 takes no ttl under 20 s."""
+    """A bound, not only a type: Patroni 4 takes no ttl under 20 s.
+    Not covered: Patroni's own check."""
     with pytest.raises(helm_python.HelmValuesError, match="ttl"):
         render("trading-testbed", {"ledger": {"ttl": 5}})
