@@ -87,7 +87,8 @@ def test_patroni_bootstrap_config_carries_the_ledger_settings() -> None:
     (config,) = find(objects, "ConfigMap", f"{release}-ledger-patroni")
     dcs = yaml.safe_load(config["data"]["patroni.yml"])["bootstrap"]["dcs"]
     assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (20, 1, 3)
-    assert dcs["synchronous_mode"] is False
+    assert dcs["synchronous_mode"] is False and dcs["synchronous_mode_strict"] is False
+    assert dcs["maximum_lag_on_failover"] == 1048576
 
 
 @pytest.mark.parametrize("variant", VARIANTS["trading-testbed"])
