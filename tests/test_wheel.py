@@ -76,7 +76,9 @@ def test_the_wheel_holds_the_package_data_and_the_shipped_folders(wheel: Path) -
     names = set(zipfile.ZipFile(wheel).namelist())
     data = [f for f in _tracked("controlplane", "testbed") if not f.endswith(".py")]
     assert data and [f for f in data if f not in names] == []
-    shipped = _tracked(*FOLDERS)
+    # A chart's link to a project folder (charts/controlplane/files/runbooks) is tracked as
+    # one entry; the wheel holds the files under it, not the link.
+    shipped = [f for f in _tracked(*FOLDERS) if not (REPO / f).is_dir()]
     assert len(shipped) > 200
     assert [f for f in shipped if f"controlplane/_shipped/{f}" not in names] == []
 
