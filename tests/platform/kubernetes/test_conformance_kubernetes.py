@@ -53,3 +53,4 @@ def new_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 class TestKubernetesConformance(PlatformConformance):
     UNSUPPORTED = frozenset({"freezing", "scaling the ledger", "a ledger DSN",
                              "a ledger node's DSN"})
+    FENCED_STAYS_DOWN = False      # the workload's controller recreates a deleted pod
