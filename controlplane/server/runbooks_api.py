@@ -25,7 +25,12 @@ from controlplane.server.access import IDENTITY
 from controlplane.server.bodies import DecisionBody, EmptyBody, PauseBody, read_body
 from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
-from controlplane.server.record_replies import RunbookRunDetailReply, RunbookRunsReply, reply
+from controlplane.server.record_replies import (
+    RunbookDocumentReply,
+    RunbookRunDetailReply,
+    RunbookRunsReply,
+    reply,
+)
 from controlplane.server.replies import AutomationReply, DecisionReply
 from controlplane.server.state import STATE, store_of
 
@@ -62,7 +67,7 @@ async def get_runbook(request: web.Request) -> web.Response:
     found = load_runbooks(request.app[STATE].settings.runbooks_dir or RUNBOOKS_DIR)
     if name not in found:
         return not_found("runbook", "name", name)
-    return web.json_response(runbooks.runbook_document(*found[name]))
+    return web.json_response(reply(RunbookDocumentReply, runbooks.runbook_document(*found[name])))
 
 
 @routes.post("/api/v1/runbooks/runs/{run_id}/approve")

@@ -92,5 +92,5 @@ def test_past_the_limit_a_launch_is_a_429(server: RunningServer,
 
 def test_recover_through_the_api_answers_with_what_it_reverted(server: RunningServer) -> None:
     status, reply = _post(server, "/api/v1/chaos/recover", {}, role="operator")
-    assert status == 200 and reply == {"reverted": {}, "why": {}, "aborted": {}}
+    assert status == 200 and reply == {"reverted": {}, "why": {}, "aborted": {}, "swept": []}
     assert _post(server, "/api/v1/chaos/recover", {}, role="viewer")[0] == 403

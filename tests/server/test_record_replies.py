@@ -78,6 +78,7 @@ PATHS = {
     "/api/v1/runbooks/runs/{run_id}": "/api/v1/runbooks/runs/1",
     "/api/v1/audit": "/api/v1/audit", "/api/v1/audit/verify": "/api/v1/audit/verify",
     "/api/v1/chaos/approvals": "/api/v1/chaos/approvals",
+    "/api/v1/runbooks/{name}": "/api/v1/runbooks/ledger-failover",
 }
 
 

@@ -3,7 +3,8 @@
 a cluster-wide delete, or a read of Secrets.
 
 Not covered: nothing is installed on a cluster, so no API server authorises a request here;
-that the platform calls only what RULES lists is the platform's own test (against the loopback mock API in mockapi.py).
+that the platform calls only what RULES lists is the platform's own test (against the
+loopback mock API in mockapi.py).
 """
 
 from __future__ import annotations
