@@ -361,7 +361,6 @@ def _verified(platform: Platform, store: Store, gameday_id: str, row: GameDayExp
         out.reason += f"; faults not observed reverted at the end: {bad}"
     out.events.append(("verified_reverted", time.time(), {
         "faults": {str(i): e.observed for i, e in seen.items()}, "ok": ok}))
-    store.finish_gameday_experiment(gameday_id, row.position, row.state, out.reason,
-                                    row.fault_ids, ok, json.loads(json.dumps(
-                                        out.summary(), default=str)))
+    store.verify_gameday_experiment(gameday_id, row.position, out.reason, ok,
+                                    json.loads(json.dumps(out.summary(), default=str)))
     return out

@@ -114,6 +114,14 @@ class GameDayRecords(AuditRecords):
             (state, reason, to_json({"ids": list(fault_ids)}, "fault_ids"), int(reverted),
              to_json(outcome, "outcome"), self._clock(), gameday_id, position))
 
+    def verify_gameday_experiment(self, gameday_id: str, position: int, reason: str,
+                                  reverted: bool, outcome: Mapping[str, object]) -> None:
+        """The end-of-GameDay look at the row's faults: the verdict on them, not its times."""
+        self._conn.execute(
+            "UPDATE gameday_experiments SET reason = ?, reverted = ?, outcome = ? "
+            "WHERE gameday_id = ? AND position = ?",
+            (reason, int(reverted), to_json(outcome, "outcome"), gameday_id, position))
+
     def finish_gameday(self, gameday_id: str, summary: Mapping[str, object]) -> GameDay:
         self._conn.execute("UPDATE gamedays SET state = 'finished', ended_at = ?, summary = ? "
                            "WHERE id = ?", (self._clock(), to_json(summary, "summary"),
