@@ -7,6 +7,7 @@ hand-kept list of dates.
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -32,6 +33,14 @@ def calendar_names() -> list[str]:
 
 def session_freeze(name: str, now: datetime, before: timedelta, after: timedelta
                    ) -> str | None:
+    with warnings.catch_warnings():             # pandas' deprecations inside the package
+        warnings.filterwarnings("ignore", module="pandas")
+        warnings.filterwarnings("ignore", module="exchange_calendars")
+        return _session_freeze(name, now, before, after)
+
+
+def _session_freeze(name: str, now: datetime, before: timedelta, after: timedelta
+                    ) -> str | None:
     """Why `now` is frozen: inside one of calendar `name`'s sessions, widened by `before` the
     open and `after` the close; None outside every session (nights, weekends, holidays).
     A date the calendar does not cover is refused, not guessed."""
