@@ -69,13 +69,7 @@ def _in_session(cal: Any, name: str, day: date, now: datetime, before: timedelta
     closes = cal.session_close(label).to_pydatetime().astimezone(zone)
     if not opens - before <= now < closes + after:
         return None
-    early = " (an early close)" if _early(cal, label) else ""
+    early = " (an early close)" if any(t.date() == day for t in cal.early_closes) else ""
     return (f"{name} session {label}: open {opens:%H:%M} to close {closes:%H:%M}{early} "
             f"{zone.key}, frozen {opens - before:%H:%M} to {closes + after:%H:%M} "
             f"(now {now.astimezone(zone):%H:%M})")
-
-
-def _early(cal: Any, label: str) -> bool:
-    import pandas
-
-    return pandas.Timestamp(label) in cal.early_closes
