@@ -54,9 +54,10 @@ from controlplane.workspace import Workspace
 
 __all__ = ["DEFAULT_WAIT_S", "HALT_POLL_S", "MAX_WAIT_S", "RUN_STATES", "ChaosStatus",
            "FaultAfterHalt", "HaltOutcome", "RunDetail", "SignalledRun", "Validation",
-           "catalogue", "check_halt", "experiment_dict", "fault_dict", "fault_kinds", "halt",
-           "recover", "resume", "run_detail", "run_experiments", "runs", "select_experiments",
-           "status", "status_of", "validate_experiments", "with_rate"]
+           "catalogue", "check_halt", "experiment_dict", "fault_dict", "fault_engine",
+           "fault_kinds", "halt", "late_halts_ignored", "recover", "resume", "run_detail",
+           "run_experiments", "runs", "select_experiments", "status", "status_of",
+           "validate_experiments", "with_rate"]
 
 log = logging.getLogger(__name__)
 SOURCE = "chaos"
@@ -189,12 +190,17 @@ def run_experiments(platform: Platform, policy: Policy, paths: list[Path],
         sink(Event(SOURCE, kind, message, record=out.run_id,
                    data={"title": out.title, "state": out.state, "reason": out.reason,
                          "experiment": out.experiment}))
-    with _late_halts_ignored():
+    with late_halts_ignored():
         return run_suite(platform, policy, paths, report_dir=report_dir, progress=progress)
 
 
+def fault_engine(platform: Platform) -> FaultEngine:
+    """An engine on the platform's store; the caller closes `engine.ctx.store`."""
+    return FaultEngine(FaultContext(platform, platform.workspace.store_path))
+
+
 @contextlib.contextmanager
-def _late_halts_ignored() -> Iterator[None]:
+def late_halts_ignored() -> Iterator[None]:
     """A halt's SIGUSR1 outside chaoslib (before a run's method, between runs, after its
     rollbacks) would kill the process by default, its verdict unrecorded; chaoslib installs
     its own handler for the length of each run. The halt flag in the store refuses what

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Literal
@@ -55,6 +55,25 @@ class Freeze(_M):
     timezone: str = "America/New_York"
     windows: list[Window] = []
     holidays: list[str] = []
+    # an exchange calendar (exchange-calendars: XNYS, XSHG, XSHE, XHKG, ...): each of its
+    # sessions is frozen from `before_open_min` before the open to `after_close_min` after
+    # the close, early closes and holidays as the exchange keeps them
+    calendar: str | None = None
+    before_open_min: int = Field(0, ge=0, le=720)
+    after_close_min: int = Field(0, ge=0, le=720)
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from controlplane.chaos.calendars import calendar_names
+
+        names = calendar_names()
+        if v not in names:
+            raise ValueError(f"unknown exchange calendar; e.g. XNYS, XSHG, XSHE, XHKG "
+                             f"({len(names)} in exchange-calendars)")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -142,6 +161,13 @@ def check_freeze(freeze: Freeze, now: datetime) -> None:
     local = now.astimezone(ZoneInfo(freeze.timezone))
     how = ("Wait for the window to end, or run against a lab policy (--policy) where freezes "
            "do not apply")
+    if freeze.calendar:
+        from controlplane.chaos.calendars import session_freeze
+
+        why = session_freeze(freeze.calendar, now, timedelta(minutes=freeze.before_open_min),
+                             timedelta(minutes=freeze.after_close_min))
+        if why:
+            raise GuardrailRefused("freeze-window", why, how)
     if local.strftime("%Y-%m-%d") in freeze.holidays:
         raise GuardrailRefused("freeze-window", f"{local:%Y-%m-%d} is a trading-calendar "
                                "holiday freeze", how)

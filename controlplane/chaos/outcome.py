@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["FaultEvidence", "RunOutcome", "verdict"]
+__all__ = ["FaultEvidence", "RunOutcome", "outcome_from_summary", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class RunOutcome:
     experiment: str
     title: str
     tags: list[str]
-    state: str = "running"          # passed / failed / aborted / skipped / refused
+    state: str = "running"          # passed / failed / aborted / skipped / refused (a
+    # GameDay also records "interrupted": its control plane died during the run)
     reason: str = ""
     started_at: float = 0.0
     ended_at: float = 0.0
@@ -88,6 +89,26 @@ class RunOutcome:
             "all_faults_reverted": self.all_reverted,
             "events": [{"kind": k, "at": t, **d} for k, t, d in self.events],
         }
+
+
+def outcome_from_summary(summary: dict[str, Any]) -> RunOutcome:
+    """A run rebuilt from its `summary()` (as a GameDay keeps it in the store), for reports
+    written by a later process: the timeline, the faults and the measures; no journal and no
+    meter attempts, which the summary does not hold."""
+    events = [(str(e["kind"]), float(e["at"]),
+               {k: v for k, v in e.items() if k not in ("kind", "at")})
+              for e in summary.get("events", [])]
+    faults = [FaultEvidence(**f) for f in summary.get("faults", [])]
+    start = min((f.injected_at for f in faults if f.injected_at), default=None)
+    recovery = summary.get("recovery_s")
+    return RunOutcome(
+        str(summary.get("run_id", "-")), str(summary.get("experiment", "")),
+        str(summary.get("title", "")), list(summary.get("tags", [])),
+        str(summary.get("state", "failed")), str(summary.get("reason", "")),
+        float(summary.get("started_at") or 0.0), float(summary.get("ended_at") or 0.0),
+        events, faults, start + recovery if start is not None and recovery is not None
+        else None, summary.get("rto_s"), summary.get("rpo_orders"),
+        int(summary.get("acked_orders") or 0))
 
 
 def verdict(out: RunOutcome, halted: bool, chaos_status: str, deviated: bool,

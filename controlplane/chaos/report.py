@@ -50,7 +50,7 @@ def _junit(outcomes: list[RunOutcome], suite_id: str) -> bytes:
     counts = _counts(outcomes)
     suite = ET.Element("testsuite", name=f"chaos {suite_id}", tests=str(len(outcomes)),
                        failures=str(counts.get("failed", 0)),
-                       errors=str(counts.get("aborted", 0)),
+                       errors=str(counts.get("aborted", 0) + counts.get("interrupted", 0)),
                        skipped=str(counts.get("skipped", 0) + counts.get("refused", 0)),
                        time=f"{sum(o.ended_at - o.started_at for o in outcomes):.1f}")
     for o in outcomes:
@@ -58,7 +58,7 @@ def _junit(outcomes: list[RunOutcome], suite_id: str) -> bytes:
                              name=o.title, time=f"{o.ended_at - o.started_at:.1f}")
         if o.state == "failed":
             ET.SubElement(case, "failure", message=o.reason).text = o.reason
-        elif o.state == "aborted":
+        elif o.state in ("aborted", "interrupted"):
             ET.SubElement(case, "error", message=o.reason).text = o.reason
         elif o.state in ("skipped", "refused"):
             ET.SubElement(case, "skipped", message=f"{o.state}: {o.reason}")
@@ -68,8 +68,8 @@ def _junit(outcomes: list[RunOutcome], suite_id: str) -> bytes:
 
 CSS = ("body{font-family:sans-serif;margin:2em} td,th{padding:4px 8px;border-bottom:1px solid "
        "#ddd} .passed td:nth-child(2){color:green} .failed td:nth-child(2),.aborted "
-       "td:nth-child(2){color:#b00} .skipped td:nth-child(2),.refused td:nth-child(2)"
-       "{color:#a60} img{max-width:100%}")
+       "td:nth-child(2),.interrupted td:nth-child(2){color:#b00} .skipped td:nth-child(2),"
+       ".refused td:nth-child(2){color:#a60} img{max-width:100%}")
 
 
 def _num(x: object, unit: str = "s") -> str:

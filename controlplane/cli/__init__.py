@@ -12,6 +12,7 @@ from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err, lit
 from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
+from controlplane.cli.gameday import gameday
 from controlplane.cli.load import load
 from controlplane.cli.policies import policies
 from controlplane.cli.project import init, project
@@ -36,6 +37,7 @@ cli.add_command(serve)
 cli.add_command(drill)
 cli.add_command(drills)
 cli.add_command(demo)
+cli.add_command(gameday)
 cli.add_command(load)
 cli.add_command(policies)
 cli.add_command(runbook)

@@ -38,10 +38,13 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
 @click.option("--credentials", "credentials_file", type=click.Path(path_type=Path),
               default=None, help="JSON file of machine credentials {name: {role, token}}: the "
               "alert intake, telemetry, the Prometheus scrape (`cluster up` writes one).")
+@click.option("--gameday-schedules", "gameday_schedules", type=click.Path(path_type=Path),
+              default=None, help="Run the GameDays this schedules file names when they are "
+              "due (with --state-dir), e.g. policies/gameday-schedules.yaml.")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
           forward_headers: tuple[str, ...], max_spans: int, runbooks_dir: Path | None,
           max_alert_names: int, ack_audit_interval_s: float,
-          credentials_file: Path | None) -> None:
+          credentials_file: Path | None, gameday_schedules: Path | None) -> None:
     """Run the control-plane service in the foreground. Every route but /healthz and /readyz
     needs a credential (`controlplane tokens create`)."""
     from controlplane.server import ServerSettings, run_server
@@ -63,11 +66,19 @@ def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None
                                   forward_otlp_headers=headers, max_spans=max_spans,
                                   runbooks_dir=runbooks_dir, max_alert_names=max_alert_names,
                                   ack_audit_interval_s=ack_audit_interval_s,
-                                  machine_credentials=machines)
+                                  machine_credentials=machines,
+                                  gameday_schedules=gameday_schedules)
     except ValidationError as err:
         e = err.errors()[0]
         name = str(e["loc"][0])
         option = OPTIONS.get(name, "--" + name.replace("_", "-"))
         raise InvalidInput(e["msg"].removeprefix("Value error, "), field=option,
                            value=e.get("input"), fix="See `controlplane serve --help`") from None
+    if gameday_schedules is not None:
+        from controlplane.chaos.schedules import load_schedules
+
+        if state_dir is None:
+            raise InvalidInput("needs --state-dir (where the GameDays are recorded)",
+                               field="--gameday-schedules", value=str(gameday_schedules))
+        load_schedules(gameday_schedules)          # a bad file is refused before serving
     run_server(settings)

@@ -100,12 +100,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     audit: asyncio.Task | None = None
     checkpoints: asyncio.Task | None = None
     reaper: asyncio.Task | None = None
+    scheduler: asyncio.Task | None = None
     stop = asyncio.Event()
     if state.settings.state_dir is not None:
         state.settings.state_dir.mkdir(parents=True, exist_ok=True)
         state.store = Store(db_path(state.settings.state_dir), clock=state.clock)
         checkpoints = asyncio.create_task(_checkpoints(app, stop))
         reaper = _start_reaper(state.settings.state_dir, stop)
+        if state.settings.gameday_schedules is not None:
+            scheduler = asyncio.create_task(_schedules(app, stop))
         if state.settings.runbooks_dir is not None:
             platform = _cluster_platform(state.settings.state_dir)
             _start_runbooks(app, platform)
@@ -117,7 +120,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        for task in (audit, checkpoints, reaper):
+        for task in (audit, checkpoints, reaper, scheduler):
             if task is not None:
                 await task
         if state.forwarder is not None:
@@ -143,6 +146,37 @@ async def _checkpoints(app: web.Application, stop: asyncio.Event) -> None:
                 log.error("could not write an audit checkpoint: %s", err)
         if stop.is_set():
             return
+
+
+async def _schedules(app: web.Application, stop: asyncio.Event) -> None:
+    """Scheduled GameDays: every interval, each due time decided (and recorded) once; those
+    that may start are launched as `controlplane gameday run` processes of their own."""
+    from controlplane.application.schedules import tick
+    from controlplane.chaos.schedules import load_schedules
+
+    state = app[STATE]
+    settings = state.settings
+    assert settings.state_dir is not None and settings.gameday_schedules is not None
+    schedules = load_schedules(settings.gameday_schedules)
+    launcher = app[launch_api.LAUNCHER]
+
+    def launch(schedule, gameday_id: str) -> None:
+        argv = ["gameday", "run", *schedule.targets, "--policy", str(schedule.policy),
+                "--schedule", schedule.name, "--id", gameday_id]
+        launcher.start("gameday", argv, f"schedule:{schedule.name}")
+
+    def once() -> None:
+        with Store(db_path(settings.state_dir), clock=state.clock) as store:
+            tick(store, schedules, state.clock(), launch)
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(once)
+        except (OSError, ControlPlaneError) as err:
+            log.error("the GameDay scheduler could not decide: %s", err)
+        try:
+            await asyncio.wait_for(stop.wait(), settings.schedule_interval_s)
+        except TimeoutError:
+            pass
 
 
 def _cluster_platform(state_dir: Path) -> Platform:

@@ -42,6 +42,9 @@ class ServerSettings(BaseModel):
     machine_credentials: dict[str, MachineCredential] = Field(default_factory=dict)
     roles_file: Path | None = None          # default: the project's policies/roles.yaml
     audit_checkpoint_interval_s: float = Field(60, gt=0, le=86400)
+    # scheduled GameDays (needs state_dir): the schedules file, and how often it is looked at
+    gameday_schedules: Path | None = None
+    schedule_interval_s: float = Field(30, gt=0, le=3600)
 
     @field_validator("forward_otlp_endpoint")
     @classmethod
