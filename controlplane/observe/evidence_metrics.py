@@ -33,7 +33,7 @@ from controlplane.observe.score import WINDOW_S, Evidence, resilience_score
 from controlplane.store import Store
 from controlplane.store.evidence import LatestDrill, RunEvidence
 
-__all__ = ["DURATION_BUCKETS", "METRIC_NAMES", "EvidenceCollector"]
+__all__ = ["DURATION_BUCKETS", "METRIC_NAMES", "AlertTally", "EvidenceCollector"]
 
 log = logging.getLogger(__name__)
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -74,7 +74,7 @@ class EvidenceCollector(Collector):
                  max_alert_names: int = 500) -> None:
         self._store = store
         self._clock = clock
-        self._max_alert_names = max_alert_names
+        self._tally = AlertTally(max_alert_names)
 
     def describe(self) -> list[Metric]:
         """The families without samples, so registering checks names but reads nothing."""
@@ -105,12 +105,8 @@ class EvidenceCollector(Collector):
         family = CounterMetricFamily(
             "controlplane_stored_alerts", "Alert instances held in the store (a fingerprint "
             "and a start), by name and severity", labels=["alertname", "severity"])
-        folded: dict[tuple[str, str], int] = {}
-        for name, severity, n in store.alert_counts(self._max_alert_names):
-            key = (name, severity if severity in SEVERITIES else OTHER_SEVERITY)
-            folded[key] = folded.get(key, 0) + n
-        for key, n in folded.items():
-            family.add_metric(list(key), n)
+        for (name, severity), n in self._tally.update(store).items():
+            family.add_metric([name, severity], n)
         return family
 
     def _score(self, store: Store) -> list[Metric]:
@@ -124,6 +120,28 @@ class EvidenceCollector(Collector):
                 GaugeMetricFamily("controlplane_resilience_subjects", "Drill kinds and chaos "
                                   "experiments with a finished run in the score's window",
                                   value=len(subjects))]
+
+
+class AlertTally:
+    """Stored alerts by name and severity, counted once and then only the rows added since
+    (the alerts table is only appended to): a scrape reads a primary-key range, not the
+    table. The names kept are the first `max_names` to arrive, as the intake admits them;
+    other severities are folded into (other) as the intake folds them."""
+
+    def __init__(self, max_names: int) -> None:
+        self.max_names = max_names
+        self.last_id = 0
+        self.first_seen: dict[str, int] = {}
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def update(self, store: Store) -> dict[tuple[str, str], int]:
+        for name, severity, n, first, last in store.alert_counts(self.last_id):
+            key = (name, severity if severity in SEVERITIES else OTHER_SEVERITY)
+            self.counts[key] = self.counts.get(key, 0) + n
+            self.first_seen[name] = min(first, self.first_seen.get(name, first))
+            self.last_id = max(self.last_id, last)
+        kept = set(sorted(self.first_seen, key=self.first_seen.__getitem__)[:self.max_names])
+        return {key: n for key, n in self.counts.items() if key[0] in kept}
 
 
 def _latest(drills: list[LatestDrill]) -> Iterator[Metric]:

@@ -1,9 +1,11 @@
 """Aggregate reads for the evidence metrics (`controlplane.observe.evidence_metrics`): counts
-grouped by a few bounded columns, and each subject's latest finished run. Every query is one
-indexed pass or a GROUP BY, cheap enough to run at each scrape."""
+grouped by a few bounded columns, and each subject's latest finished run (SQLite's MAX() with
+bare columns: they come from the row holding the maximum). Every query is one pass, cheap
+enough to run at each scrape."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,16 +68,14 @@ class EvidenceRecords(Records):
     def latest_drills(self) -> list[LatestDrill]:
         """Each kind's latest finished drill."""
         rows = self._conn.execute(
-            "WITH ranked AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY kind "
-            "ORDER BY ended_at DESC, id DESC) AS rn FROM drills "
-            "WHERE state IN ('passed', 'failed')) SELECT kind, state, ended_at, "
+            "SELECT kind, state, MAX(ended_at) AS ended_at, "
             "json_extract(result, '$.rto_s') AS rto, json_extract(result, '$.rpo_orders') AS rpo,"
             " json_extract(result, '$.detection_s') AS det, "
             "json_extract(result, '$.failover_s') AS fo, "
             "json_extract(params, '$.targets.rto_seconds') AS rto_t, "
             "json_extract(params, '$.targets.rpo_orders') AS rpo_t, "
             "json_extract(params, '$.targets.failover_seconds') AS fo_t "
-            "FROM ranked WHERE rn = 1 ORDER BY kind")
+            "FROM drills WHERE state IN ('passed', 'failed') GROUP BY kind ORDER BY kind")
         return [LatestDrill(r["kind"], r["state"] == "passed", r["ended_at"], r["rto"],
                             r["rpo"], r["det"], r["fo"], r["rto_t"], r["rpo_t"], r["fo_t"])
                 for r in rows]
@@ -94,20 +94,22 @@ class EvidenceRecords(Records):
 
     def runbook_durations(self, bounds: Sequence[float]) -> list[DurationBuckets]:
         """Per runbook, finished runs' durations counted at or under each bound."""
-        under = ", ".join(f"SUM(ended_at - started_at <= {float(b)!r})" for b in bounds)
+        under = ", ".join(f"SUM(d <= {float(b)!r})" for b in bounds)
         rows = self._conn.execute(
-            f"SELECT runbook, {under}, COUNT(*), TOTAL(ended_at - started_at) "
-            "FROM runbook_runs WHERE ended_at IS NOT NULL GROUP BY runbook ORDER BY runbook")
+            f"SELECT runbook, {under}, COUNT(*), TOTAL(d) FROM (SELECT runbook, "
+            "ended_at - started_at AS d FROM runbook_runs WHERE ended_at IS NOT NULL) "
+            "GROUP BY runbook ORDER BY runbook")
         n = len(bounds)
         return [DurationBuckets(r[0], tuple(r[1:n + 1]), r[n + 1], r[n + 2]) for r in rows]
 
-    def alert_counts(self, max_names: int) -> list[tuple[str, str, int]]:
-        """(alertname, severity, alert instances), for the first `max_names` names to arrive
-        (the names the intake admits)."""
+    def alert_counts(self, after_id: int = 0) -> list[tuple[str, str, int, int, int]]:
+        """(alertname, severity, alert instances, first id, last id) of the alerts stored
+        after `after_id`: a range of the primary key, so a caller that keeps the last id
+        reads only what arrived since (rows are never deleted, and an alert's name and
+        severity never change)."""
         return [tuple(r) for r in self._conn.execute(
-            "SELECT alertname, severity, COUNT(*) FROM alerts WHERE alertname IN "
-            "(SELECT alertname FROM alerts GROUP BY alertname ORDER BY min(id) LIMIT ?) "
-            "GROUP BY 1, 2 ORDER BY 1, 2", (max_names,))]
+            "SELECT alertname, severity, COUNT(*), MIN(id), MAX(id) FROM alerts WHERE id > ? "
+            "GROUP BY 1, 2", (after_id,))]
 
     def run_evidence(self, since: float) -> list[RunEvidence]:
         """The latest finished drill of each kind and chaos run of each experiment, ended
@@ -116,29 +118,26 @@ class EvidenceRecords(Records):
 
     def _drill_evidence(self, since: float) -> list[RunEvidence]:
         rows = self._conn.execute(
-            "WITH ranked AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY kind "
-            "ORDER BY ended_at DESC, id DESC) AS rn FROM drills "
-            "WHERE state IN ('passed', 'failed') AND ended_at >= ?) "
-            "SELECT 'drill:' || kind AS subject, ended_at, "
-            + _FAULT_COUNTS.format(run="'drill-' || ranked.id") + ", "
+            "SELECT 'drill:' || kind AS subject, MAX(ended_at) AS ended_at, "
+            + _FAULT_COUNTS.format(run="'drill-' || d.id") + ", "
             "json_extract(result, '$.rto_s') AS rto, json_extract(result, '$.rpo_orders') AS rpo,"
             " json_extract(params, '$.targets.rto_seconds') AS rto_t, "
             "json_extract(params, '$.targets.rpo_orders') AS rpo_t "
-            "FROM ranked WHERE rn = 1", (since,))
+            "FROM drills d WHERE state IN ('passed', 'failed') AND ended_at >= ? "
+            "GROUP BY kind", (since,))
         return [_evidence(r) for r in rows]
 
     def _chaos_evidence(self, since: float) -> list[RunEvidence]:
         rows = self._conn.execute(
-            "WITH ranked AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY experiment "
-            "ORDER BY ended_at DESC, id DESC) AS rn FROM chaos_runs "
-            "WHERE state IN ('passed', 'failed', 'aborted') AND ended_at >= ?) "
-            "SELECT 'chaos:' || experiment AS subject, ended_at, "
-            + _FAULT_COUNTS.format(run="ranked.run_id") + ", "
+            "SELECT 'chaos:' || experiment AS subject, MAX(ended_at) AS ended_at, "
+            + _FAULT_COUNTS.format(run="c.run_id") + ", "
             "json_extract(result, '$.rto_s') AS rto, json_extract(result, '$.rpo_orders') AS rpo,"
-            " NULL AS rto_t, NULL AS rpo_t FROM ranked WHERE rn = 1", (since,))
+            " NULL AS rto_t, NULL AS rpo_t FROM chaos_runs c "
+            "WHERE state IN ('passed', 'failed', 'aborted') AND ended_at >= ? "
+            "GROUP BY experiment", (since,))
         return [_evidence(r) for r in rows]
 
 
-def _evidence(r) -> RunEvidence:
+def _evidence(r: sqlite3.Row) -> RunEvidence:
     return RunEvidence(r["subject"], r["ended_at"], r["faults"], r["reverted"], r["rto"],
                        r["rpo"], r["rto_t"], r["rpo_t"])

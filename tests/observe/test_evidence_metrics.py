@@ -152,3 +152,16 @@ def test_the_service_serves_them_and_a_restart_loses_nothing(tmp_path: Path) -> 
             text = body.decode()
             assert 'controlplane_drill_last_rto_seconds{kind="ledger-failover"} 12.5' in text
             assert "controlplane_evidence_up 1.0" in text
+
+
+def test_alerts_that_arrive_between_scrapes_are_counted_at_the_next(tmp_path: Path) -> None:
+    clock = FakeClock(NOW)
+    with Store(tmp_path / "cp.db", clock=clock) as store:
+        registry = CollectorRegistry()
+        registry.register(EvidenceCollector(lambda: store, clock))
+        labels = {"alertname": "LedgerDown", "severity": "critical"}
+        store.receive_alerts([_alert("LedgerDown", "critical", "a")], clock.now)
+        assert registry.get_sample_value("controlplane_stored_alerts_total", labels) == 1
+        store.receive_alerts([_alert("LedgerDown", "critical", "b")], clock.now)
+        store.receive_alerts([_alert("LedgerDown", "critical", "b")], clock.now)  # a resend
+        assert registry.get_sample_value("controlplane_stored_alerts_total", labels) == 2
