@@ -9,11 +9,13 @@ from typing import Any
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from controlplane.dashboards.boards import BOARDS
-from controlplane.project import project_root
+from controlplane.project import PACKAGED, project_root
 
 __all__ = ["DASHBOARDS_DIR", "check_dir", "panel_queries", "render_all", "write_all"]
 
-DASHBOARDS_DIR = project_root() / "dashboards"
+# outside any project, an installed package is no place to write: ./dashboards instead
+DASHBOARDS_DIR = (Path("dashboards") if project_root() == PACKAGED
+                  else project_root() / "dashboards")
 
 
 def render_all() -> dict[str, str]:
