@@ -6,7 +6,9 @@ year, a histogram of three samples says nothing and its rate() is empty between 
 while "the last drill's RTO against its target, and when" is the evidence managers and
 auditors ask for (the history stays in the store and the API). Runbook runs are frequent, so
 their durations are a histogram (buckets counted by SQL). Counts are counters: the store only
-adds runs. Every label is bounded: drill kinds and fault kinds are code, runbooks are files,
+adds runs. Drills are labelled `drill_kind`, not `kind`: the cluster's Prometheus gives every
+target a `kind` label (scrape_config.py), which would rename ours to `exported_kind`. Every
+label is bounded: drill kinds and fault kinds are code, runbooks are files,
 alert names are those the intake admits (`max_alert_names`), severities are folded as the
 intake folds them. A store error is logged and shown as controlplane_evidence_up 0; it never
 fails the scrape.
@@ -146,7 +148,7 @@ class AlertTally:
 
 def _latest(drills: list[LatestDrill]) -> Iterator[Metric]:
     for name, text, field in _LATEST:
-        family = GaugeMetricFamily(name, text, labels=["kind"])
+        family = GaugeMetricFamily(name, text, labels=["drill_kind"])
         for d in drills:
             value = getattr(d, field)
             if value is not None:
@@ -156,7 +158,7 @@ def _latest(drills: list[LatestDrill]) -> Iterator[Metric]:
 
 def _drills(store: Store) -> Metric:
     family = CounterMetricFamily("controlplane_drills", "Drills recorded, by kind and state",
-                                 labels=["kind", "state"])
+                                 labels=["drill_kind", "state"])
     for kind, state, n in store.drill_counts():
         family.add_metric([kind, state], n)
     return family

@@ -85,14 +85,14 @@ def test_a_seeded_store_scrapes_as_series_with_their_values(tmp_path: Path) -> N
     with Store(tmp_path / "cp.db", clock=clock) as store:
         seed(store, clock)
         got = scrape(store, clock)
-    failover = (("kind", "ledger-failover"),)
+    failover = (("drill_kind", "ledger-failover"),)
     assert got[("controlplane_drill_last_rto_seconds", failover)] == 12.5       # the latest
     assert got[("controlplane_drill_last_detection_seconds", failover)] == 2.0
     assert got[("controlplane_drill_last_failover_seconds", failover)] == 9.0
-    assert got[("controlplane_drill_last_rpo_orders", (("kind", "ledger-hang"),))] == 2
+    assert got[("controlplane_drill_last_rpo_orders", (("drill_kind", "ledger-hang"),))] == 2
     assert got[("controlplane_drill_target_rto_seconds", failover)] == 300
-    assert got[("controlplane_drill_last_passed", (("kind", "ledger-hang"),))] == 0
-    assert got[("controlplane_drills_total", (("kind", "ledger-failover"),
+    assert got[("controlplane_drill_last_passed", (("drill_kind", "ledger-hang"),))] == 0
+    assert got[("controlplane_drills_total", (("drill_kind", "ledger-failover"),
                                               ("state", "passed")))] == 2
     chaos = "controlplane_chaos_runs_total"
     assert got[(chaos, (("fault_kind", "network-delay"), ("verdict", "failed")))] == 1
@@ -150,7 +150,7 @@ def test_the_service_serves_them_and_a_restart_loses_nothing(tmp_path: Path) -> 
             status, _, body = server.request("/metrics")
             assert status == 200
             text = body.decode()
-            assert 'controlplane_drill_last_rto_seconds{kind="ledger-failover"} 12.5' in text
+            assert 'controlplane_drill_last_rto_seconds{drill_kind="ledger-failover"} 12.5' in text
             assert "controlplane_evidence_up 1.0" in text
 
 
@@ -165,3 +165,14 @@ def test_alerts_that_arrive_between_scrapes_are_counted_at_the_next(tmp_path: Pa
         store.receive_alerts([_alert("LedgerDown", "critical", "b")], clock.now)
         store.receive_alerts([_alert("LedgerDown", "critical", "b")], clock.now)  # a resend
         assert registry.get_sample_value("controlplane_stored_alerts_total", labels) == 2
+
+
+def test_no_label_clashes_with_a_label_prometheus_gives_every_target(tmp_path: Path) -> None:
+    """The local cluster's scrape config labels each target job, instance, instance_id, kind
+    and tier (observe/scrape_config.py); a metric label of the same name would be renamed
+    exported_<name> on ingestion, and the dashboards' legends would show the target's."""
+    clock = FakeClock(NOW)
+    with Store(tmp_path / "cp.db", clock=clock) as store:
+        seed(store, clock)
+        labels = {name for key in scrape(store, clock) for name, _ in key[1]}
+    assert labels and not labels & {"job", "instance", "instance_id", "kind", "tier"}
