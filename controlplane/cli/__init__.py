@@ -10,6 +10,7 @@ from controlplane.cli.access import audit, tokens, users
 from controlplane.cli.chaos import chaos
 from controlplane.cli.cluster import cluster
 from controlplane.cli.common import console_err, lit
+from controlplane.cli.dashboards import dashboards
 from controlplane.cli.demo import demo
 from controlplane.cli.drill import drill, drills
 from controlplane.cli.gameday import gameday
@@ -37,6 +38,7 @@ cli.add_command(serve)
 cli.add_command(drill)
 cli.add_command(drills)
 cli.add_command(demo)
+cli.add_command(dashboards)
 cli.add_command(gameday)
 cli.add_command(load)
 cli.add_command(policies)

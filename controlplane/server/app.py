@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from controlplane.application import launches
 from controlplane.errors import QUOTE_LIMIT, ControlPlaneError, quote
 from controlplane.observe.ack_audit import AckAudit
+from controlplane.observe.evidence_metrics import EvidenceCollector
 from controlplane.observe.forward import OtlpForwarder
 from controlplane.observe.spans import SpanStore
 from controlplane.platform.base import Platform
@@ -73,6 +74,8 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app[STATE] = ServerState(settings=settings, forwarder=forwarder, clock=clock,
                              spans=SpanStore(settings.max_spans, clock, registry))
     app[REGISTRY] = registry
+    state = app[STATE]
+    registry.register(EvidenceCollector(lambda: state.store, clock, settings.max_alert_names))
     app[alerts_api.ALERT_METRICS] = alerts_api.AlertMetrics(registry)
     app[alerts_api.ALERT_LISTENERS] = []
     app[chaos_api.CHAOS] = chaos_api.ChaosDoor(settings.state_dir)

@@ -22,6 +22,7 @@ from controlplane.store.audit import AuditRecords
 from controlplane.store.chaos import ChaosRecords
 from controlplane.store.chaos_approvals import ChaosApprovalRecords
 from controlplane.store.drills import DrillRecords
+from controlplane.store.evidence import EvidenceRecords
 from controlplane.store.faults import FaultRecords
 from controlplane.store.gamedays import GameDayRecords
 from controlplane.store.migrate import MIGRATIONS_DIR, load_migrations, migrate
@@ -40,7 +41,7 @@ def db_path(state_dir: Path) -> Path:
 
 
 class Store(DrillRecords, FaultRecords, ChaosRecords, ChaosApprovalRecords, AlertRecords,
-            RunbookRecords, UserRecords, GameDayRecords, AuditRecords):
+            RunbookRecords, UserRecords, GameDayRecords, AuditRecords, EvidenceRecords):
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time,
                  migrations_dir: Traversable | Path = MIGRATIONS_DIR) -> None:
         self.path = Path(path)
