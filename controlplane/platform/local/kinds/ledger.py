@@ -58,6 +58,7 @@ def render_config(ctx: BuildContext, name: str, inst: str) -> dict:
                 "ttl": settings.ttl, "loop_wait": settings.loop_wait,
                 "retry_timeout": settings.retry_timeout,
                 "synchronous_mode": settings.synchronous_mode,
+                "synchronous_node_count": settings.synchronous_node_count,
                 "synchronous_mode_strict": settings.synchronous_mode_strict,
                 "maximum_lag_on_failover": settings.maximum_lag_on_failover,
                 "postgresql": {"use_pg_rewind": True, "use_slots": True, "parameters": {
