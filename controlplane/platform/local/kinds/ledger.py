@@ -138,7 +138,7 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
 
 def _service_ready(healths: list[Health], svc: Service) -> bool:
     roles = [h.role for h in healths if h.ready]
-    if roles.count("primary") != 1:
+    if roles.count("primary") != 1 or len(roles) < len(healths):   # every node running
         return False
     settings: LedgerSettings = svc.typed_settings()
     return "sync_standby" in roles if settings.synchronous_mode else True
