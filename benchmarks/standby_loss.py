@@ -52,6 +52,8 @@ def line(name: str, i: int, r: dict) -> str:
     return (f"  {name} drill {i + 1}: {r['standby']} cut off from {r['primary']} for "
             f"{r['hold_s']} s; order p99 {r['p99_ms_during']} ms, p50 {r['p50_ms_during']} "
             f"ms, max {r['max_ms_during']} ms over {r['orders_during']} orders "
+            f"(before the cut p99 {r['p99_ms_before']} ms; slowest at s after the cut, ms: "
+            f"{r['slowest_at_s']}) "
             f"{r['outcomes_during']}; RPO {r['rpo_orders']} of {r['acked_total']}, per node "
             f"{r['node_missing']}; roles during {r['roles_during']}")
 
@@ -77,7 +79,9 @@ def run_variant(name: str, drills: int, settings: StandbyLossSettings) -> dict:
 
 def summarise(runs: list[dict]) -> dict:
     p99 = [r["p99_ms_during"] for r in runs if r["p99_ms_during"] is not None]
+    before = [r["p99_ms_before"] for r in runs if r["p99_ms_before"] is not None]
     return {"drills": len(runs), "p99_ms_median": median(p99),
+            "p99_ms_before_median": median(before),
             "p99_ms_max": max(p99) if p99 else None,
             "rpo_orders_max": max((r["rpo_orders"] for r in runs), default=None),
             "node_missing_max": max((max(r["node_missing"].values()) for r in runs),
@@ -97,7 +101,8 @@ def main() -> None:
         results[name] = run_variant(name, args.drills, settings)
         r = results[name]
         print(f"{name}: cluster up {r['cluster_up_s']} s; order p99 during the cut, median "
-              f"{r['p99_ms_median']} ms (max {r['p99_ms_max']}) over {r['drills']} drills; "
+              f"{r['p99_ms_median']} ms (max {r['p99_ms_max']}; before the cut "
+              f"{r['p99_ms_before_median']} ms) over {r['drills']} drills; "
               f"RPO max {r['rpo_orders_max']}, per node max {r['node_missing_max']}",
               flush=True)
     if {"two-node", "three-node"} <= set(results):

@@ -3,7 +3,7 @@ make every standby synchronous (so a rejoined node must come back as one)."""
 
 from __future__ import annotations
 
-from controlplane.drills.ledger_failover import _every_standby_sync
+from controlplane.drills.ledger_failover import every_standby_sync
 from controlplane.drills.standby_loss import during
 from controlplane.meter import Attempt
 from controlplane.topology import DEFAULT_TOPOLOGY, load_topology
@@ -32,10 +32,10 @@ def test_an_empty_window_has_no_percentiles() -> None:
     assert during([], 0, 1)["p99_ms_during"] is None
 
 
-def test_quorum_commit_makes_every_standby_synchronous_and_first_n_may_not() -> None:
+def test_quorum_commit_makesevery_standby_synchronous_and_first_n_may_not() -> None:
     three = load_topology(DEFAULT_TOPOLOGY.with_name("topology.three-node.yaml"))
-    assert _every_standby_sync(three.services["ledger"])
-    assert _every_standby_sync(load_topology().services["ledger"])        # two-node, FIRST 1
+    assert every_standby_sync(three.services["ledger"])
+    assert every_standby_sync(load_topology().services["ledger"])        # two-node, FIRST 1
     first_one = three.services["ledger"].model_copy(update={"settings": {
         **three.services["ledger"].settings, "synchronous_mode": True}})
-    assert not _every_standby_sync(first_one)             # the third node stays async
+    assert not every_standby_sync(first_one)             # the third node stays async

@@ -51,7 +51,7 @@ class _Cluster:
     patroni_apis: dict[str, str]
 
 
-def _every_standby_sync(svc: Service) -> bool:
+def every_standby_sync(svc: Service) -> bool:
     """Whether Patroni makes every standby synchronous: quorum commit lists them all, plain
     synchronous mode the first `synchronous_node_count` (a third node may stay async)."""
     settings: LedgerSettings = svc.typed_settings()
@@ -239,7 +239,7 @@ class LedgerFailoverDrill:
         if not self.settings.rejoin:
             return
         svc = self.platform.topology().services[c.ledger]
-        wanted = ("sync_standby",) if _every_standby_sync(svc) else ("sync_standby", "standby")
+        wanted = ("sync_standby",) if every_standby_sync(svc) else ("sync_standby", "standby")
         try:
             await asyncio.to_thread(self.platform.start, c.primary)
         except Refused:                         # the ledger-failover runbook already did

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.chaos.engine import FaultContext, FaultEngine
+from controlplane.drills.ledger_failover import every_standby_sync
 from controlplane.drills.ledger_hang import node_missing
 from controlplane.errors import PlatformError
 from controlplane.meter import (
@@ -63,8 +64,15 @@ class StandbyLossOutcome:
 
     def result(self) -> dict[str, Any]:
         window = during(self.attempts, self.fault_at, self.healed_at)
+        before = during(self.attempts, self.attempts[0].intended + 1 if self.attempts else 0,
+                        self.fault_at)                 # the reference: the same load, no cut
+        slow = sorted((a for a in self.attempts if self.fault_at <= a.intended < self.healed_at),
+                      key=lambda a: a.latency, reverse=True)[:8]
         return {"primary": self.primary, "standby": self.standby, "fault_id": self.fault_id,
                 "hold_s": round(self.healed_at - self.fault_at, 2), **window,
+                "p99_ms_before": before["p99_ms_during"],
+                "slowest_at_s": [[round(a.intended - self.fault_at, 2),
+                                  round(a.latency * 1000, 1)] for a in slow],
                 "acked_total": sum(a.ok for a in self.attempts), "rpo_orders": self.rpo_orders,
                 "node_missing": self.node_missing, "roles_during": self.roles_during}
 
@@ -87,19 +95,23 @@ def _ledger_roles(platform: Platform) -> dict[str, str]:
 
 
 async def _redundant(platform: Platform, wait_s: float) -> tuple[str, str]:
-    """The primary and the standby to cut off, once there is one primary and every other
-    node is a ready synchronous standby (so the drill starts from full redundancy)."""
+    """The primary and the synchronous standby to cut off, once the ledger is fully
+    redundant: every node ready, one primary, and as many synchronous standbys as Patroni
+    names (every standby under quorum commit; at least one otherwise)."""
+    svc = next(s for s in platform.topology().services.values() if s.kind == "ledger")
     deadline = time.monotonic() + wait_s
     while True:
         roles = await asyncio.to_thread(_ledger_roles, platform)
         primaries = [n for n, r in roles.items() if r == "primary"]
-        standbys = sorted(n for n, r in roles.items() if r == "sync_standby")
-        if len(primaries) == 1 and standbys and len(standbys) == len(roles) - 1:
-            return primaries[0], standbys[-1]
+        synced = sorted(n for n, r in roles.items() if r == "sync_standby")
+        want = len(roles) - 1 if every_standby_sync(svc) else 1
+        if (len(primaries) == 1 and len(synced) >= want
+                and all(r in ("primary", "sync_standby", "standby") for r in roles.values())):
+            return primaries[0], synced[-1]
         if time.monotonic() >= deadline:
             raise PlatformError(f"the ledger is not fully redundant within {wait_s:g} s "
-                                f"(roles {roles}); a standby-loss drill needs a primary and "
-                                "every other node a synchronous standby")
+                                f"(roles {roles}); a standby-loss drill needs every node "
+                                f"ready, a primary and {want} synchronous standbys")
         await asyncio.sleep(0.5)
 
 
