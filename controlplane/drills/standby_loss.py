@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.drills.ledger_failover import every_standby_sync
 from controlplane.drills.ledger_hang import node_missing
@@ -106,13 +108,32 @@ async def _redundant(platform: Platform, wait_s: float) -> tuple[str, str]:
         synced = sorted(n for n, r in roles.items() if r == "sync_standby")
         want = len(roles) - 1 if every_standby_sync(svc) else 1
         if (len(primaries) == 1 and len(synced) >= want
-                and all(r in ("primary", "sync_standby", "standby") for r in roles.values())):
+                and all(r in ("primary", "sync_standby", "standby") for r in roles.values())
+                and await _caught_up(platform.ledger_admin_dsn(primaries[0])) >= want):
             return primaries[0], synced[-1]
         if time.monotonic() >= deadline:
             raise PlatformError(f"the ledger is not fully redundant within {wait_s:g} s "
                                 f"(roles {roles}); a standby-loss drill needs every node "
                                 f"ready, a primary and {want} synchronous standbys")
         await asyncio.sleep(0.5)
+
+
+async def _caught_up(dsn: str) -> int:
+    """How many standbys stream with the primary's last WAL flushed. Patroni's roles do not
+    show a healed standby whose connection still waits on TCP's backed-off retransmission:
+    its commits would stall the next drill's reference load."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return 0
+    try:
+        return int(await conn.fetchval(
+            "select count(*) from pg_stat_replication where state = 'streaming' and "
+            "flush_lsn >= pg_current_wal_flush_lsn()", timeout=3))
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return 0
+    finally:
+        await conn.close(timeout=3)
 
 
 async def standby_loss_drill(platform: Platform, store_path: Path,
