@@ -167,7 +167,9 @@ async def _partition(engine: FaultEngine, platform: Platform, primary: str, stan
                      settings: StandbyLossSettings, run_id: str | None
                      ) -> tuple[int, float, float, dict[str, str]]:
     """Cut `standby` off from `primary` for hold_s, then heal (and verify) it; the ledger's
-    roles half-way through."""
+    roles half-way through. The cut counts from just before the injection: the engine records
+    its time after both directions' rules are in, and the first is in force before that."""
+    cut_from = time.time()
     fault = await asyncio.to_thread(engine.inject, "network-partition", standby,
                                     {"duration_s": settings.hold_s, "peer": primary}, run_id)
     try:
@@ -183,4 +185,4 @@ async def _partition(engine: FaultEngine, platform: Platform, primary: str, stan
     if not evidence.ok:
         raise PlatformError(f"the partition of {standby} is not verified healed: "
                             f"{evidence.observed}")
-    return fault.id, fault.injected_at, healed_at, roles
+    return fault.id, cut_from, healed_at, roles
