@@ -83,7 +83,11 @@ class LedgerSettings(_Strict):
     ttl: int = Field(20, ge=2, le=3600)
     loop_wait: int = Field(1, ge=1, le=600)
     retry_timeout: int = Field(3, ge=1, le=600)
-    synchronous_mode: bool = True
+    # true: Patroni names synchronous_node_count standbys (FIRST n) and re-selects when one
+    # goes; quorum: a commit waits for any synchronous_node_count of the standbys (ANY n),
+    # so losing one of two standbys does not stall writes (Patroni 4: patroni: pinned)
+    synchronous_mode: bool | Literal["quorum"] = True
+    synchronous_node_count: int = Field(1, ge=1, le=63)
     synchronous_mode_strict: bool = False
     maximum_lag_on_failover: int = Field(1048576, ge=0, le=2**40)
     # pinned: Patroni from requirements-patroni.lock (4.1.4); a leader whose lease expired while
@@ -92,6 +96,9 @@ class LedgerSettings(_Strict):
     patroni: Literal["pinned", "debian"] = "pinned"
 
     def check(self) -> None:
+        if self.synchronous_mode == "quorum" and self.patroni != "pinned":
+            raise ValueError("synchronous_mode: quorum needs Patroni 4 (patroni: pinned); "
+                             "Debian's 3.0.2 has no quorum commit")
         if self.patroni == "pinned" and self.ttl < PATRONI4_MIN_TTL:
             raise ValueError(
                 f"ttl {self.ttl} is under {PATRONI4_MIN_TTL} s, which Patroni 4 (patroni: pinned) "
@@ -350,6 +357,8 @@ def _check_semantics(topo: Topology, source: str) -> None:
             raise _invalid(source, f"{field}.instances", "the ledger needs a primary and at "
                            "least one synchronous standby", value=svc.instances,
                            fix="Set instances to 2 or more")
+        if svc.kind == "ledger":
+            _check_sync_count(svc, field, source)
         if svc.kind == "etcd" and svc.instances % 2 == 0:
             raise _invalid(source, f"{field}.instances", "etcd needs an odd member count for a "
                            "quorum", value=svc.instances, fix="Use 1, 3 or 5")
@@ -364,6 +373,15 @@ def _check_semantics(topo: Topology, source: str) -> None:
         if name not in topo.services:
             raise _invalid(source, f"kubernetes.components.{name}", "names no service in this "
                            "topology", value=name, fix=f"Use one of: {', '.join(topo.services)}")
+
+
+def _check_sync_count(svc: Service, field: str, source: str) -> None:
+    count = svc.typed_settings().synchronous_node_count
+    if count > svc.instances - 1:
+        raise _invalid(source, f"{field}.settings.synchronous_node_count", "more synchronous "
+                       f"standbys than the ledger's {svc.instances - 1} standbys",
+                       value=count, fix=f"Set it to {svc.instances - 1} or less, or raise "
+                       "instances")
 
 
 def _check_ports(svc: Service, field: str, source: str) -> None:

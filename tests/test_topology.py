@@ -71,6 +71,12 @@ CASES = [
         ttl=10), ["services.ledger.settings", "ttl 10", "raises to 20"]),
     ("unknown Patroni", lambda d: d["services"]["ledger"]["settings"].update(patroni="4.1"),
      ["services.ledger.settings.patroni", "pinned", "debian"]),
+    ("quorum commit on Debian's Patroni", lambda d: d["services"]["ledger"]["settings"].update(
+        synchronous_mode="quorum", patroni="debian", ttl=10),
+     ["services.ledger.settings", "quorum needs Patroni 4"]),
+    ("more sync standbys than standbys", lambda d: d["services"]["ledger"]["settings"].update(
+        synchronous_node_count=2),
+     ["services.ledger.settings.synchronous_node_count", "ledger's 1 standbys", "2"]),
     ("bad port name", lambda d: d["services"]["gateway"].update(ports={"grpc": 9000}),
      ["services.gateway.ports.grpc", "Use: http"]),
     ("port out of range", lambda d: d["services"]["gateway"].update(ports={"http": 80}),
@@ -112,3 +118,13 @@ def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(InvalidTopology, match="file not found.*--topology"):
         load_topology(tmp_path / "nope.yaml")
+
+
+def test_the_three_node_variant_has_a_quorum_ledger_and_three_etcd_members() -> None:
+    topo = load_topology(DEFAULT_TOPOLOGY.with_name("topology.three-node.yaml"))
+    ledger = topo.services["ledger"]
+    assert ledger.instances == 3 and topo.services["etcd"].instances == 3
+    settings = ledger.typed_settings()
+    assert settings.synchronous_mode == "quorum" and settings.synchronous_node_count == 1
+    two = load_topology()
+    assert set(topo.services) == set(two.services)      # only the ledger and etcd differ

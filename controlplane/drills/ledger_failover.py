@@ -35,7 +35,7 @@ from controlplane.meter import (
 from controlplane.meter.prices import current_prices
 from controlplane.platform.base import ClusterInfo, Platform
 from controlplane.store import Fault, Store
-from controlplane.topology import Targets
+from controlplane.topology import LedgerSettings, Service, Targets
 
 __all__ = ["LedgerFailoverDrill"]
 
@@ -49,6 +49,16 @@ class _Cluster:
     prometheus: str
     haproxy_stats: str
     patroni_apis: dict[str, str]
+
+
+def every_standby_sync(svc: Service) -> bool:
+    """Whether Patroni makes every standby synchronous: quorum commit lists them all, plain
+    synchronous mode the first `synchronous_node_count` (a third node may stay async)."""
+    settings: LedgerSettings = svc.typed_settings()
+    if settings.synchronous_mode == "quorum":
+        return True
+    return bool(settings.synchronous_mode) and \
+        settings.synchronous_node_count >= svc.instances - 1
 
 
 def _describe(info: ClusterInfo, target: str | None) -> _Cluster:
@@ -228,8 +238,8 @@ class LedgerFailoverDrill:
         when the ledger runs in synchronous mode, any streaming standby otherwise."""
         if not self.settings.rejoin:
             return
-        sync = self.platform.topology().services[c.ledger].typed_settings().synchronous_mode
-        wanted = ("sync_standby",) if sync else ("sync_standby", "standby")
+        svc = self.platform.topology().services[c.ledger]
+        wanted = ("sync_standby",) if every_standby_sync(svc) else ("sync_standby", "standby")
         try:
             await asyncio.to_thread(self.platform.start, c.primary)
         except Refused:                         # the ledger-failover runbook already did

@@ -12,9 +12,11 @@ ROLES = {"master": "primary", "primary": "primary", "replica": "standby",
 
 
 def normalize_role(status: dict) -> str:
-    """primary / sync_standby / standby from Patroni's GET /patroni answer."""
+    """primary / sync_standby / standby from Patroni's GET /patroni answer. A quorum standby
+    (Patroni 4's `synchronous_mode: quorum`, which says `quorum_standby`) is a sync_standby
+    here: a commit may wait for it, and it is a candidate for promotion."""
     role = ROLES.get(str(status.get("role")), str(status.get("role", "")))
-    if role == "standby" and status.get("sync_standby"):
+    if role == "standby" and (status.get("sync_standby") or status.get("quorum_standby")):
         return "sync_standby"
     return role
 

@@ -189,8 +189,10 @@ SYMPTOMS: list[dict[str, Any]] = [
      "annotations": {"summary": "The ledger primary runs on a timeline older than "
                                 "{{ $value }}, which a primary had in the last 10 minutes: "
                                 "the writes of that timeline were discarded"}},
+    # under quorum commit Patroni reports its standbys as quorum standbys, not sync ones
     {"alert": "LedgerNoSyncStandby", "for": "30s",
-     "expr": 'max(patroni_sync_standby{job="ledger"}) == 0',
+     "expr": 'max(patroni_sync_standby{job="ledger"}) == 0 '
+             'unless max(patroni_quorum_standby{job="ledger"}) > 0',
      "labels": {"severity": "critical", "service": "ledger"},
      "annotations": {"summary": "No synchronous standby: a primary loss now could lose "
                                 "acknowledged orders"}},

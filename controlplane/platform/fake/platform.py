@@ -43,7 +43,7 @@ from controlplane.platform.fake.lifecycle import (
     topology_of,
 )
 from controlplane.platform.fake.record import FakeCluster, FakeInstance, Record
-from controlplane.topology import Topology, parse_topology, start_order
+from controlplane.topology import LedgerSettings, Topology, parse_topology, start_order
 from controlplane.workspace import Workspace
 
 __all__ = ["FakePlatform"]
@@ -320,9 +320,17 @@ def _differs(old: FakeCluster, topology: Topology) -> bool:
     return before.model_dump(mode="json") != topology.effective().model_dump(mode="json")
 
 
+def _fake_role(settings: LedgerSettings, index: int) -> str:
+    if index == 0:
+        return "primary"
+    synced = settings.synchronous_mode == "quorum" or index <= settings.synchronous_node_count
+    return "sync_standby" if synced else "standby"
+
+
 def _build(topology: Topology, settings: dict[str, float], now: float) -> FakeCluster:
-    """Every instance of the topology running and ready; ledger-0 the primary, ledger-1 its
-    synchronous standby, any further ledger node an asynchronous standby."""
+    """Every instance of the topology running and ready; ledger-0 the primary, the next
+    `synchronous_node_count` nodes its synchronous standbys (every standby under quorum
+    commit, as Patroni lists them all), any further ledger node an asynchronous standby."""
     cluster = FakeCluster(topology=topology.model_dump(mode="json"), run=uuid.uuid4().hex[:8],
                           options=settings)
     effective = topology.effective()
@@ -331,7 +339,7 @@ def _build(topology: Topology, settings: dict[str, float], now: float) -> FakeCl
         for index, inst_id in enumerate(effective.instance_ids(name)):
             inst = FakeInstance(inst_id, name, svc.kind, index)
             if svc.kind == "ledger":
-                inst.role = ("primary", "sync_standby")[index] if index < 2 else "standby"
+                inst.role = _fake_role(svc.typed_settings(), index)
             cluster.instances[inst_id] = inst
             begin_life(cluster, inst, now)
             inst.state, inst.due = "running", None      # `up` returns once all are ready

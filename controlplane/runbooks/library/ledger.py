@@ -8,6 +8,14 @@ PostgreSQL process left of it: nothing can still commit, so no split brain) and 
 is the synchronous standby Patroni recorded (so no acknowledged commit is missing from it),
 deleting the lease in etcd lets Patroni promote it at once.
 
+With more standbys the sync key lists several (`sync_standby: "ledger-1,ledger-2"`) and a
+`quorum`: under quorum commit (`synchronous_mode: quorum`, ANY n) a commit reached n of the
+listed standbys, so a node racing for the lease must see `quorum` others of the list to be sure
+one of them has every commit; Patroni's race promotes the most advanced of them. With plain
+`synchronous_mode` (FIRST n) `quorum` is 0 and every listed standby has every commit. So the
+lease is deleted only when at least `quorum + 1` of the listed standbys are healthy: the race
+can then end, and only with a node that has every acknowledged commit.
+
 A hung primary (frozen: its processes run, it holds the lease, and neither its PostgreSQL nor
 its Patroni API answers for `fence_after_s`) is fenced first: the platform kills every process
 of it and verifies that none is left (`Platform.fence`). Only then is its lease deleted, so
@@ -55,15 +63,19 @@ def _roles(ctx: ActionContext) -> dict[str, str]:
 
 
 def _etcd(ctx: ActionContext, path: str, key: str) -> dict[str, Any]:
-    url = ctx.platform.instances("etcd")[0].endpoints["client"] + path
+    """One etcd v3 call, to each member in turn until one answers (any member of a quorum
+    serves linearizable reads and forwards writes to the leader)."""
     body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=2) as resp:
-            return json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        raise ActionFailed(f"etcd did not answer: {err}") from None
+    errors = []
+    for member in ctx.platform.instances("etcd"):
+        req = urllib.request.Request(member.endpoints["client"] + path, data=body,
+                                     method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=2) as resp:
+                return json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            errors.append(f"{member.id}: {err}")
+    raise ActionFailed(f"no etcd member answered: {'; '.join(errors) or 'none listed'}")
 
 
 def _key_value(ctx: ActionContext, key: str) -> str | None:
@@ -115,7 +127,6 @@ def failover(ctx: ActionContext, params: Failover) -> dict[str, Any]:
     leader_key, sync_key = _keys(ctx)
     leader = _key_value(ctx, leader_key)
     sync = json.loads(_key_value(ctx, sync_key) or "{}")
-    candidate = sync.get("sync_standby")
     if leader is None:
         return {"note": "no leader lease: Patroni is already electing", "roles": roles}
     fenced: dict[str, Any] = {}
@@ -124,23 +135,42 @@ def failover(ctx: ActionContext, params: Failover) -> dict[str, Any]:
         if why and answered:    # slow, not hung: a primary that answers is never fenced
             return {"left_to_patroni": f"not fencing {leader}: {answered}", "roles": roles}
         if why:
-            _promotable(candidate, roles, sync)      # fence only what can be replaced
+            _promotable(roles, sync)                 # fence only what can be replaced
             fenced = _fence(ctx, leader, params.fence_after_s)
             why = _confirmed_dead(ctx, leader)
     else:
         why = _dead_or_why(ctx, leader, params.wait_dead_s)
     if why:     # partitioned or still dying: only the lease's expiry is safe
         return {"left_to_patroni": f"not taking {leader}'s lease: {why}", "roles": roles}
-    _promotable(candidate, roles, sync)
+    candidates = _promotable(roles, sync)
     deleted = _etcd(ctx, "/v3/kv/deleterange", leader_key).get("deleted")
-    return {"dead_primary": leader, "candidate": candidate, "lease_deleted": deleted == "1",
-            "roles": roles, **fenced}
+    return {"dead_primary": leader, "candidate": candidates[0] if len(candidates) == 1 else
+            None, "candidates": candidates, "quorum": _quorum(sync),
+            "lease_deleted": deleted == "1", "roles": roles, **fenced}
 
 
-def _promotable(candidate: str | None, roles: dict[str, str], sync: dict[str, Any]) -> None:
-    if not candidate or roles.get(candidate) != "sync_standby":
-        raise ActionFailed(f"no healthy synchronous standby to promote (sync key {sync}, "
-                           f"roles {roles}); promoting another node could lose commits")
+def _voters(sync: dict[str, Any]) -> list[str]:
+    """The standbys the sync key lists (comma-separated; one name on a two-node ledger)."""
+    return [n.strip() for n in str(sync.get("sync_standby") or "").split(",") if n.strip()]
+
+
+def _quorum(sync: dict[str, Any]) -> int:
+    try:
+        return max(int(sync.get("quorum") or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _promotable(roles: dict[str, str], sync: dict[str, Any]) -> list[str]:
+    """The healthy listed standbys, when enough are healthy for the leader race to end with one
+    that has every acknowledged commit (`quorum + 1` of them); else ActionFailed."""
+    voters, quorum = _voters(sync), _quorum(sync)
+    healthy = [n for n in voters if roles.get(n) == "sync_standby"]
+    if not healthy or len(healthy) < quorum + 1:
+        raise ActionFailed(f"no healthy synchronous standby to promote: {len(healthy)} of the "
+                           f"listed {voters} healthy, the quorum needs {quorum + 1} (sync key "
+                           f"{sync}, roles {roles}); promoting another node could lose commits")
+    return healthy
 
 
 def _answers(ctx: ActionContext, node: str, timeout: float) -> str | None:
@@ -256,7 +286,8 @@ def rejoin(ctx: ActionContext, params: Timeout) -> dict[str, Any]:
     deadline = time.monotonic() + params.timeout_s
     while time.monotonic() < deadline:
         roles = _roles(ctx)
-        if "sync_standby" in roles.values() and "primary" in roles.values():
+        back = all(roles.get(n) in ("sync_standby", "standby") for n in started)
+        if back and "sync_standby" in roles.values() and "primary" in roles.values():
             return {"started": started, "roles": roles}
         time.sleep(0.5)
     raise ActionFailed(f"no synchronous standby within {params.timeout_s:g} s: {_roles(ctx)}")

@@ -141,3 +141,47 @@ def test_prometheus_sends_to_alertmanager_when_the_cluster_has_one(am_ctx) -> No
     assert "authorization" not in am          # the intake token stays with Alertmanager
     result = _run(["promtool", "check", "config", str(spec.cwd / "prometheus.yml")])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture()
+def three_ctx(tmp_path: Path):
+    """The three-node ledger variant (quorum commit, three etcd members)."""
+    topo = load_topology(Path(__file__).resolve().parents[3] / "testbed"
+                         / "topology.three-node.yaml")
+    state = StateDir(tmp_path / "state")
+    state.make()
+    state.write_cluster(ClusterRecord(topo.name, topo.model_dump(mode="json"),
+                                      resolve_ports(topo, all_auto=True).ports, []))
+    context = build_context(state)
+    yield context
+    if context.pg_root != state.root / "data":
+        shutil.rmtree(context.pg_root, ignore_errors=True)
+
+
+def test_three_node_patroni_config_asks_for_quorum_commit_over_three_etcd_members(
+        three_ctx) -> None:
+    spec = _spec(three_ctx, "ledger", 2)
+    cfg = Path(spec.argv[-1])
+    result = _run([*spec.argv[:-1], "--validate-config", str(cfg)], env=spec.env)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    # Patroni 4.1.4's validator schema still types synchronous_mode as a boolean, though its
+    # own global_config reads "quorum" (is_quorum_commit_mode); the cluster test runs it
+    quorum = "synchronous_mode quorum is not a boolean"
+    assert [c for c in complaints if not any(e in c for e in (*EXPECTED, quorum))] == []
+    data = yaml.safe_load(cfg.read_text())
+    assert data["bootstrap"]["dcs"]["synchronous_mode"] == "quorum"
+    assert data["bootstrap"]["dcs"]["synchronous_node_count"] == 1
+    assert len(data["etcd3"]["hosts"]) == 3
+
+
+def test_three_node_haproxy_checks_every_node_and_etcd_peers_form_one_cluster(
+        three_ctx) -> None:
+    spec = _spec(three_ctx, "ledger-proxy")
+    cfg = spec.cwd / "haproxy.cfg"
+    result = _run(["haproxy", "-c", "-f", str(cfg)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    for node in ("ledger-0", "ledger-1", "ledger-2"):
+        assert f"check port {three_ctx.ports[node]['api']}" in cfg.read_text()
+    argv = _spec(three_ctx, "etcd", 1).argv
+    peers = argv[argv.index("--initial-cluster") + 1].split(",")
+    assert [p.split("=")[0] for p in peers] == ["etcd-0", "etcd-1", "etcd-2"]

@@ -58,6 +58,7 @@ def render_config(ctx: BuildContext, name: str, inst: str) -> dict:
                 "ttl": settings.ttl, "loop_wait": settings.loop_wait,
                 "retry_timeout": settings.retry_timeout,
                 "synchronous_mode": settings.synchronous_mode,
+                "synchronous_node_count": settings.synchronous_node_count,
                 "synchronous_mode_strict": settings.synchronous_mode_strict,
                 "maximum_lag_on_failover": settings.maximum_lag_on_failover,
                 "postgresql": {"use_pg_rewind": True, "use_slots": True, "parameters": {
@@ -137,7 +138,7 @@ def _build(ctx: BuildContext, name: str, svc: Service, index: int) -> ProcessSpe
 
 def _service_ready(healths: list[Health], svc: Service) -> bool:
     roles = [h.role for h in healths if h.ready]
-    if roles.count("primary") != 1:
+    if roles.count("primary") != 1 or len(roles) < len(healths):   # every node running
         return False
     settings: LedgerSettings = svc.typed_settings()
     return "sync_standby" in roles if settings.synchronous_mode else True
