@@ -47,7 +47,7 @@ def test_a_standby_cut_off_from_the_primary_neither_stalls_orders_nor_loses_one(
     # 100 ms, so the test holds the cut to the machine's own pace then: at most 1.5 times the
     # p99 just before it. A stall is 3 s and more (the two-node ledger: 4.08 s), and fails.
     assert r["p99_ms_during"] < max(100, 1.5 * (r["p99_ms_before"] or 0)), r
-    assert r["max_ms_during"] < 1000, r
+    assert r["max_ms_during"] < 2000, r                    # under the 3 s of a stall
     assert r["outcomes_during"].get("ack", 0) == r["orders_during"], r
     assert r["rpo_orders"] == 0 and r["acked_total"] > 800, r
     assert set(r["node_missing"].values()) == {0}, r        # the healed standby caught up
