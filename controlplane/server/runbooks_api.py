@@ -27,7 +27,7 @@ from controlplane.server.errors import not_found
 from controlplane.server.query import query_number
 from controlplane.server.record_replies import RunbookRunDetailReply, RunbookRunsReply, reply
 from controlplane.server.replies import AutomationReply, DecisionReply
-from controlplane.server.state import store_of
+from controlplane.server.state import STATE, store_of
 
 __all__ = ["routes"]
 
