@@ -23,9 +23,10 @@ from controlplane.slo.availability import SloAvailability
 from controlplane.store.alerts import AlertRecord
 from controlplane.store.chaos_approvals import ChaosApproval, ChaosVote
 
-__all__ = ["REPLIES", "AlertHistoryReply", "AutomationReply", "AvailabilityReply", "ChaosApprovalReply", "ChaosApprovalsReply",
-           "ChaosVoteReply", "DecisionReply", "ExperimentsReply", "LaunchReply", "LaunchesReply", "LoginReply",
-           "VoteReply", "WhoamiReply", "record_reply", "reply"]
+__all__ = ["REPLIES", "AlertHistoryReply", "AutomationReply", "AvailabilityReply",
+           "ChaosApprovalReply", "ChaosApprovalsReply", "ChaosVoteReply", "DecisionReply",
+           "ExperimentsReply", "LaunchReply", "LaunchesReply", "LoginReply", "VoteReply",
+           "WhoamiReply", "record_reply", "reply"]
 
 
 class WhoamiReply(Reply):
