@@ -7,8 +7,8 @@ experiment catalogue with its tags.
     GET /api/v1/alerts/history?limit=200    records:read; newest first
     GET /api/v1/chaos/experiments           records:read; the catalogue, as `chaos list`
 
-Availability comes from the cluster's Prometheus (the workspace's platform names it; a test
-sets PROMETHEUS_URL). Without one every figure is None and `problems` says why.
+Availability comes from the cluster's Prometheus (`ServerSettings.prometheus_url`, or the one
+the workspace's platform runs). Without one every figure is None and `problems` says why.
 """
 
 from __future__ import annotations
@@ -36,10 +36,9 @@ from controlplane.slo.availability import availability, no_data
 from controlplane.slo.model import load_slos
 from controlplane.store import iso
 
-__all__ = ["PROMETHEUS_URL", "routes"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
-PROMETHEUS_URL = web.AppKey("prometheus_url", str)
 QUERY_TIMEOUT_S = 3.0
 
 
@@ -60,8 +59,8 @@ async def get_availability(request: web.Request) -> web.Response:
 
 
 def _prometheus_url(app: web.Application) -> tuple[str | None, str]:
-    if PROMETHEUS_URL in app:
-        return app[PROMETHEUS_URL], ""
+    if app[STATE].settings.prometheus_url:
+        return app[STATE].settings.prometheus_url, ""
     try:
         found = app[CHAOS].platform().instances("prometheus")
     except (ControlPlaneError, web.HTTPException) as err:

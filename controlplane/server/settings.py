@@ -42,6 +42,8 @@ class ServerSettings(BaseModel):
     machine_credentials: dict[str, MachineCredential] = Field(default_factory=dict)
     roles_file: Path | None = None          # default: the project's policies/roles.yaml
     audit_checkpoint_interval_s: float = Field(60, gt=0, le=86400)
+    # the Prometheus the availability view asks; default: the one the workspace's cluster runs
+    prometheus_url: str | None = None
 
     @field_validator("forward_otlp_endpoint")
     @classmethod

@@ -117,10 +117,11 @@ function route() {
   const [, view, arg] = location.hash.split("/");
   for (const a of document.querySelectorAll("#nav a"))
     a.classList.toggle("active", a.dataset.view === view);
-  const main = document.getElementById("main");
-  main.replaceChildren(h("p", { class: "muted" }, "loading…"));
+  // each view draws into a fresh box: one that a later route replaced draws off screen
+  const main = h("div", { class: "view" }, h("p", { class: "muted" }, "loading…"));
+  document.getElementById("main").replaceChildren(main);
   const views = { availability: availabilityView, oncall: oncallView, sre: sreView,
-                  drill: () => drillView(arg) };
+                  drill: (m) => drillView(m, arg) };
   (views[view] || availabilityView)(main).catch((err) => main.replaceChildren(failed(err)));
 }
 
@@ -297,7 +298,7 @@ async function oncallView(main) {
     renderChaos(chaos, status, halt, refresh);
   };
   await refresh();
-  poller = setInterval(() => refresh().catch(() => {}), POLL_MS);
+  if (main.isConnected) poller = setInterval(() => refresh().catch(() => {}), POLL_MS);
 }
 
 function renderAutomation(box, state, refresh) {
@@ -313,12 +314,11 @@ function renderAutomation(box, state, refresh) {
           "Pause automation"));
   if (box.dataset.state === String(state.paused) && box.childNodes.length) return;
   box.dataset.state = String(state.paused);
-  box.replaceChildren(h("p", { id: "automation-state" }, text), controls);
+  box.replaceChildren(...[h("p", { id: "automation-state" }, text), controls].filter(Boolean));
 }
 
 function renderRuns(box, details, refresh) {
-  const focused = document.activeElement && box.contains(document.activeElement);
-  if (focused) return;                // do not redraw under an operator typing a code
+  if (typing(box)) return;            // do not redraw under an operator typing a code
   if (!details.length) { box.replaceChildren(h("p", {}, "no runbook run")); return; }
   box.replaceChildren(...details.map(({ run, steps }) => {
     const waiting = steps.find((st) => st.state === "waiting");
@@ -353,8 +353,7 @@ function decisionForm(run, step, refresh) {
       const d = await api(`/api/v1/runbooks/runs/${run.id}/${verb}`, "POST", body);
       out.textContent = d.decision === "pending" ? `vote counted: ${d.have} of ${d.needed}` : `${d.decision}d by ${d.actor}`;
       out.className = "decision-result ok";
-      totp.blur(); reason.blur();
-      setTimeout(() => refresh().catch(() => {}), 200);
+      refresh().catch(() => {});
     } catch (err) { out.textContent = err.message; out.className = "decision-result error"; }
   };
   return h("div", { class: "row decision" },
@@ -365,8 +364,13 @@ function decisionForm(run, step, refresh) {
     h("button", { type: "button", class: "reject", onclick: decide("reject") }, "Reject"), out);
 }
 
+function typing(box) {
+  const el = document.activeElement;
+  return Boolean(el && el.tagName === "INPUT" && box.contains(el));
+}
+
 function renderChaos(box, status, haltBox, refresh) {
-  if (box.contains(document.activeElement)) return;
+  if (typing(box)) return;
   const running = status.running.length ? table(["run", "title", "pid"], status.running.map((r) =>
     h("tr", {}, h("td", {}, r.run_id), h("td", {}, r.title), h("td", {}, r.pid))))
     : h("p", {}, "no experiment running");
@@ -392,7 +396,8 @@ function renderChaos(box, status, haltBox, refresh) {
   }
   const resume = status.halted && can("chaos:resume") ? h("button", { type: "button", id: "resume-chaos",
     onclick: async () => { await api("/api/v1/chaos/resume", "POST", {}); refresh(); } }, "Lift the halt") : null;
-  box.replaceChildren(state, running, h("h3", {}, "Faults in force"), open, controls, resume);
+  box.replaceChildren(...[state, running, h("h3", {}, "Faults in force"), open, controls, resume]
+    .filter(Boolean));
 }
 
 function haltOutcome(o) {
