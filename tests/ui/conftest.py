@@ -274,8 +274,13 @@ def shot(page: object, name: str) -> Path:
 
 
 def sign_in(page: object, seeded: Seeded, user: str, with_totp: bool = False) -> None:
-    page.goto(seeded.server.url + "/")                   # type: ignore[attr-defined]
-    page.fill("#token", seeded.tokens[user])             # type: ignore[attr-defined]
-    if with_totp:
-        page.fill("#signin-totp", seeded.totp_now())     # type: ignore[attr-defined]
+    sign_in_at(page, seeded.server.url, seeded.tokens[user],
+               seeded.totp_now() if with_totp else None)
+
+
+def sign_in_at(page: object, url: str, token: str, code: str | None = None) -> None:
+    page.goto(url + "/")                                 # type: ignore[attr-defined]
+    page.fill("#token", token)                           # type: ignore[attr-defined]
+    if code is not None:
+        page.fill("#signin-totp", code)                  # type: ignore[attr-defined]
     page.click("#signin button[type=submit]")            # type: ignore[attr-defined]

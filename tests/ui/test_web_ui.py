@@ -87,6 +87,12 @@ def test_an_operator_approves_a_waiting_step_with_totp_and_the_run_continues(
     expect(verify.locator(".step-state")).to_have_text("succeeded")     # after the approval
     expect(run.locator('tr[data-step-state="approved"]')).to_contain_text("olga")
     shot(page, "oncall-approved")
+    page.fill("#pause-reason", "market close")
+    page.click("#pause-automation")
+    expect(page.locator("#automation-state")).to_contain_text("paused by olga")
+    expect(page.locator("#automation-state")).to_contain_text("market close")
+    page.click("#resume-automation")
+    expect(page.locator("#automation-state")).to_contain_text("automation on")
 
 
 def test_an_operator_halts_every_chaos_run_and_sees_each_fault_verified_reverted(

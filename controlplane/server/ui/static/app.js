@@ -302,7 +302,7 @@ async function oncallView(main) {
 }
 
 function renderAutomation(box, state, refresh) {
-  const text = state.paused ? `paused by ${state.by} at ${when(state.at)}: ${state.reason}`
+  const text = state.paused ? `paused by ${state.actor} at ${when(state.at)}: ${state.reason}`
     : "automation on: alerts start runbooks";
   const controls = !can("automation:pause") ? null : state.paused
     ? h("button", { type: "button", id: "resume-automation", onclick: async () => {
