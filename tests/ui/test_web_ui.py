@@ -125,6 +125,11 @@ def test_an_sre_filters_the_catalogue_by_tags_and_has_the_launch_forms(
     page.fill("#tag-filter", "fault:process-kill")
     expect(rows.first).to_contain_text("process-kill")
     assert 0 < rows.count() < total
+    page.fill("#tag-filter", "")
+    page.click('.chip[data-tag="component:ledger"]')
+    page.click('.chip[data-tag="severity:critical"]')                # both tags
+    expect(rows.first).to_contain_text("component:ledger")
+    assert all("severity:critical" in t for t in rows.all_inner_texts())
     expect(page.locator("#drill-kind")).to_be_visible()
     expect(page.get_by_text("no preview API yet")).to_be_visible()
     shot(page, "sre")
