@@ -246,9 +246,10 @@ async function drillView(main, id) {
     const key = MILESTONES.includes(e.kind);
     const cx = x(e.at);
     svg.append(s("circle", { cx, cy: 70, r: key ? 7 : 4, fill: key ? "#cf222e" : "#0969da" }));
-    const up = i % 2 === 0;
-    svg.append(s("text", { x: cx - 20, y: up ? 45 - (key ? 0 : 12) : 100 + (key ? 0 : 12),
-      "font-weight": key ? "bold" : "normal" },
+    const lane = [22, 44, 100, 122][i % 4];     // four label lanes, so neighbours do not overlap
+    svg.append(s("line", { x1: cx, x2: cx, y1: 70, y2: lane < 70 ? lane + 4 : lane - 12,
+                           stroke: "#d0d7de" }));
+    svg.append(s("text", { x: Math.min(cx - 20, W - 120), y: lane, "font-weight": key ? "bold" : "normal" },
       `${LABELS[e.kind] || e.kind} ${(e.at - origin >= 0 ? "+" : "")}${(e.at - origin).toFixed(1)}s`));
   });
   const missing = r.rpo_orders;
