@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 
 from controlplane.application import access
 from controlplane.application.drills import ledger_failover_drill
+from controlplane.application.gameday import settle
 from controlplane.chaos.engine import FaultContext, FaultEngine
 from controlplane.chaos.experiments import EXPERIMENTS_DIR
 from controlplane.drills.model import DrillSettings
@@ -54,7 +55,10 @@ def _drill_and_gameday(platform: Platform) -> int:
 
 def _short_gameday(platform: Platform) -> None:
     """One experiment through `controlplane chaos run`, in a process of its own: Chaos
-    Toolkit sets signal handlers, which only the main thread of a process may do."""
+    Toolkit sets signal handlers, which only the main thread of a process may do. First the
+    failover's slow answers leave the latency window the steady-state probe reads, as the
+    GameDay use case waits for them."""
+    settle(platform)
     done = subprocess.run([sys.executable, "-m", "controlplane", "chaos", "run",
                            str(EXPERIMENTS_DIR / "gateway" / "process-kill-gateway.json"),
                            "--state-dir",

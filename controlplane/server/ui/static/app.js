@@ -130,8 +130,10 @@ function burnDown(points) {
   if (!points.length) return h("p", {}, "burn-down: ", noData());
   const W = 360, H = 120, P = 28;
   const t0 = points[0][0], t1 = points[points.length - 1][0] || t0 + 1;
-  const ys = points.map((p) => p[1]);
-  const lo = Math.min(0, ...ys), hi = Math.max(1, ...ys);
+  // an overspent budget is drawn down to -100% at most, so 0% and 100% stay apart
+  const clamped = points.map(([t, v]) => [t, Math.max(-1, Math.min(1, v))]);
+  const overspent = points.some((p) => p[1] < -1);
+  const lo = Math.min(0, ...clamped.map((p) => p[1])), hi = 1;
   const x = (t) => P + (W - 2 * P) * ((t - t0) / Math.max(1, t1 - t0));
   const y = (v) => H - P + (2 * P - H) * ((v - lo) / (hi - lo));
   const svg = s("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img",
@@ -139,7 +141,8 @@ function burnDown(points) {
   svg.append(s("line", { x1: P, x2: W - P, y1: y(0), y2: y(0), stroke: "#cf222e" }));
   svg.append(s("text", { x: 2, y: y(1) + 4 }, "100%"), s("text", { x: 2, y: y(0) + 4 }, "0%"));
   svg.append(s("polyline", { fill: "none", stroke: "#0969da", "stroke-width": 2,
-    points: points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ") }));
+    points: clamped.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ") }));
+  if (lo < 0) svg.append(s("text", { x: 2, y: y(lo) + 4 }, overspent ? "≤-100%" : `${Math.round(lo * 100)}%`));
   svg.append(s("text", { x: P, y: H - 6 }, when(t0).slice(0, 10)),
              s("text", { x: W - P - 60, y: H - 6 }, when(t1).slice(0, 10)));
   return svg;
