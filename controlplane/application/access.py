@@ -28,7 +28,8 @@ from controlplane.store.users import SessionRecord, TokenRecord, User
 
 __all__ = ["RETENTION_DAYS", "SESSION_TTL_S", "add_user", "audit_document", "create_token",
            "disable_user", "export_audit", "login", "logout", "parse_duration", "prune_audit",
-           "revoke_token", "session_user", "token_user", "tokens_document", "users_document"]
+           "revoke_token", "session_user", "token_user", "tokens_document", "users_document",
+           "viewer_token"]
 
 RETENTION_DAYS = 3650              # 10 years: the business's requirement for audit logs
 SESSION_TTL_S = 8 * 3600           # a working shift
@@ -82,6 +83,14 @@ def create_token(store: Store, user: str, ttl_s: float | None, label: str,
     store.audit(actor, "token.create", f"{user} {token.id}", "ok",
                 {"expires_at": record.expires_at, "label": label})
     return record, token.text
+
+
+def viewer_token(store: Store, roles: Roles, name: str, actor: str) -> str:
+    """A fresh 7-day API token of the viewer `name`, added first if missing: the demo's
+    sign-in to the web UI (read-only, no second factor)."""
+    if store.get_user(name) is None:
+        add_user(store, roles, name, "viewer", False, actor)
+    return create_token(store, name, 7 * 86400.0, "web UI demo", actor)[1]
 
 
 def revoke_token(store: Store, token_id: str, actor: str) -> TokenRecord:

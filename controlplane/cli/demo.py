@@ -37,6 +37,7 @@ from controlplane.drills.autoscale import (
 )
 from controlplane.drills.report import render_autoscale, render_outcome
 from controlplane.platform import Platform, load_platform
+from controlplane.platform.base import InstanceInfo
 from controlplane.store import Store
 from controlplane.topology import load_topology
 
@@ -77,6 +78,7 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
         if gameday:
             console.rule(f"3/{steps} GameDay: {len(GAMEDAY)} chaos experiments under traffic")
             suite = _gameday(platform)
+        _web_ui(platform, info.instances, keep)
     finally:
         if not keep:
             console.rule(f"{3 + gameday}/{steps} stop")
@@ -92,6 +94,25 @@ def demo(rate: float, warmup: float, rejoin: bool, gameday: bool, autoscale: boo
     unreverted = [o.title for o in (suite.outcomes if suite else []) if not o.all_reverted]
     if not outcome.passed or unreverted or (scaled is not None and not scaled.passed):
         raise SystemExit(1)
+
+
+def _web_ui(platform: Platform, instances: list[InstanceInfo], keep: bool) -> None:
+    """Where to read these records in the web UI, and a viewer's sign-in."""
+    from controlplane.application.access import viewer_token
+    from controlplane.security.roles import roles
+
+    with Store(platform.workspace.store_path) as store:
+        token = viewer_token(store, roles(), "demo-viewer", "cli:demo")
+    urls = [i.endpoints.get("http") or next(iter(i.endpoints.values()), "")
+            for i in instances if i.kind == "controlplane" and i.endpoints]
+    if keep and urls:
+        console.print(f"web UI: {urls[0]}/ui/", markup=False)
+    else:
+        console.print("web UI, on these records once the cluster has stopped: "
+                      f"controlplane serve --state-dir {platform.workspace.root} --port 8080, "
+                      "then open http://127.0.0.1:8080/ui/ (availability figures need the "
+                      "cluster's Prometheus: with --keep they are live)", markup=False)
+    console.print(f"sign in as a viewer (demo-viewer) with the API token {token}", markup=False)
 
 
 def _autoscale(state_dir: Path) -> AutoscaleOutcome:

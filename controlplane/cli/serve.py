@@ -41,12 +41,16 @@ OPTIONS = {"forward_otlp_endpoint": "--forward-otlp",    # settings field -> opt
 @click.option("--gameday-schedules", "gameday_schedules", type=click.Path(path_type=Path),
               default=None, help="Run the GameDays this schedules file names when they are "
               "due (with --state-dir), e.g. policies/gameday-schedules.yaml.")
+@click.option("--prometheus-url", default=None, help="The Prometheus the web UI's availability "
+              "view asks (default: the one the --state-dir cluster runs).")
 def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None,
           forward_headers: tuple[str, ...], max_spans: int, runbooks_dir: Path | None,
           max_alert_names: int, ack_audit_interval_s: float,
-          credentials_file: Path | None, gameday_schedules: Path | None) -> None:
-    """Run the control-plane service in the foreground. Every route but /healthz and /readyz
-    needs a credential (`controlplane tokens create`)."""
+          credentials_file: Path | None, gameday_schedules: Path | None,
+          prometheus_url: str | None) -> None:
+    """Run the control-plane service in the foreground; the web UI is at /ui/. Every route
+    but /healthz, /readyz and the web UI's page and files needs a credential (`controlplane
+    tokens create`)."""
     from controlplane.server import ServerSettings, run_server
     from controlplane.server.access import load_credentials
 
@@ -67,7 +71,8 @@ def serve(host: str, port: int, state_dir: Path | None, forward_otlp: str | None
                                   runbooks_dir=runbooks_dir, max_alert_names=max_alert_names,
                                   ack_audit_interval_s=ack_audit_interval_s,
                                   machine_credentials=machines,
-                                  gameday_schedules=gameday_schedules)
+                                  gameday_schedules=gameday_schedules,
+                                  prometheus_url=prometheus_url)
     except ValidationError as err:
         e = err.errors()[0]
         name = str(e["loc"][0])

@@ -91,6 +91,12 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/launches/{launch_id}"): "records:read",
     ("GET", "/api/v1/audit"): "audit:read",
     ("GET", "/api/v1/audit/verify"): "audit:read",
+    ("GET", "/"): ANYONE,                         # the web UI's pages: no data in them; every
+    ("GET", "/ui/"): ANYONE,                      # figure comes from the API with a session
+    ("GET", "/ui/{name}"): ANYONE,
+    ("GET", "/api/v1/availability"): "records:read",
+    ("GET", "/api/v1/alerts/history"): "records:read",
+    ("GET", "/api/v1/chaos/experiments"): "records:read",
 }
 NOT_AUDITED = {"telemetry:write"}
 SESSION_COOKIE = "cp_session"

@@ -30,12 +30,14 @@ from controlplane.server import (
     alerts_api,
     api,
     audit_api,
+    availability_api,
     chaos_api,
     chaos_approvals_api,
     launch_api,
     openapi,
     runbooks_api,
     sessions_api,
+    ui_api,
 )
 from controlplane.server.access import ACCESS, Access, access_middleware
 from controlplane.server.errors import (
@@ -93,6 +95,8 @@ def create_app(settings: ServerSettings, registry: CollectorRegistry,
     app.router.add_routes(openapi.routes)
     app.router.add_routes(launch_api.routes)
     app.router.add_routes(sessions_api.routes)
+    app.router.add_routes(availability_api.routes)
+    app.router.add_routes(ui_api.routes)
     if settings.state_dir is not None:
         app[launch_api.LAUNCHER] = launches.Launcher(settings.state_dir)
     return app

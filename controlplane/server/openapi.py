@@ -34,6 +34,7 @@ QUERY: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("GET", "/api/v1/chaos/runs"): {"limit": _LIMIT, "state": {"type": "string"}},
     ("GET", "/api/v1/runbooks/runs"): {"limit": _LIMIT},
     ("GET", "/api/v1/chaos/approvals"): {"limit": _LIMIT, "state": {"type": "string"}},
+    ("GET", "/api/v1/alerts/history"): {"limit": _LIMIT},
     ("GET", "/api/v1/audit"): {"limit": {"type": "integer", "minimum": 1, "maximum": 10_000},
                                "since": {"type": "number", "minimum": 0, "maximum": 1e11}},
 }
@@ -58,7 +59,9 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "properties": {"field": {"type": "string"}, "value": {},
                    "message": {"type": "string"}}}}}
 ERROR_CODES = ("400", "401", "403", "404", "405", "413", "415", "429", "503")
-PLAIN = {"/metrics": "text/plain"}
+# the web UI's page and files (server/ui_api.py): "/" redirects to the page
+PLAIN = {"/metrics": "text/plain", "/": "text/html", "/ui/": "text/html",
+         "/ui/{name}": "text/plain"}
 _DEFS: dict[str, Any] = {}          # the reply models' nested schemas, shared by reference
 
 

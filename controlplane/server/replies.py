@@ -19,11 +19,14 @@ from controlplane.server.record_replies import (
     record_reply,
     reply,
 )
+from controlplane.slo.availability import SloAvailability
+from controlplane.store.alerts import AlertRecord
 from controlplane.store.chaos_approvals import ChaosApproval, ChaosVote
 
-__all__ = ["REPLIES", "AutomationReply", "ChaosApprovalReply", "ChaosApprovalsReply",
-           "ChaosVoteReply", "DecisionReply", "LaunchReply", "LaunchesReply", "LoginReply",
-           "VoteReply", "WhoamiReply", "record_reply", "reply"]
+__all__ = ["REPLIES", "AlertHistoryReply", "AutomationReply", "AvailabilityReply",
+           "ChaosApprovalReply", "ChaosApprovalsReply", "ChaosVoteReply", "DecisionReply",
+           "ExperimentsReply", "LaunchReply", "LaunchesReply", "LoginReply", "VoteReply",
+           "WhoamiReply", "record_reply", "reply"]
 
 
 class WhoamiReply(Reply):
@@ -61,6 +64,40 @@ class LoginReply(Reply):
     expires_at: float
 
 
+# the web UI's reads (availability_api) ------------------------------------------------------
+SloAvailabilityReply = record_reply(SloAvailability, "SloAvailabilityReply")
+
+
+class AvailabilityReply(Reply):
+    at: float
+    at_iso: str | None
+    prometheus: str | None
+    slos: list[SloAvailabilityReply]         # type: ignore[valid-type]
+
+
+AlertRecordReply = record_reply(AlertRecord, "AlertRecordReply", starts_at_iso=(str | None, ...),
+                                ends_at_iso=(str | None, ...))
+
+
+class AlertHistoryReply(Reply):
+    alerts: list[AlertRecordReply]           # type: ignore[valid-type]
+
+
+class ExperimentReply(Reply):
+    id: str
+    path: str
+    title: str
+    fault: str | None
+    component: str | None
+    severity: str | None
+    runbook: str | None
+    tags: list[str]
+
+
+class ExperimentsReply(Reply):
+    experiments: list[ExperimentReply]
+
+
 # (method, route) -> (status, model)
 REPLIES: dict[tuple[str, str], tuple[str, type[BaseModel]]] = {
     **RECORD_REPLIES,
@@ -80,4 +117,7 @@ REPLIES: dict[tuple[str, str], tuple[str, type[BaseModel]]] = {
     ("GET", "/api/v1/chaos/approvals/{request_id}"): ("200", ChaosApprovalReply),
     ("POST", "/api/v1/chaos/approvals/{request_id}/approve"): ("200", VoteReply),
     ("POST", "/api/v1/chaos/approvals/{request_id}/reject"): ("200", VoteReply),
+    ("GET", "/api/v1/availability"): ("200", AvailabilityReply),
+    ("GET", "/api/v1/alerts/history"): ("200", AlertHistoryReply),
+    ("GET", "/api/v1/chaos/experiments"): ("200", ExperimentsReply),
 }

@@ -45,6 +45,8 @@ class ServerSettings(BaseModel):
     # scheduled GameDays (needs state_dir): the schedules file, and how often it is looked at
     gameday_schedules: Path | None = None
     schedule_interval_s: float = Field(30, gt=0, le=3600)
+    # the Prometheus the availability view asks; default: the one the workspace's cluster runs
+    prometheus_url: str | None = None
 
     @field_validator("forward_otlp_endpoint")
     @classmethod

@@ -79,6 +79,9 @@ PATHS = {
     "/api/v1/audit": "/api/v1/audit", "/api/v1/audit/verify": "/api/v1/audit/verify",
     "/api/v1/chaos/approvals": "/api/v1/chaos/approvals",
     "/api/v1/runbooks/{name}": "/api/v1/runbooks/ledger-failover",
+    "/api/v1/availability": "/api/v1/availability",
+    "/api/v1/alerts/history": "/api/v1/alerts/history",
+    "/api/v1/chaos/experiments": "/api/v1/chaos/experiments",
 }
 
 
@@ -103,4 +106,6 @@ def test_each_record_route_answers_what_the_document_says(server: RunningServer)
     assert steps[0]["output"] == {"ok": True} and steps[0]["took_s"] is not None
     assert bodies["/api/v1/runbooks/runs"]["automation"]["paused"] is False
     assert bodies["/api/v1/audit/verify"]["ok"] is True
+    assert bodies["/api/v1/alerts/history"]["alerts"][0]["alertname"] == "GatewayDown"
+    assert bodies["/api/v1/availability"]["slos"][0]["days_30"] is None     # no Prometheus
     assert {"seq", "hash", "prev_hash"} <= set(bodies["/api/v1/audit"]["entries"][0])
