@@ -240,8 +240,10 @@ def _chromium_children() -> list[int]:
     return [p for p, n in names.items() if "chrom" in n.lower() and descends(p)]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per module, not per session: Playwright's sync API keeps an asyncio loop
+    running on this thread while it lives, and a later test's `asyncio.run` would fail."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (Debian's chromium package)")
     from playwright.sync_api import sync_playwright
