@@ -198,5 +198,7 @@ def test_a_fenced_primary_takes_no_write_and_the_runbook_fails_over_losing_nothi
     missing = asyncio.run(_missing_on(cluster.ledger_admin_dsn(_primary(cluster)),
                                       [a.order_id for a in acked]))
     assert missing == []
-    roles = {i.id: i.health.role for i in cluster.instances("ledger")}
-    assert roles[primary] == "sync_standby", roles
+    # the platform's health probe follows Patroni's role a probe interval or so behind
+    wait_for(f"{primary} back as the synchronous standby", lambda: next(
+        (True for i in cluster.instances("ledger")
+         if i.id == primary and i.health.role == "sync_standby"), None), timeout=60)
