@@ -67,11 +67,14 @@ def _short_gameday(platform: Platform) -> None:
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
 
 
-def _paused_gateway(platform: Platform) -> int:
+def _paused_gateway(platform: Platform, runner_pid: int) -> int:
+    """A paused gateway recorded as the fault of a chaos run whose runner is `runner_pid`: a
+    live process, or the reaper would revert the fault of a dead runner before the test looks
+    (seen under CI's load), and not the test's own, which the halt signals."""
     engine = FaultEngine(FaultContext(platform, platform.workspace.store_path))
     try:
         engine.ctx.store.start_chaos_run("20261204T040000-uie2e", "gateway/pause.json",
-                                         "gateway paused (web UI e2e)", [], pid=2 ** 22 + 9)
+                                         "gateway paused (web UI e2e)", [], pid=runner_pid)
         fault = engine.inject("process-pause", "gateway-0", {"duration_s": 120},
                               run_id="20261204T040000-uie2e")
         assert fault.evidence.ok, fault.evidence
@@ -90,8 +93,20 @@ def test_after_a_drill_and_a_gameday_the_ui_shows_the_evidence_and_halts_a_real_
         viewer = access.create_token(store, "vera", 3600, "", "cli:test")[1]
         operator = access.create_token(store, "olga", 3600, "", "cli:test")[1]
     assert secret is not None
-    fault_id = _paused_gateway(cluster)
-    with serving(ServerSettings(port=0, state_dir=cluster.workspace.root), time.time) as server:
+    runner = subprocess.Popen(["sleep", "600"])
+    try:
+        _halt_through_the_ui(cluster, browser, drill_id, viewer, operator, secret,
+                             _paused_gateway(cluster, runner.pid))
+    finally:
+        runner.kill()
+        runner.wait()
+    with Store(cluster.workspace.store_path) as store:
+        assert store.open_faults() == []
+
+
+def _halt_through_the_ui(platform: Platform, browser: object, drill_id: int, viewer: str,
+                         operator: str, secret: str, fault_id: int) -> None:
+    with serving(ServerSettings(port=0, state_dir=platform.workspace.root), time.time) as server:
         context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
         try:
             page = context.new_page()
@@ -119,5 +134,3 @@ def test_after_a_drill_and_a_gameday_the_ui_shows_the_evidence_and_halts_a_real_
             shot(page, "cluster-halted")
         finally:
             context.close()
-    with Store(cluster.workspace.store_path) as store:
-        assert store.open_faults() == []
