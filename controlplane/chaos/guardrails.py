@@ -26,6 +26,7 @@ __all__ = [
     "check_blast_radius",
     "check_error_budget",
     "check_freeze",
+    "iana_zone",
     "load_policy",
 ]
 
@@ -33,6 +34,15 @@ DEFAULT_POLICY = project_file("policies/chaos-guardrails.yaml")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+
+
+def iana_zone(v: str) -> str:
+    """A field validator's body: `v` if it names an IANA time zone, else a ValueError."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone; use an IANA name like America/New_York") from None
+    return v
 
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -78,12 +88,7 @@ class Freeze(_M):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown time zone; use an IANA name like America/New_York") \
-                from None
-        return v
+        return iana_zone(v)
 
     @field_validator("holidays")
     @classmethod

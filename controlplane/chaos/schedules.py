@@ -21,12 +21,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from controlplane.chaos.guardrails import DEFAULT_POLICY, Policy, load_policy
+from controlplane.chaos.guardrails import DEFAULT_POLICY, Policy, iana_zone, load_policy
 from controlplane.errors import InvalidInput
 from controlplane.project import project_file
 from controlplane.userfiles import first_error, read_document
@@ -63,12 +63,7 @@ class Schedule(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown time zone; use an IANA name like America/New_York") \
-                from None
-        return v
+        return iana_zone(v)
 
     def next_due(self, after: float) -> float:
         start = datetime.fromtimestamp(after, UTC).astimezone(ZoneInfo(self.timezone))
